@@ -1,0 +1,113 @@
+"""One settings tree, read once from the environment (and a .env file), passed down.
+
+Nothing else in the project reads os.environ. Secrets are SecretStr so they never print.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import platformdirs
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from tools.confirm import ConfirmMode
+from tools.registry import DEFAULT_TOOLSETS, TOOLSETS, Toolset
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True, frozen=True)
+
+    backend: Literal["local", "wix", "meetergo"] = Field(
+        "local", validation_alias=_env("backend", "MEETINGS_BACKEND")
+    )
+    db: Path | None = Field(None, validation_alias=_env("db", "MEETINGS_DB"))
+    plan: Literal["free", "premium"] = Field("free", validation_alias=_env("plan", "MEETINGS_PLAN"))
+    time_zone: str | None = Field(None, validation_alias=_env("time_zone", "MEETINGS_TIME_ZONE"))
+    business_name: str = Field(
+        "My Business", validation_alias=_env("business_name", "MEETINGS_BUSINESS_NAME")
+    )
+    toolsets: str = Field(",".join(DEFAULT_TOOLSETS), validation_alias=_env("toolsets", "MEETINGS_TOOLSETS"))
+    read_only: bool = Field(False, validation_alias=_env("read_only", "MEETINGS_READ_ONLY"))
+    confirm: ConfirmMode = Field("auto", validation_alias=_env("confirm", "MEETINGS_CONFIRM"))
+    http_token: SecretStr | None = Field(None, validation_alias=_env("http_token", "MEETINGS_HTTP_TOKEN"))
+
+    wix_api_key: SecretStr | None = None
+    wix_site_id: str | None = None
+    wix_api_base_url: str = "https://www.wixapis.com"
+    meetergo_api_key: SecretStr | None = None
+    meetergo_user_id: str | None = None
+    meetergo_api_base_url: str = "https://api.meetergo.com"
+
+    @field_validator("toolsets")
+    @classmethod
+    def _known_toolsets(cls, value: str) -> str:
+        names = [n.strip() for n in value.split(",") if n.strip()]
+        unknown = sorted(set(names) - {*TOOLSETS, "all"})
+        if unknown:
+            raise ValueError(f"unknown toolsets {unknown}; choose from {', '.join(TOOLSETS)} or all")
+        return ",".join(names)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _backend_credentials(self) -> Settings:
+        needs = {"wix": ("wix_api_key", "wix_site_id"), "meetergo": ("meetergo_api_key",)}.get(
+            self.backend, ()
+        )
+        missing = [name.upper() for name in needs if getattr(self, name) is None]
+        if missing:
+            raise ValueError(f"MEETINGS_BACKEND={self.backend} needs {', '.join(missing)}")
+        return self
+
+    @property
+    def toolset_names(self) -> tuple[Toolset, ...]:
+        names = self.toolsets.split(",")
+        return TOOLSETS if "all" in names else tuple(t for t in TOOLSETS if t in names)
+
+    @property
+    def business_zone(self) -> str:
+        return self.time_zone or machine_zone()
+
+    @property
+    def db_path(self) -> Path:
+        return self.db or Path(platformdirs.user_data_dir("meetings-mcp")) / "meetings.db"
+
+
+def machine_zone() -> str:
+    """The machine's IANA zone if it can be named, else UTC."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    localtime = Path("/etc/localtime")
+    if localtime.is_symlink():
+        target = str(localtime.resolve())
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    for name in candidates:
+        try:
+            if name:
+                ZoneInfo(name)
+                return name
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    return "UTC"
+
+
+def unknown_meetings_variables(environ: dict[str, str]) -> list[str]:
+    """MEETINGS_* variables this version does not know: almost always a typo worth stopping for."""
+    known = {f"MEETINGS_{name.upper()}" for name in Settings.model_fields}
+    return sorted(k for k in environ if k.startswith("MEETINGS_") and k not in known)

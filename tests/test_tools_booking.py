@@ -1,0 +1,265 @@
+"""The booking loop through the MCP protocol: account, links, slots, book, list, read, reschedule."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from tests.conftest import Connect, FakeClock
+
+ANN = {"name": "Ann Lee", "email": "ann@example.com"}
+
+
+async def first_link(call: object) -> str:
+    links = await call("list_scheduling_links")  # type: ignore[operator]
+    return str(links["links"][0]["link_id"])
+
+
+async def test_get_account_shows_business_zone_plan_and_limits(connect: Connect) -> None:
+    async with connect() as call:
+        account = await call("get_account")
+    assert account["backend"] == "local"
+    assert account["business"]["time_zone"] == "Europe/Berlin"
+    assert account["now"] == "2026-11-30T09:00:00+01:00"
+    assert account["plan"] == {"name": "free", "premium": False, "meetings_used": 0, "meetings_limit": 3}
+    assert account["features"] == {
+        "external_calendars": False,
+        "video_conferencing": False,
+        "paid_meetings": False,
+    }
+
+
+async def test_fresh_database_has_one_active_thirty_minute_link(connect: Connect) -> None:
+    async with connect() as call:
+        links = (await call("list_scheduling_links"))["links"]
+    assert len(links) == 1
+    link = links[0]
+    assert (link["active"], link["duration_minutes"], link["durations_minutes"]) == (True, 30, [30])
+    assert link["cancellation_window_hours"] == 24
+    assert set(link["host"]) == {"host_id", "name"}
+
+
+async def test_find_slots_defaults_to_the_next_seven_days_in_business_hours(connect: Connect) -> None:
+    async with connect() as call:
+        result = await call("find_slots", link_id=await first_link(call), limit=100)
+    assert result["time_zone"] == "Europe/Berlin"
+    starts = [datetime.fromisoformat(s["start"]) for s in result["slots"]]
+    assert all(s.utcoffset() is not None for s in starts)
+    # now is 09:00 Monday, so 09:00 itself is gone; Mon–Fri 09:00–17:00 gives 16 slots a day.
+    assert result["slots"][0]["start"] == "2026-11-30T09:30:00+01:00"
+    assert {s.weekday() for s in starts} <= {0, 1, 2, 3, 4}
+    assert all(9 <= s.hour < 17 for s in starts)
+    assert len(starts) == 15 + 4 * 16 and result["next_cursor"] is None
+
+
+async def test_find_slots_renders_in_the_requested_zone_and_filters_part_of_day(connect: Connect) -> None:
+    async with connect() as call:
+        link = await first_link(call)
+        result = await call(
+            "find_slots", link_id=link, from_date="2026-12-01", to_date="2026-12-01",
+            time_zone="America/New_York", part_of_day="morning", limit=100,
+        )  # fmt: skip
+    assert result["time_zone"] == "America/New_York"
+    starts = [s["start"] for s in result["slots"]]
+    # Berlin 09:00–17:00 on 1 December is 03:00–11:00 in New York; a New York day also catches none of 2 Dec.
+    assert starts[0] == "2026-12-01T03:00:00-05:00"
+    assert starts[-1] == "2026-12-01T11:30:00-05:00"
+    assert all(s.endswith("-05:00") for s in starts)
+
+
+async def test_find_slots_pages_with_a_cursor_without_repeats(connect: Connect) -> None:
+    async with connect() as call:
+        link = await first_link(call)
+        seen: list[str] = []
+        cursor = None
+        while True:
+            page = await call("find_slots", link_id=link, limit=7, **({"cursor": cursor} if cursor else {}))
+            seen += [s["start"] for s in page["slots"]]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        everything = await call("find_slots", link_id=link, limit=100)
+    assert seen == [s["start"] for s in everything["slots"]]
+
+
+async def test_booking_a_slot_confirms_it_with_a_spoken_when(connect: Connect) -> None:
+    async with connect() as call:
+        slots = await call("find_slots", link_id=await first_link(call), from_date="2026-12-01")
+        booked = await call("book_meeting", slot_id=slots["slots"][0]["slot_id"], attendee=ANN)
+        meeting = booked["meeting"]
+        assert booked["status"] == "confirmed" and booked["already_booked"] is False
+        assert meeting["start"] == "2026-12-01T09:00:00+01:00"
+        assert meeting["when"] == "Tuesday 1 December 2026, 9:00–9:30 AM Europe/Berlin"
+        assert meeting["attendee"]["email"] == "ann@example.com"
+        assert "untrusted" in booked
+        again = await call("get_meeting", meeting_id=meeting["meeting_id"])
+        assert again["meeting"] == meeting
+        listed = await call("list_meetings")
+        assert [m["meeting_id"] for m in listed["meetings"]] == [meeting["meeting_id"]]
+        after = await call(
+            "find_slots", link_id=meeting["link_id"], from_date="2026-12-01", to_date="2026-12-01"
+        )
+        assert meeting["start"] not in [s["start"] for s in after["slots"]]
+        assert (await call("get_account"))["plan"]["meetings_used"] == 1
+
+
+async def test_the_meeting_is_shown_in_the_attendees_zone(connect: Connect) -> None:
+    async with connect() as call:
+        slots = await call("find_slots", link_id=await first_link(call), from_date="2026-12-01")
+        booked = await call(
+            "book_meeting",
+            slot_id=slots["slots"][0]["slot_id"],
+            attendee={**ANN, "time_zone": "Asia/Kathmandu"},
+        )
+    assert booked["meeting"]["start"] == "2026-12-01T13:45:00+05:45"
+    assert booked["meeting"]["when"] == "Tuesday 1 December 2026, 1:45–2:15 PM Asia/Kathmandu"
+
+
+async def test_repeating_a_booking_returns_the_same_meeting_not_a_second(connect: Connect) -> None:
+    async with connect() as call:
+        slot = (await call("find_slots", link_id=await first_link(call)))["slots"][0]["slot_id"]
+        first = await call("book_meeting", slot_id=slot, attendee=ANN)
+        second = await call("book_meeting", slot_id=slot, attendee={**ANN, "email": "ANN@example.com"})
+        assert second["already_booked"] is True
+        assert second["meeting"]["meeting_id"] == first["meeting"]["meeting_id"]
+        taken = await call.error(
+            "book_meeting", slot_id=slot, attendee={"name": "Bo", "email": "bo@example.com"}
+        )
+        assert taken.startswith("slot_unavailable: ")
+        assert len((await call("list_meetings"))["meetings"]) == 1
+
+
+async def test_idempotency_key_replays_the_first_result_and_refuses_other_arguments(connect: Connect) -> None:
+    async with connect() as call:
+        slots = (await call("find_slots", link_id=await first_link(call)))["slots"]
+        key = "booking-7f3a9c2e"
+        first = await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ANN, idempotency_key=key)
+        replay = await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ANN, idempotency_key=key)
+        assert replay == first
+        conflict = await call.error(
+            "book_meeting", slot_id=slots[1]["slot_id"], attendee=ANN, idempotency_key=key
+        )
+        assert conflict.startswith("idempotency_conflict: ")
+        assert len((await call("list_meetings"))["meetings"]) == 1
+
+
+async def test_idempotency_keys_expire_after_a_day(connect: Connect, clock: FakeClock) -> None:
+    async with connect() as call:
+        link = await first_link(call)
+        key = "reused-key-after-a-day"
+        await call("book_meeting", slot_id=(await call("find_slots", link_id=link))["slots"][0]["slot_id"],
+                   attendee=ANN, idempotency_key=key)  # fmt: skip
+        clock.advance(hours=25)
+        later = (await call("find_slots", link_id=link))["slots"][0]["slot_id"]
+        fresh = await call("book_meeting", slot_id=later, attendee=ANN, idempotency_key=key)
+        assert fresh["already_booked"] is False
+        assert len((await call("list_meetings", status="all"))["meetings"]) == 2
+
+
+async def test_dry_run_checks_everything_and_writes_nothing(connect: Connect) -> None:
+    async with connect() as call:
+        slot = (await call("find_slots", link_id=await first_link(call)))["slots"][0]["slot_id"]
+        result = await call("book_meeting", slot_id=slot, attendee=ANN, dry_run=True)
+        assert result["status"] == "dry_run" and result["meeting"] is None
+        assert (await call("list_meetings"))["meetings"] == []
+
+
+async def test_the_fourth_meeting_on_the_free_plan_is_refused_before_any_write(connect: Connect) -> None:
+    async with connect() as call:
+        slots = (await call("find_slots", link_id=await first_link(call)))["slots"]
+        ids = []
+        for i in range(3):
+            booked = await call(
+                "book_meeting",
+                slot_id=slots[i]["slot_id"],
+                attendee={"name": f"P{i}", "phone": f"+4930123456{i}"},
+            )
+            ids.append(booked["meeting"]["meeting_id"])
+        refused = await call.error("book_meeting", slot_id=slots[3]["slot_id"], attendee=ANN)
+        assert refused.startswith("plan_limit_reached: ")
+        assert "3" in refused
+        assert len((await call("list_meetings", status="all"))["meetings"]) == 3
+        dry = await call.error("book_meeting", slot_id=slots[3]["slot_id"], attendee=ANN, dry_run=True)
+        assert dry.startswith("plan_limit_reached: ")
+        # A cancelled meeting frees its place on the plan.
+        await call("cancel_meeting", meeting_id=ids[0], override_policy=True, **await token_for(call, ids[0]))
+        assert (await call("get_account"))["plan"]["meetings_used"] == 2
+        assert (await call("book_meeting", slot_id=slots[3]["slot_id"], attendee=ANN))[
+            "status"
+        ] == "confirmed"
+
+
+async def token_for(call: object, meeting_id: str) -> dict[str, str]:
+    first = await call("cancel_meeting", meeting_id=meeting_id, override_policy=True)  # type: ignore[operator]
+    assert first["status"] == "confirmation_required"
+    return {"confirmation_token": first["confirmation_token"]}
+
+
+async def test_premium_plan_has_no_meeting_limit(connect: Connect) -> None:
+    async with connect(plan="premium") as call:
+        slots = (await call("find_slots", link_id=await first_link(call)))["slots"]
+        for i in range(5):
+            await call(
+                "book_meeting",
+                slot_id=slots[i]["slot_id"],
+                attendee={"name": f"P{i}", "email": f"p{i}@x.org"},
+            )
+        account = await call("get_account")
+    assert account["plan"]["meetings_used"] == 5 and account["plan"]["meetings_limit"] is None
+
+
+async def test_reschedule_moves_the_meeting_and_frees_the_old_time(connect: Connect) -> None:
+    async with connect() as call:
+        link = await first_link(call)
+        slots = (await call("find_slots", link_id=link, from_date="2026-12-02"))["slots"]
+        meeting = (await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ANN))["meeting"]
+        moved = (
+            await call("reschedule_meeting", meeting_id=meeting["meeting_id"], slot_id=slots[1]["slot_id"])
+        )["meeting"]
+        assert moved["meeting_id"] == meeting["meeting_id"]
+        assert moved["start"] == slots[1]["start"]
+        free = await call("find_slots", link_id=link, from_date="2026-12-02", to_date="2026-12-02")
+        assert slots[0]["start"] in [s["start"] for s in free["slots"]]
+
+
+async def test_reschedule_inside_the_24_hour_window_is_a_policy_violation(
+    connect: Connect, clock: FakeClock
+) -> None:
+    async with connect() as call:
+        link = await first_link(call)
+        slots = (await call("find_slots", link_id=link, from_date="2026-12-01"))["slots"]
+        meeting = (await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ANN))["meeting"]
+        clock.advance(hours=12)  # 12 hours before the start
+        later = (await call("find_slots", link_id=link, from_date="2026-12-03"))["slots"][0]["slot_id"]
+        refused = await call.error("reschedule_meeting", meeting_id=meeting["meeting_id"], slot_id=later)
+        assert refused.startswith("policy_violation: ") and "override_policy" in refused
+        moved = await call(
+            "reschedule_meeting", meeting_id=meeting["meeting_id"], slot_id=later, override_policy=True
+        )
+        assert moved["meeting"]["start"].startswith("2026-12-03")
+
+
+async def test_list_meetings_filters_by_status_dates_and_email(connect: Connect, clock: FakeClock) -> None:
+    async with connect(plan="premium") as call:
+        link = await first_link(call)
+        slots = (
+            await call("find_slots", link_id=link, from_date="2026-12-01", to_date="2026-12-02", limit=100)
+        )["slots"]
+        a = (await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ANN))["meeting"]
+        b = (
+            await call(
+                "book_meeting", slot_id=slots[-1]["slot_id"], attendee={"name": "Bo", "email": "bo@x.org"}
+            )
+        )["meeting"]
+        only_dec_2 = await call("list_meetings", from_date="2026-12-02", to_date="2026-12-02")
+        assert [m["meeting_id"] for m in only_dec_2["meetings"]] == [b["meeting_id"]]
+        by_email = await call("list_meetings", attendee_email="ANN@example.com")
+        assert [m["meeting_id"] for m in by_email["meetings"]] == [a["meeting_id"]]
+        clock.advance(days=1, hours=2)  # Dec 1 10:00 Berlin: a's meeting is over
+        assert [m["meeting_id"] for m in (await call("list_meetings", status="past"))["meetings"]] == [
+            a["meeting_id"]
+        ]
+        assert [m["meeting_id"] for m in (await call("list_meetings"))["meetings"]] == [b["meeting_id"]]
+        paged = await call("list_meetings", status="all", limit=1)
+        assert len(paged["meetings"]) == 1 and paged["next_cursor"]
+        rest = await call("list_meetings", status="all", limit=1, cursor=paged["next_cursor"])
+        assert rest["meetings"][0]["meeting_id"] != paged["meetings"][0]["meeting_id"]

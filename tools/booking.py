@@ -1,0 +1,188 @@
+"""book_meeting: book an offered slot exactly once, after every guardrail passed."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, Field
+
+from bookings.errors import SlotUnavailable
+from bookings.model import Attendee, BookingRequest, Meeting, MeetingQuery, Slot
+from bookings.port import Backend
+from tools import guards
+from tools.context import ToolContext, deps
+from tools.idempotency import once
+from tools.results import BookResult, meeting_out
+from tools.timefmt import spoken
+
+EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
+PHONE = r"^\+?[0-9][0-9 ().\-]{4,30}$"
+
+SlotId = Annotated[
+    str, Field(min_length=1, max_length=512, description="A slot_id from find_slots, passed unchanged.")
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Field(
+        default=None,
+        min_length=8,
+        max_length=128,
+        description="Any unique string (e.g. a UUID) for this request: a retry with the same key "
+        "returns the first result and writes nothing.",
+    ),
+]
+NotifyAttendee = Annotated[bool, Field(description="Send the attendee the usual notification.")]
+
+
+class AttendeeIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="The person's full name.")
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL, description="Email address.")
+    phone: str | None = Field(
+        default=None, max_length=32, pattern=PHONE, description="Phone number, ideally E.164 (+4930...)."
+    )
+    time_zone: str | None = Field(
+        default=None, max_length=64, description="The person's IANA zone; the meeting is shown in it."
+    )
+    language: str | None = Field(
+        default=None,
+        max_length=16,
+        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+        description="e.g. en, de-AT.",
+    )
+    guest_emails: list[Annotated[str, Field(max_length=254, pattern=EMAIL)]] = Field(
+        default_factory=list, max_length=5, description="Up to 5 more people to invite."
+    )
+
+
+Notes = Annotated[
+    dict[Annotated[str, Field(max_length=64)], Annotated[str, Field(max_length=2000)]] | None,
+    Field(
+        default=None,
+        max_length=30,
+        description="Form answers and tracking keys (e.g. utm_source) as name → text.",
+    ),
+]
+
+
+async def book_meeting(
+    slot_id: SlotId,
+    attendee: AttendeeIn,
+    ctx: ToolContext,
+    notes: Notes = None,
+    invite_title: Annotated[str | None, Field(default=None, max_length=200)] = None,
+    invite_description: Annotated[str | None, Field(default=None, max_length=2000)] = None,
+    notify_attendee: NotifyAttendee = True,
+    idempotency_key: IdempotencyKey = None,
+    dry_run: Annotated[bool, Field(description="Check everything but write nothing.")] = False,
+) -> BookResult:
+    """Book a meeting in a slot offered by find_slots, for the person the user is talking to
+    (name plus an email or phone). Checks the plan limit, the link's state and policy and that the
+    slot is still free before writing. Repeating the same booking returns the existing meeting
+    (already_booked=true) instead of a second one; pass idempotency_key to make retries safe.
+
+    status is "confirmed", "pending" (the host must approve) or "payment_required" (send the
+    person payment_url). Read the `when` sentence back to the person. On slot_unavailable,
+    call find_slots again and offer other times.
+    """
+    d = deps(ctx)
+    person = Attendee(
+        name=attendee.name,
+        email=attendee.email,
+        phone=attendee.phone,
+        time_zone=attendee.time_zone,
+        language=attendee.language,
+        guest_emails=tuple(attendee.guest_emails),
+    )
+    tz = await d.zone_or_default(attendee.time_zone)
+    slot = d.slot_ids.decode(slot_id)
+
+    async def book() -> BookResult:
+        backend = d.backend
+        link = await backend.get_link(slot.link_id)
+        guards.link_active(link)
+        guards.contact(person, link)
+        guards.bookable_time(slot, link, d.clock())
+        account = await backend.get_account()
+        guards.link_features(account, link)
+        if not await backend.is_slot_free(slot):
+            return _already_booked(await _same_booking(backend, slot, person), tz)
+        guards.plan_allows_another_meeting(account)
+        if dry_run:
+            return BookResult(
+                status="dry_run",
+                next_step=f"Nothing written. {spoken(slot.start, slot.end, tz)} is free and bookable; "
+                "call again without dry_run to book it.",
+            )
+        request = BookingRequest(
+            slot=slot,
+            attendee=person,
+            notes=notes or {},
+            invite_title=invite_title,
+            invite_description=invite_description,
+            notify_attendee=notify_attendee,
+        )
+        try:
+            meeting = await backend.book(request, meetings_limit=account.plan.meetings_limit)
+        except SlotUnavailable:
+            return _already_booked(await _same_booking(backend, slot, person), tz)
+        return _booked(meeting, tz, already=False)
+
+    args = {"slot_id": slot_id, "attendee": attendee.model_dump(), "notes": notes, "invite_title": invite_title,
+            "invite_description": invite_description, "notify_attendee": notify_attendee}  # fmt: skip
+    if dry_run:
+        return await book()
+    return await once(
+        d.idempotency, scope="book_meeting", key=idempotency_key, args=args, now=d.clock(),
+        result_type=BookResult, run=book,
+    )  # fmt: skip
+
+
+_NEXT = {
+    "confirmed": "Read the `when` sentence back to the person.",
+    "pending": "The host must approve it; tell the person they will hear back.",
+    "payment_required": "Send the person payment_url; the meeting is held until they pay.",
+    "cancelled": "This meeting was cancelled.",
+}
+
+
+def _booked(meeting: Meeting, tz: ZoneInfo, *, already: bool) -> BookResult:
+    return BookResult(
+        status=meeting.status,
+        meeting=meeting_out(meeting, tz),
+        payment_url=meeting.payment_url,
+        already_booked=already,
+        next_step="This person already holds this slot; nothing new was booked."
+        if already
+        else _NEXT[meeting.status],
+    )
+
+
+def _already_booked(meeting: Meeting | None, tz: ZoneInfo) -> BookResult:
+    if meeting is None:
+        raise SlotUnavailable(
+            "that time was just taken", next_step="Call find_slots again and offer other times."
+        )
+    return _booked(meeting, tz, already=True)
+
+
+async def _same_booking(backend: Backend, slot: Slot, person: Attendee) -> Meeting | None:
+    """The live meeting this person already holds in this slot, if any (natural dedupe)."""
+    page = await backend.list_meetings(
+        MeetingQuery(start=slot.start, end=slot.end, link_id=slot.link_id, status="all", limit=100)
+    )
+    for meeting in page.meetings:
+        if (
+            meeting.status != "cancelled"
+            and meeting.start == slot.start
+            and _same_person(meeting.attendee, person)
+        ):
+            return meeting
+    return None
+
+
+def _same_person(a: Attendee, b: Attendee) -> bool:
+    if a.email and b.email:
+        return a.email.casefold() == b.email.casefold()
+    return bool(a.phone and b.phone and re.sub(r"\D", "", a.phone) == re.sub(r"\D", "", b.phone))

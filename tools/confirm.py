@@ -1,0 +1,90 @@
+"""Confirmation of destructive calls: elicitation where the client can ask its user, else a token.
+
+The decision is made by a resolver before the tool body runs, after the guardrails and policies
+passed, so a user is never asked to confirm what would fail. Tokens are signed, bound to the
+tool and its arguments, and expire after ten minutes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from mcp.server.mcpserver import AcceptedElicitation, ElicitationResult
+from pydantic import BaseModel, Field
+
+from bookings.errors import ConfirmationRequired
+from tools.idempotency import args_hash
+from tools.signing import Signer
+
+ConfirmMode = Literal["auto", "token", "off"]
+TOKEN_LIFETIME = timedelta(minutes=10)
+
+
+class ConfirmAnswer(BaseModel):
+    """What the user is asked (an elicitation form with one checkbox)."""
+
+    confirm: bool = Field(description="Yes, go ahead")
+
+
+class Gate(BaseModel):
+    """How a destructive call may proceed: now, after asking the user, or by returning a token."""
+
+    decision: Literal["proceed", "ask", "token"]
+    question: str
+
+
+class ConfirmationTokens:
+    def __init__(self, secret: bytes, clock: Callable[[], datetime]) -> None:
+        self._signer = Signer(secret, purpose="confirmation/v1")
+        self._clock = clock
+
+    def issue(self, tool: str, args: Mapping[str, object]) -> tuple[str, datetime]:
+        expires = (self._clock() + TOKEN_LIFETIME).astimezone(UTC).replace(microsecond=0)
+        return self._signer.sign(f"{tool}|{args_hash(args)}|{int(expires.timestamp())}"), expires
+
+    def check(self, token: str, tool: str, args: Mapping[str, object]) -> None:
+        try:
+            signed_tool, digest, expires = self._signer.verify(token).split("|")
+            valid = signed_tool == tool and digest == args_hash(args)
+            live = int(expires) > self._clock().timestamp()
+        except ValueError:
+            valid = live = False
+        if not valid:
+            raise ConfirmationRequired(
+                "this confirmation_token does not belong to this call",
+                next_step="Call again without confirmation_token to get a new one for these arguments.",
+            )
+        if not live:
+            raise ConfirmationRequired(
+                "this confirmation_token has expired",
+                next_step="Call again without confirmation_token, show the preview, then confirm within 10 minutes.",
+            )
+
+
+def gate(
+    *,
+    mode: ConfirmMode,
+    token: str | None,
+    client_can_elicit: bool,
+    tokens: ConfirmationTokens,
+    tool: str,
+    args: Mapping[str, object],
+    question: str,
+) -> Gate:
+    if mode == "off":
+        return Gate(decision="proceed", question=question)
+    if token is not None:
+        tokens.check(token, tool, args)
+        return Gate(decision="proceed", question=question)
+    if mode == "auto" and client_can_elicit:
+        return Gate(decision="ask", question=question)
+    return Gate(decision="token", question=question)
+
+
+def approved(decided: Gate, answer: ElicitationResult[ConfirmAnswer]) -> bool:
+    """Whether the write may go ahead: no question was needed, or the user said yes."""
+    if decided.decision == "proceed":
+        return True
+    return decided.decision == "ask" and isinstance(answer, AcceptedElicitation) and answer.data.confirm

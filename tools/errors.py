@@ -1,0 +1,59 @@
+"""The one translator from failures to the contract's coded tool results.
+
+A failed call is `isError: true` with text `code: message Next step`, never the SDK's bare
+"Error executing tool". Argument validation failures become `invalid_argument` naming the
+fields (never echoing the values: they may be huge or hostile).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.types import CallToolResult, TextContent
+from pydantic import ValidationError
+
+from bookings.errors import BackendError, BookingError
+
+logger = logging.getLogger(__name__)
+
+
+def coded(code: str, message: str, next_step: str | None = None) -> CallToolResult:
+    text = f"{code}: {message}" + (f". {next_step}" if next_step else "")
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
+def from_booking_error(exc: BookingError) -> CallToolResult:
+    if isinstance(exc, BackendError):
+        # status and request id go to the log for support; the agent gets the code and advice.
+        logger.warning("backend error %s status=%s request_id=%s", exc.code, exc.status, exc.request_id)
+    return coded(exc.code, exc.message.rstrip("."), exc.next_step)
+
+
+def from_validation_error(exc: ValidationError) -> CallToolResult:
+    problems = []
+    for err in exc.errors(include_input=False, include_url=False)[:5]:
+        where = ".".join(str(part) for part in err["loc"] if part != "arguments") or "arguments"
+        problems.append(f"{where}: {err['msg']}")
+    return coded("invalid_argument", "; ".join(problems), "Fix the named arguments and call again.")
+
+
+def from_tool_error(name: str, exc: ToolError) -> CallToolResult:
+    """Unwrap what the SDK wrapped: domain errors, validation failures, unknown tools, crashes."""
+    cause = exc.__cause__
+    while isinstance(cause, ToolError) and cause.__cause__ is not None:
+        cause = cause.__cause__
+    if isinstance(cause, BookingError):
+        return from_booking_error(cause)
+    if isinstance(cause, ValidationError):
+        return from_validation_error(cause)
+    if cause is None and not isinstance(exc, UnexpectedToolError) and str(exc).startswith("Unknown tool"):
+        return coded(
+            "not_found", f"there is no tool named {name[:64]!r}", "Call tools/list to see the tools."
+        )
+    logger.error("tool %r failed unexpectedly", name, exc_info=cause or exc)
+    return coded(
+        "internal_error",
+        f"{name} failed unexpectedly; nothing more is known to the agent (the server logged it)",
+        "Try once more; if it fails again, tell the user the scheduling service has a problem.",
+    )

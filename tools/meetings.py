@@ -1,0 +1,202 @@
+"""Meetings after booking: list, read, reschedule, and cancel (confirmed by the user)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
+from pydantic import Field
+
+from bookings.errors import InvalidArgument, InvalidSlot, SlotUnavailable
+from bookings.model import MeetingFilter, MeetingQuery
+from tools import guards
+from tools.booking import EMAIL, IdempotencyKey, NotifyAttendee, SlotId
+from tools.confirm import ConfirmAnswer, Gate, approved, gate
+from tools.context import ToolContext, client_can_elicit, deps
+from tools.idempotency import once
+from tools.links import ConfirmationToken
+from tools.results import CancelResult, MeetingResult, MeetingsResult, meeting_out
+from tools.slots import Cursor, FromDate, Limit, TimeZoneArg, ToDate
+from tools.timefmt import open_day_range, spoken
+
+MeetingId = Annotated[
+    str, Field(min_length=1, max_length=128, description="A meeting_id from book_meeting or list_meetings.")
+]
+OverridePolicy = Annotated[
+    bool,
+    Field(description="Bypass the cancellation/reschedule window. Only when the business owner asks for it."),
+]
+Reason = Annotated[str | None, Field(default=None, max_length=500, description="Shown to the attendee.")]
+
+
+async def list_meetings(
+    ctx: ToolContext,
+    from_date: FromDate = None,
+    to_date: ToDate = None,
+    link_id: Annotated[str | None, Field(default=None, max_length=128)] = None,
+    status: Annotated[MeetingFilter, Field(description="upcoming, past, cancelled or all.")] = "upcoming",
+    attendee_email: Annotated[str | None, Field(default=None, max_length=254, pattern=EMAIL)] = None,
+    time_zone: TimeZoneArg = None,
+    limit: Limit = 20,
+    cursor: Cursor = None,
+) -> MeetingsResult:
+    """List meetings, upcoming by default (soonest first), optionally for a date range (inclusive,
+    in time_zone), one link, or one attendee's email. Use it to find a meeting_id to reschedule or
+    cancel. If next_cursor is set, pass it back as cursor for more.
+    """
+    d = deps(ctx)
+    tz = await d.zone_or_default(time_zone)
+    start, end = open_day_range(from_date, to_date, tz)
+    page = await d.backend.list_meetings(
+        MeetingQuery(
+            start=start,
+            end=end,
+            link_id=link_id,
+            status=status,
+            attendee_email=attendee_email,
+            limit=limit,
+            cursor=cursor,
+        )
+    )
+    return MeetingsResult(
+        time_zone=tz.key, meetings=[meeting_out(m, tz) for m in page.meetings], next_cursor=page.next_cursor
+    )
+
+
+async def get_meeting(
+    meeting_id: MeetingId, ctx: ToolContext, time_zone: TimeZoneArg = None
+) -> MeetingResult:
+    """Read one meeting: status, times (in time_zone, default the business zone), attendee, host,
+    location, join link and the attendee's notes."""
+    d = deps(ctx)
+    tz = await d.zone_or_default(time_zone)
+    return MeetingResult(meeting=meeting_out(await d.backend.get_meeting(meeting_id), tz))
+
+
+async def reschedule_meeting(
+    meeting_id: MeetingId,
+    slot_id: SlotId,
+    ctx: ToolContext,
+    notify_attendee: NotifyAttendee = True,
+    override_policy: OverridePolicy = False,
+    idempotency_key: IdempotencyKey = None,
+    time_zone: TimeZoneArg = None,
+) -> MeetingResult:
+    """Move a meeting to another slot of the same link (get one from find_slots). Allowed until the
+    link's window before the start (24 hours by default). The meeting keeps its id.
+    """
+    d = deps(ctx)
+    tz = await d.zone_or_default(time_zone)
+    slot = d.slot_ids.decode(slot_id)
+
+    async def move() -> MeetingResult:
+        backend = d.backend
+        meeting = await backend.get_meeting(meeting_id)
+        if meeting.status == "cancelled":
+            raise InvalidArgument(
+                "a cancelled meeting cannot be rescheduled", next_step="Book a new meeting."
+            )
+        if slot.link_id != meeting.link_id:
+            raise InvalidSlot(
+                "that slot belongs to another scheduling link",
+                next_step=f"Call find_slots with link_id {meeting.link_id!r}.",
+            )
+        link = await backend.get_link(meeting.link_id)
+        now = d.clock()
+        guards.change_window(meeting, link, now, action="rescheduled", override=override_policy)
+        guards.bookable_time(slot, link, now)
+        if not await backend.is_slot_free(slot, ignore_meeting_id=meeting_id):
+            raise SlotUnavailable("that time is no longer free", next_step="Call find_slots again.")
+        moved = await backend.reschedule(meeting_id, slot, notify_attendee=notify_attendee)
+        return MeetingResult(meeting=meeting_out(moved, tz))
+
+    args = {"meeting_id": meeting_id, "slot_id": slot_id, "notify_attendee": notify_attendee,
+            "override_policy": override_policy}  # fmt: skip
+    return await once(
+        d.idempotency, scope="reschedule_meeting", key=idempotency_key, args=args, now=d.clock(),
+        result_type=MeetingResult, run=move,
+    )  # fmt: skip
+
+
+def _cancel_args(
+    meeting_id: str, reason: str | None, notify_attendee: bool, override_policy: bool
+) -> dict[str, object]:
+    return {"meeting_id": meeting_id, "reason": reason, "notify_attendee": notify_attendee,
+            "override_policy": override_policy}  # fmt: skip
+
+
+async def _cancel_gate(
+    meeting_id: str,
+    reason: str | None,
+    notify_attendee: bool,
+    override_policy: bool,
+    confirmation_token: str | None,
+    ctx: ToolContext,
+) -> Gate:
+    d = deps(ctx)
+    meeting = await d.backend.get_meeting(meeting_id)
+    tz = await d.zone_or_default(None)
+    question = f"Cancel the meeting with {meeting.attendee.name} on {spoken(meeting.start, meeting.end, tz)}?"
+    if meeting.status == "cancelled":
+        return Gate(decision="proceed", question=question)  # already done: nothing to confirm
+    link = await d.backend.get_link(meeting.link_id)
+    guards.change_window(meeting, link, d.clock(), action="cancelled", override=override_policy)
+    return gate(
+        mode=d.confirm_mode,
+        token=confirmation_token,
+        client_can_elicit=client_can_elicit(ctx),
+        tokens=d.confirmations,
+        tool="cancel_meeting",
+        args=_cancel_args(meeting_id, reason, notify_attendee, override_policy),
+        question=question + (" The attendee will be notified." if notify_attendee else ""),
+    )
+
+
+async def _ask_cancel(
+    decided: Annotated[Gate, Resolve(_cancel_gate)],
+) -> ConfirmAnswer | Elicit[ConfirmAnswer]:
+    return (
+        Elicit(decided.question, ConfirmAnswer) if decided.decision == "ask" else ConfirmAnswer(confirm=True)
+    )
+
+
+async def cancel_meeting(
+    meeting_id: MeetingId,
+    ctx: ToolContext,
+    decided: Annotated[Gate, Resolve(_cancel_gate)],
+    answer: Annotated[ElicitationResult[ConfirmAnswer], Resolve(_ask_cancel)],
+    reason: Reason = None,
+    notify_attendee: NotifyAttendee = True,
+    override_policy: OverridePolicy = False,
+    idempotency_key: IdempotencyKey = None,
+    confirmation_token: ConfirmationToken = None,
+    time_zone: TimeZoneArg = None,
+) -> CancelResult:
+    """Cancel a meeting. Allowed until the link's window before the start (24 hours by default).
+    The user is asked to confirm: if your client cannot ask, the first call changes nothing and
+    returns status "confirmation_required" with a preview and a confirmation_token; show the
+    preview to the user and, only if they agree, call again with the token. Cancelling twice is safe.
+    """
+    d = deps(ctx)
+    args = _cancel_args(meeting_id, reason, notify_attendee, override_policy)
+    if decided.decision == "token":
+        token, expires = d.confirmations.issue("cancel_meeting", args)
+        return CancelResult(
+            status="confirmation_required",
+            confirmation_token=token,
+            preview=decided.question,
+            expires_at=expires,
+            next_step="Ask the user; if they agree, call again with this confirmation_token within 10 minutes.",
+        )
+    if not approved(decided, answer):
+        return CancelResult(status="declined", next_step="The user said no; the meeting stands.")
+    tz = await d.zone_or_default(time_zone)
+
+    async def cancel() -> CancelResult:
+        meeting = await d.backend.cancel(meeting_id, reason=reason, notify_attendee=notify_attendee)
+        return CancelResult(status="cancelled", meeting=meeting_out(meeting, tz))
+
+    return await once(
+        d.idempotency, scope="cancel_meeting", key=idempotency_key, args=args, now=d.clock(),
+        result_type=CancelResult, run=cancel,
+    )  # fmt: skip
