@@ -184,4 +184,3 @@ class ConnectCalendarResult(Domain):
     connection: CalendarConnection | None = None
     authorization_url: str | None = None
     next_step: str
-

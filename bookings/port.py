@@ -38,7 +38,9 @@ class Backend(Protocol):
         """Raises NotFound."""
         ...
 
-    async def find_slots(self, link: Link, *, start: datetime, end: datetime, duration: timedelta) -> list[Slot]:
+    async def find_slots(
+        self, link: Link, *, start: datetime, end: datetime, duration: timedelta
+    ) -> list[Slot]:
         """Free slots of `duration` starting in [start, end), sorted by start.
 
         Already excludes the past, meetings (with the link's buffer), busy times of connected
@@ -69,7 +71,9 @@ class Backend(Protocol):
 
     async def list_meetings(self, query: MeetingQuery) -> MeetingPage: ...
 
-    async def set_link_active(self, link_id: str, *, active: bool, redirect_url: str | None = None) -> Link: ...
+    async def set_link_active(
+        self, link_id: str, *, active: bool, redirect_url: str | None = None
+    ) -> Link: ...
 
     async def connect_calendar(self, request: ConnectCalendarRequest) -> ConnectCalendarResult: ...
 

@@ -60,9 +60,10 @@ async def test_find_slots_renders_in_the_requested_zone_and_filters_part_of_day(
         )  # fmt: skip
     assert result["time_zone"] == "America/New_York"
     starts = [s["start"] for s in result["slots"]]
-    # Berlin 09:00–17:00 on 1 December is 03:00–11:00 in New York; a New York day also catches none of 2 Dec.
+    # Berlin 09:00–17:00 on 1 December is 03:00–11:00 in New York (last start 10:30); the New York
+    # day ends at 06:00 Berlin on 2 December, before its business hours.
     assert starts[0] == "2026-12-01T03:00:00-05:00"
-    assert starts[-1] == "2026-12-01T11:30:00-05:00"
+    assert starts[-1] == "2026-12-01T10:30:00-05:00"
     assert all(s.endswith("-05:00") for s in starts)
 
 

@@ -84,7 +84,7 @@ async def test_minimum_notice_hides_near_slots_and_refuses_stale_ones(
         first = (await call("find_slots", link_id=link))["slots"][0]["start"]
         assert first == "2026-12-02T09:00:00+01:00"
         refused = await call.error("book_meeting", slot_id=near, attendee=ANN)
-        assert refused.startswith("policy_violation: ") and "48 hours" in refused
+        assert refused.startswith("policy_violation: ") and "2 days" in refused
 
 
 ICS = """BEGIN:VCALENDAR

@@ -5,7 +5,7 @@ Each check raises the domain error the contract names, before anything is writte
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from bookings.errors import (
     InvalidArgument,
@@ -90,11 +90,12 @@ def bookable_time(slot: Slot, link: Link, now: datetime) -> None:
 def change_window(meeting: Meeting, link: Link, now: datetime, *, action: str, override: bool) -> None:
     """Cancellation and rescheduling close `cancellation_window` before the start (24 hours by default)."""
     window = link.policy.cancellation_window
-    if override or window is None or now <= meeting.start - window:
+    start = meeting.start.astimezone(UTC)  # timedelta arithmetic in a local zone would be wall-clock time
+    if override or window is None or now <= start - window:
         return
     raise PolicyViolation(
         f"meetings can be {action} until {_span(window.total_seconds())} before the start; this one starts "
-        f"in {_span(max((meeting.start - now).total_seconds(), 0))}",
+        f"in {_span(max((start - now).total_seconds(), 0))}",
         next_step="Only if the business owner asked for it, call again with override_policy=true.",
     )
 

@@ -1,0 +1,405 @@
+"""LocalBackend: the embedded scheduling engine behind the Backend port, stored in one SQLite file.
+
+It follows Wix Meetings: a fresh file is provisioned the way Provision Meetings App does, slots
+come from the host's working hours minus meetings, buffers and imported busy times, and a slot is
+booked at most once even across processes. Guardrails (plan limit before a write, premium gates,
+policies) stay in tools/; the engine only enforces what must be atomic with the write.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import anyio
+import httpx
+
+from bookings.errors import InvalidArgument, InvalidSlot, NotFound, NotSupported
+from bookings.local import ics
+from bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
+from bookings.local.slots import Interval, free_slots
+from bookings.local.store import Store
+from bookings.model import (
+    Account,
+    BookingRequest,
+    Business,
+    CalendarConnection,
+    CalendarProvider,
+    ConnectCalendarRequest,
+    ConnectCalendarResult,
+    Features,
+    Host,
+    Link,
+    Location,
+    Meeting,
+    MeetingPage,
+    MeetingQuery,
+    MeetingStatus,
+    Plan,
+    Policy,
+    Price,
+    Slot,
+)
+from bookings.port import Backend
+
+T = TypeVar("T")
+
+FREE_PLAN_MEETINGS = 3
+IMPORT_HORIZON = timedelta(days=365)
+
+_SECRET_ADDRESS_STEPS: dict[CalendarProvider, str] = {
+    "google": 'In Google Calendar open Settings, pick the calendar, "Integrate calendar", and copy the '
+    '"Secret address in iCal format".',
+    "outlook": "In Outlook open Settings → Calendar → Shared calendars → Publish a calendar, publish it "
+    "and copy the ICS link.",
+    "apple": "In iCloud Calendar share the calendar as a public calendar, copy its webcal:// link and "
+    "change webcal:// to https://.",
+}
+
+
+class LocalBackend:
+    """The embedded engine. Blocking SQLite work runs in worker threads via anyio."""
+
+    def __init__(
+        self,
+        *,
+        db_path: Path,
+        time_zone: str,
+        plan: Literal["free", "premium"],
+        clock: Callable[[], datetime],
+        http: httpx.AsyncClient | None = None,
+        business_name: str = "My Business",
+    ) -> None:
+        try:
+            self._zone = ZoneInfo(time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise InvalidArgument(
+                f"Unknown time zone {time_zone!r}; use an IANA name like Europe/Berlin."
+            ) from None
+        if plan not in ("free", "premium"):
+            raise InvalidArgument(f"Unknown plan {plan!r}; use free or premium.")
+        self._time_zone = time_zone
+        self._plan = plan
+        self._clock = clock
+        self._http = http
+        self._business_name = business_name
+        self._store = Store(db_path, self._zone)
+        self._ready = False
+        self._ready_lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return "local"
+
+    def close(self) -> None:
+        """Close the database connections; the injected HTTP client belongs to the caller."""
+        self._store.close()
+
+    # --- plumbing ---------------------------------------------------------------------------
+
+    async def _run(self, fn: Callable[[], T]) -> T:
+        return await anyio.to_thread.run_sync(self._call, fn)
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        # Schema and provisioning happen on first use, not in __init__: start-up stays cheap.
+        if not self._ready:
+            with self._ready_lock:
+                if not self._ready:
+                    self._store.initialize(
+                        business_name=self._business_name,
+                        time_zone=self._time_zone,
+                        plan=self._plan,
+                        link=default_link(),
+                        hours=BUSINESS_HOURS,
+                    )
+                    self._ready = True
+        return fn()
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        if now.tzinfo is None:
+            raise ValueError("the clock must return a timezone-aware datetime")
+        return _utc(now)
+
+    # --- account and links --------------------------------------------------------------------
+
+    async def get_account(self) -> Account:
+        name, used = await self._run(lambda: (self._store.business_name(), self._store.count_meetings()))
+        premium = self._plan == "premium"
+        return Account(
+            backend=self.name,
+            business=Business(name=name, time_zone=self._time_zone),
+            plan=Plan(
+                name=self._plan, premium=premium, meetings_limit=None if premium else FREE_PLAN_MEETINGS
+            ),
+            features=Features(external_calendars=premium, video_conferencing=premium, paid_meetings=premium),
+            meetings_used=used,
+        )
+
+    async def list_links(self, *, include_inactive: bool = False) -> list[Link]:
+        return await self._run(lambda: self._store.links(include_inactive=include_inactive))
+
+    async def get_link(self, link_id: str) -> Link:
+        return await self._run(lambda: self._store.link(link_id))
+
+    async def set_link_active(self, link_id: str, *, active: bool, redirect_url: str | None = None) -> Link:
+        return await self.update_link(link_id, active=active, redirect_url=redirect_url)
+
+    async def create_link(
+        self,
+        *,
+        name: str,
+        slug: str | None = None,
+        durations_minutes: Sequence[int] = (30,),
+        buffer_minutes: int = 0,
+        location: Location | None = None,
+        price: Price | None = None,
+        requires_approval: bool = False,
+        phone_only_allowed: bool = True,
+        policy: Policy | None = None,
+        host_id: str | None = None,
+    ) -> Link:
+        """Create an active scheduling link; the slug defaults to one made from the name."""
+
+        def create() -> Link:
+            link = validated(
+                link_id=uuid.uuid4().hex,
+                name=name,
+                slug=slug if slug is not None else slugify(name),
+                durations_minutes=tuple(durations_minutes),
+                buffer_minutes=buffer_minutes,
+                location=location or Location(kind="phone"),
+                price=price,
+                host=self._host(host_id),
+                requires_approval=requires_approval,
+                phone_only_allowed=phone_only_allowed,
+                policy=policy or Policy(),
+            )
+            return self._store.insert_link(link, free_slug=slug is None)
+
+        return await self._run(create)
+
+    async def update_link(self, link_id: str, **changes: object) -> Link:
+        """Change fields of a link by their Link names; `host_id` moves it to another host."""
+        unknown = set(changes) - (set(Link.model_fields) - {"link_id", "host"} | {"host_id"})
+        if unknown:
+            raise InvalidArgument(f"Unknown link fields: {', '.join(sorted(unknown))}.")
+        host_id = changes.pop("host_id", None)
+
+        def change(link: Link) -> Link:
+            data = dict(link) | changes
+            if host_id is not None:
+                data["host"] = self._host(str(host_id))
+            return validated(**data)
+
+        return await self._run(lambda: self._store.modify_link(link_id, change))
+
+    async def create_host(self, *, name: str, email: str | None = None) -> Host:
+        """Add a host, available during business hours (Mon–Fri 09:00–17:00) until told otherwise."""
+        host = Host(host_id=f"host_{uuid.uuid4().hex[:12]}", name=name, email=email)
+        await self._run(lambda: self._store.add_host(host, BUSINESS_HOURS))
+        return host
+
+    async def set_working_hours(self, host_id: str, hours: Mapping[int, Sequence[tuple[time, time]]]) -> None:
+        """Replace a host's weekly hours: weekday (0 = Monday) → local windows; an end of 00:00 is midnight."""
+        for weekday, windows in hours.items():
+            if weekday not in range(7):
+                raise InvalidArgument(f"Weekday {weekday} is not 0 (Monday) to 6 (Sunday).")
+            for start, end in windows:
+                if any(t.second or t.microsecond or t.tzinfo for t in (start, end)):
+                    raise InvalidArgument("Working hours are whole minutes of local wall-clock time.")
+                if end != time(0) and end <= start:
+                    raise InvalidArgument(f"The window {start:%H:%M}–{end:%H:%M} ends before it starts.")
+        await self._run(lambda: self._store.set_working_hours(host_id, hours))
+
+    def _host(self, host_id: str | None) -> Host:
+        hosts = self._store.hosts()
+        if host_id is None:
+            return hosts[0]
+        for host in hosts:
+            if host.host_id == host_id:
+                return host
+        raise NotFound(f"Host {host_id} does not exist.", host_id=host_id)
+
+    # --- slots ----------------------------------------------------------------------------------
+
+    async def find_slots(
+        self, link: Link, *, start: datetime, end: datetime, duration: timedelta
+    ) -> list[Slot]:
+        _check_range(start, end, duration)
+        return await self._run(lambda: self._free_slots(link, start, end, duration, None))
+
+    async def is_slot_free(self, slot: Slot, *, ignore_meeting_id: str | None = None) -> bool:
+        def check() -> bool:
+            link = self._store.link(slot.link_id)
+            start, end = _utc(slot.start), _utc(slot.end)
+            if slot.host_id != link.host.host_id or end <= start:
+                return False
+            found = self._free_slots(link, start, end, end - start, ignore_meeting_id)
+            return any(_utc(s.start) == start and _utc(s.end) == end for s in found)
+
+        return await self._run(check)
+
+    def _free_slots(
+        self, link: Link, start: datetime, end: datetime, duration: timedelta, ignore_meeting_id: str | None
+    ) -> list[Slot]:
+        now, start, end = self._now(), _utc(start), _utc(end)
+        host_id = link.host.host_id
+        buffer = timedelta(minutes=link.buffer_minutes)
+        meetings, imported = self._store.busy(
+            host_id, start - buffer, end + duration + buffer, ignore_meeting_id=ignore_meeting_id
+        )
+        # slots.py widens everything by this link's buffer; a meeting whose own link asks for a
+        # longer buffer is widened by the difference first, so both links' buffers hold.
+        busy: list[Interval] = [*imported]
+        for m_start, m_end, m_buffer in meetings:
+            extra = max(m_buffer - buffer, timedelta(0))
+            busy.append((m_start - extra, m_end + extra))
+        found = free_slots(
+            working_hours=self._store.working_hours(host_id),
+            zone=self._zone,
+            start=start,
+            end=end,
+            duration=duration,
+            busy=busy,
+            buffer=buffer,
+            now=now,
+            min_notice=link.policy.min_notice,
+            max_advance=link.policy.max_advance,
+        )
+        kind = link.location.kind
+        return [
+            Slot(link_id=link.link_id, host_id=host_id, start=s, end=e, location_kind=kind) for s, e in found
+        ]
+
+    # --- meetings -------------------------------------------------------------------------------
+
+    async def book(self, request: BookingRequest, *, meetings_limit: int | None) -> Meeting:
+        slot = request.slot
+
+        def book() -> Meeting:
+            link = self._store.link(slot.link_id)
+            if slot.host_id != link.host.host_id:
+                raise InvalidSlot("The slot names another host than its scheduling link.")
+            if _utc(slot.end) <= _utc(slot.start):
+                raise InvalidSlot("The slot ends before it starts.")
+            status: MeetingStatus = "confirmed"
+            if link.price is not None:
+                status = "payment_required"  # no checkout in the sandbox, so no payment_url
+            elif link.requires_approval:
+                status = "pending"
+            meeting = Meeting(
+                meeting_id=uuid.uuid4().hex,
+                link_id=link.link_id,
+                link_name=link.name,
+                status=status,
+                start=slot.start.astimezone(self._zone),
+                end=slot.end.astimezone(self._zone),
+                attendee=request.attendee,
+                host=link.host,
+                location=link.location,
+                notes=request.notes,
+                invite_title=request.invite_title,
+                invite_description=request.invite_description,
+                created_at=self._now(),
+            )
+            self._store.book(meeting, buffer_minutes=link.buffer_minutes, meetings_limit=meetings_limit)
+            return self._store.meeting(meeting.meeting_id)
+
+        return await self._run(book)
+
+    async def reschedule(self, meeting_id: str, slot: Slot, *, notify_attendee: bool) -> Meeting:
+        if _utc(slot.end) <= _utc(slot.start):
+            raise InvalidSlot("The slot ends before it starts.")
+        # notify_attendee: the sandbox sends no e-mail.
+        return await self._run(
+            lambda: self._store.reschedule(meeting_id, link_id=slot.link_id, start=slot.start, end=slot.end)
+        )
+
+    async def cancel(self, meeting_id: str, *, reason: str | None, notify_attendee: bool) -> Meeting:
+        return await self._run(lambda: self._store.cancel(meeting_id, reason=reason))
+
+    async def get_meeting(self, meeting_id: str) -> Meeting:
+        return await self._run(lambda: self._store.meeting(meeting_id))
+
+    async def list_meetings(self, query: MeetingQuery) -> MeetingPage:
+        if query.limit < 1:
+            raise InvalidArgument("limit must be at least 1.")
+        return await self._run(lambda: self._store.list_meetings(query, now=self._now()))
+
+    # --- calendars ------------------------------------------------------------------------------
+
+    async def connect_calendar(self, request: ConnectCalendarRequest) -> ConnectCalendarResult:
+        host = await self._run(lambda: self._host(request.host_id))
+        if request.ics_url is None:
+            raise NotSupported(
+                "The local backend cannot run Google or Outlook OAuth or Apple CalDAV; it imports busy "
+                "times from the calendar's secret iCal address instead.",
+                next_step=f"{_SECRET_ADDRESS_STEPS[request.provider]} Then call connect_calendar again "
+                "with it as ics_url.",
+                provider=request.provider,
+            )
+        url = ics.normalize_feed_url(request.ics_url)
+        now = self._now()
+        links = await self._run(lambda: self._store.links(include_inactive=True))
+        horizon = max(
+            [IMPORT_HORIZON]
+            + [
+                ln.policy.max_advance
+                for ln in links
+                if ln.host.host_id == host.host_id and ln.policy.max_advance
+            ]
+        )
+        busy = await ics.fetch_busy(
+            url, http=self._http, zone=self._zone, start=now - timedelta(days=1), end=now + horizon
+        )
+        connection = CalendarConnection(
+            connection_id=uuid.uuid4().hex,
+            host_id=host.host_id,
+            provider=request.provider,
+            status="connected",
+            import_enabled=True,
+            export_enabled=False,
+            account_email=request.email,
+        )
+        saved = await self._run(
+            lambda: self._store.save_connection(connection, ics_url=url, busy=busy, imported_at=now)
+        )
+        return ConnectCalendarResult(
+            status="connected",
+            connection=saved,
+            next_step=f"Imported {len(busy)} busy times; find_slots now leaves them out. Connect the same "
+            "address again to refresh them.",
+        )
+
+    async def list_calendar_connections(self, host_id: str | None = None) -> list[CalendarConnection]:
+        def connections() -> list[CalendarConnection]:
+            if host_id is not None:
+                self._host(host_id)
+            return self._store.connections(host_id)
+
+        return await self._run(connections)
+
+
+if TYPE_CHECKING:
+
+    def _implements_the_port(backend: LocalBackend) -> Backend:
+        return backend  # mypy proves LocalBackend satisfies the Backend protocol
+
+
+def _utc(value: datetime) -> datetime:
+    """Arithmetic and comparison in UTC: between two datetimes sharing a ZoneInfo, Python uses wall
+    time and ignores `fold`, which is wrong across a DST change."""
+    return value.astimezone(UTC)
+
+
+def _check_range(start: datetime, end: datetime, duration: timedelta) -> None:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise InvalidArgument("start and end must carry a UTC offset.")
+    if duration <= timedelta(0):
+        raise InvalidArgument("The duration must be positive.")

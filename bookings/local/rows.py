@@ -1,0 +1,226 @@
+"""The local engine's SQLite schema and the mapping between its rows and the domain types.
+
+Times are UTC epoch seconds (read back in the business zone), durations whole minutes (NULL
+where a policy limit is off), money decimal strings, tuples and notes JSON.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import sqlite3
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from bookings.errors import InvalidArgument
+from bookings.model import Attendee, CalendarConnection, Host, Link, Location, Meeting, Policy, Price
+
+SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS business (
+        id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, time_zone TEXT NOT NULL,
+        plan TEXT NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS hosts (host_id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT)",
+    """CREATE TABLE IF NOT EXISTS links (
+        link_id TEXT PRIMARY KEY, host_id TEXT NOT NULL REFERENCES hosts, name TEXT NOT NULL,
+        slug TEXT NOT NULL UNIQUE, active INTEGER NOT NULL, redirect_url TEXT,
+        durations_minutes TEXT NOT NULL, buffer_minutes INTEGER NOT NULL,
+        location_kind TEXT NOT NULL, location_address TEXT,
+        price_amount TEXT, price_currency TEXT, price_deposit TEXT, booking_url TEXT,
+        requires_approval INTEGER NOT NULL, phone_only_allowed INTEGER NOT NULL,
+        cancellation_window_minutes INTEGER, min_notice_minutes INTEGER, max_advance_minutes INTEGER)""",
+    """CREATE TABLE IF NOT EXISTS working_hours (
+        host_id TEXT NOT NULL REFERENCES hosts, weekday INTEGER NOT NULL,
+        start_minute INTEGER NOT NULL, end_minute INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS working_hours_host ON working_hours (host_id)",
+    """CREATE TABLE IF NOT EXISTS meetings (
+        meeting_id TEXT PRIMARY KEY, link_id TEXT NOT NULL REFERENCES links, link_name TEXT NOT NULL,
+        host_id TEXT NOT NULL REFERENCES hosts, host_name TEXT NOT NULL, host_email TEXT,
+        status TEXT NOT NULL, start_ts INTEGER NOT NULL, end_ts INTEGER NOT NULL,
+        location_kind TEXT NOT NULL, location_address TEXT,
+        attendee_name TEXT NOT NULL, attendee_email TEXT, attendee_phone TEXT,
+        attendee_time_zone TEXT, attendee_language TEXT, guest_emails TEXT NOT NULL,
+        notes TEXT NOT NULL, invite_title TEXT, invite_description TEXT,
+        join_url TEXT, payment_url TEXT, cancel_reason TEXT, created_at INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS meetings_host_start ON meetings (host_id, start_ts)",
+    "CREATE INDEX IF NOT EXISTS meetings_start ON meetings (start_ts, meeting_id)",
+    """CREATE TABLE IF NOT EXISTS calendar_connections (
+        connection_id TEXT PRIMARY KEY, host_id TEXT NOT NULL REFERENCES hosts,
+        provider TEXT NOT NULL, status TEXT NOT NULL, ics_url TEXT NOT NULL,
+        import_enabled INTEGER NOT NULL, export_enabled INTEGER NOT NULL,
+        imported_at INTEGER NOT NULL, account_email TEXT,
+        UNIQUE (host_id, provider, ics_url))""",
+    """CREATE TABLE IF NOT EXISTS busy (
+        connection_id TEXT NOT NULL REFERENCES calendar_connections, host_id TEXT NOT NULL,
+        start_ts INTEGER NOT NULL, end_ts INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS busy_host_start ON busy (host_id, start_ts)",
+    "CREATE INDEX IF NOT EXISTS busy_connection ON busy (connection_id)",
+)
+
+LINK_SELECT = "SELECT l.*, h.name AS host_name, h.email AS host_email FROM links l JOIN hosts h ON h.host_id = l.host_id"
+
+
+def insert_sql(table: str, columns: dict[str, object]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def ts(value: datetime) -> int:
+    return int(value.timestamp())  # slots are whole minutes; sub-second parts are not kept
+
+
+def dt(value: int, zone: tzinfo = UTC) -> datetime:
+    return datetime.fromtimestamp(value, UTC).astimezone(zone)
+
+
+def minutes(value: timedelta | None) -> int | None:
+    return None if value is None else int(value.total_seconds() // 60)
+
+
+def delta(value: int | None) -> timedelta | None:
+    return None if value is None else timedelta(minutes=value)
+
+
+def minute_of_day(value: time, *, end: bool = False) -> int:
+    """Minutes since midnight; an end of 00:00 means the midnight that closes the day."""
+    return 24 * 60 if end and value == time(0) else value.hour * 60 + value.minute
+
+
+def wall_time(minute: int) -> time:
+    return time(0) if minute == 24 * 60 else time(minute // 60, minute % 60)
+
+
+def link_columns(link: Link) -> dict[str, object]:
+    price, policy = link.price, link.policy
+    return {
+        "link_id": link.link_id,
+        "host_id": link.host.host_id,
+        "name": link.name,
+        "slug": link.slug,
+        "active": link.active,
+        "redirect_url": link.redirect_url,
+        "durations_minutes": json.dumps(list(link.durations_minutes)),
+        "buffer_minutes": link.buffer_minutes,
+        "location_kind": link.location.kind,
+        "location_address": link.location.address,
+        "price_amount": None if price is None else str(price.amount),
+        "price_currency": None if price is None else price.currency,
+        "price_deposit": None if price is None or price.deposit is None else str(price.deposit),
+        "booking_url": link.booking_url,
+        "requires_approval": link.requires_approval,
+        "phone_only_allowed": link.phone_only_allowed,
+        "cancellation_window_minutes": minutes(policy.cancellation_window),
+        "min_notice_minutes": minutes(policy.min_notice),
+        "max_advance_minutes": minutes(policy.max_advance),
+    }
+
+
+def to_link(r: sqlite3.Row) -> Link:
+    """A row of LINK_SELECT."""
+    price = None
+    if r["price_amount"] is not None:
+        deposit = None if r["price_deposit"] is None else Decimal(r["price_deposit"])
+        price = Price(amount=Decimal(r["price_amount"]), currency=r["price_currency"], deposit=deposit)
+    return Link(
+        link_id=r["link_id"],
+        name=r["name"],
+        slug=r["slug"],
+        active=bool(r["active"]),
+        redirect_url=r["redirect_url"],
+        durations_minutes=tuple(json.loads(r["durations_minutes"])),
+        buffer_minutes=r["buffer_minutes"],
+        location=Location(kind=r["location_kind"], address=r["location_address"]),
+        price=price,
+        host=Host(host_id=r["host_id"], name=r["host_name"], email=r["host_email"]),
+        booking_url=r["booking_url"],
+        requires_approval=bool(r["requires_approval"]),
+        phone_only_allowed=bool(r["phone_only_allowed"]),
+        policy=Policy(
+            cancellation_window=delta(r["cancellation_window_minutes"]),
+            min_notice=delta(r["min_notice_minutes"]),
+            max_advance=delta(r["max_advance_minutes"]),
+        ),
+    )
+
+
+def meeting_columns(m: Meeting) -> dict[str, object]:
+    a = m.attendee
+    return {
+        "meeting_id": m.meeting_id,
+        "link_id": m.link_id,
+        "link_name": m.link_name,
+        "host_id": m.host.host_id,
+        "host_name": m.host.name,
+        "host_email": m.host.email,
+        "status": m.status,
+        "start_ts": ts(m.start),
+        "end_ts": ts(m.end),
+        "location_kind": m.location.kind,
+        "location_address": m.location.address,
+        "attendee_name": a.name,
+        "attendee_email": a.email,
+        "attendee_phone": a.phone,
+        "attendee_time_zone": a.time_zone,
+        "attendee_language": a.language,
+        "guest_emails": json.dumps(list(a.guest_emails)),
+        "notes": json.dumps(m.notes),
+        "invite_title": m.invite_title,
+        "invite_description": m.invite_description,
+        "join_url": m.join_url,
+        "payment_url": m.payment_url,
+        "cancel_reason": m.cancel_reason,
+        "created_at": ts(m.created_at),
+    }
+
+
+def to_meeting(r: sqlite3.Row, zone: ZoneInfo) -> Meeting:
+    return Meeting(
+        meeting_id=r["meeting_id"],
+        link_id=r["link_id"],
+        link_name=r["link_name"],
+        status=r["status"],
+        start=dt(r["start_ts"], zone),
+        end=dt(r["end_ts"], zone),
+        attendee=Attendee(
+            name=r["attendee_name"],
+            email=r["attendee_email"],
+            phone=r["attendee_phone"],
+            time_zone=r["attendee_time_zone"],
+            language=r["attendee_language"],
+            guest_emails=tuple(json.loads(r["guest_emails"])),
+        ),
+        host=Host(host_id=r["host_id"], name=r["host_name"], email=r["host_email"]),
+        location=Location(kind=r["location_kind"], address=r["location_address"]),
+        join_url=r["join_url"],
+        payment_url=r["payment_url"],
+        notes=json.loads(r["notes"]),
+        invite_title=r["invite_title"],
+        invite_description=r["invite_description"],
+        created_at=dt(r["created_at"], zone),
+        cancel_reason=r["cancel_reason"],
+    )
+
+
+def to_connection(r: sqlite3.Row) -> CalendarConnection:
+    """A calendar_connections row plus `busy_count`; the stored ics_url is deliberately not read."""
+    return CalendarConnection(
+        connection_id=r["connection_id"],
+        host_id=r["host_id"],
+        provider=r["provider"],
+        status=r["status"],
+        import_enabled=bool(r["import_enabled"]),
+        export_enabled=bool(r["export_enabled"]),
+        account_email=r["account_email"],
+        busy_intervals=r["busy_count"],
+    )
+
+
+def encode_cursor(start_ts: int, meeting_id: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps([start_ts, meeting_id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    try:
+        start_ts, meeting_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return int(start_ts), str(meeting_id)
+    except (ValueError, TypeError):
+        raise InvalidArgument("The cursor is malformed; call list_meetings again without a cursor.") from None

@@ -1,0 +1,417 @@
+"""SQLite store of the local engine: connections, transactions, queries and the atomic writes.
+
+Blocking calls only; the backend runs them in worker threads, each with its own connection. The
+file is in WAL mode so readers never wait for the writer, and every check-then-write runs in
+`BEGIN IMMEDIATE`, which takes the database's write lock before the check: two threads or two
+processes booking one slot serialize, and the second sees the first's meeting.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+from time import monotonic, sleep
+from zoneinfo import ZoneInfo
+
+from bookings.errors import InvalidArgument, InvalidSlot, NotFound, PlanLimitReached, SlotUnavailable
+from bookings.local import rows
+from bookings.local.rows import ts
+from bookings.local.slots import Interval, Window
+from bookings.model import CalendarConnection, Host, Link, Meeting, MeetingPage, MeetingQuery
+
+BUSY_TIMEOUT = timedelta(seconds=15)
+
+# A meeting of :host collides with [:start, :end) once widened by the larger of the new slot's
+# buffer (:buf) and its own link's buffer, so neither link's buffer is broken. The first two
+# range terms only let the (host_id, start_ts) index narrow the scan.
+_MEETING_CONFLICT = """
+    SELECT 1 FROM meetings m LEFT JOIN links l ON l.link_id = m.link_id
+    WHERE m.host_id = :host AND m.status != 'cancelled' AND m.meeting_id != :ignore
+      AND m.start_ts < :end + (SELECT COALESCE(MAX(buffer_minutes), 0) * 60 + :buf FROM links)
+      AND m.end_ts > :start - (SELECT COALESCE(MAX(buffer_minutes), 0) * 60 + :buf FROM links)
+      AND m.start_ts - MAX(:buf, COALESCE(l.buffer_minutes, 0) * 60) < :end
+      AND m.end_ts + MAX(:buf, COALESCE(l.buffer_minutes, 0) * 60) > :start
+    LIMIT 1"""
+_BUSY_CONFLICT = (
+    "SELECT 1 FROM busy WHERE host_id = :host AND start_ts < :end + :buf AND end_ts > :start - :buf LIMIT 1"
+)
+_HOST_MEETINGS = """
+    SELECT m.start_ts, m.end_ts, COALESCE(l.buffer_minutes, 0)
+    FROM meetings m LEFT JOIN links l ON l.link_id = m.link_id
+    WHERE m.host_id = :host AND m.status != 'cancelled' AND m.meeting_id != :ignore
+      AND m.start_ts < :hi + (SELECT COALESCE(MAX(buffer_minutes), 0) * 60 FROM links)
+      AND m.start_ts - COALESCE(l.buffer_minutes, 0) * 60 < :hi
+      AND m.end_ts + COALESCE(l.buffer_minutes, 0) * 60 > :lo"""
+_COUNT_MEETINGS = "SELECT COUNT(*) FROM meetings WHERE status != 'cancelled'"
+
+
+class Store:
+    """One SQLite file; safe to share between threads and between processes."""
+
+    def __init__(self, path: Path, zone: ZoneInfo) -> None:
+        self._path = path
+        self._zone = zone
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._connections: dict[threading.Thread, sqlite3.Connection] = {}
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        seconds = BUSY_TIMEOUT.total_seconds()
+        # check_same_thread=False only so that a connection can be closed from another thread.
+        conn = sqlite3.connect(self._path, timeout=seconds, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self._local.conn = conn
+        with self._lock:
+            # Worker threads come and go (anyio retires idle ones); close what the dead left behind
+            # so a long-running server does not collect open connections.
+            for thread in [t for t in self._connections if not t.is_alive()]:
+                self._connections.pop(thread).close()
+            self._connections[threading.current_thread()] = conn
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A deferred transaction, so that several SELECTs see one snapshot."""
+        conn = self._conn()
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._connections.values():
+                conn.close()
+            self._connections.clear()
+            self._local = threading.local()
+
+    def initialize(
+        self,
+        *,
+        business_name: str,
+        time_zone: str,
+        plan: str,
+        link: Link,
+        hours: Mapping[int, Sequence[Window]],
+    ) -> None:
+        """Create the schema and, on a fresh file, provision the business, its host, link and hours.
+
+        Runs under the write lock, so two processes opening one fresh file provision it once.
+        The configured zone and plan overwrite what an earlier run stored.
+        """
+        self._enable_wal()
+        with self._write() as conn:
+            for statement in rows.SCHEMA:
+                conn.execute(statement)
+            if conn.execute("SELECT 1 FROM business").fetchone() is not None:
+                conn.execute("UPDATE business SET time_zone = ?, plan = ?", (time_zone, plan))
+                return
+            conn.execute("INSERT INTO business VALUES (1, ?, ?, ?)", (business_name, time_zone, plan))
+            self._insert_host(conn, link.host, hours)
+            columns = rows.link_columns(link)
+            conn.execute(rows.insert_sql("links", columns), tuple(columns.values()))
+
+    def _enable_wal(self) -> None:
+        """Switch the file to WAL (a persistent setting of the file).
+
+        The switch needs an exclusive lock and SQLite refuses it at once, without the busy
+        handler, when another connection holds a shared lock, as when two processes open one
+        fresh file together; so it is retried here until the busy timeout.
+        """
+        conn = self._conn()
+        deadline = monotonic() + BUSY_TIMEOUT.total_seconds()
+        while str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or monotonic() > deadline:
+                    raise
+                sleep(0.005)
+
+    # --- business, hosts, links, hours --------------------------------------------------------
+
+    def business_name(self) -> str:
+        return str(self._conn().execute("SELECT name FROM business").fetchone()[0])
+
+    def count_meetings(self) -> int:
+        return int(self._conn().execute(_COUNT_MEETINGS).fetchone()[0])
+
+    def hosts(self) -> list[Host]:
+        found = self._conn().execute("SELECT * FROM hosts ORDER BY rowid").fetchall()
+        return [Host(host_id=r["host_id"], name=r["name"], email=r["email"]) for r in found]
+
+    def add_host(self, host: Host, hours: Mapping[int, Sequence[Window]]) -> None:
+        with self._write() as conn:
+            self._insert_host(conn, host, hours)
+
+    def links(self, *, include_inactive: bool) -> list[Link]:
+        where = "" if include_inactive else "WHERE l.active = 1"
+        return [rows.to_link(r) for r in self._conn().execute(f"{rows.LINK_SELECT} {where} ORDER BY l.rowid")]
+
+    def link(self, link_id: str) -> Link:
+        row = self._conn().execute(f"{rows.LINK_SELECT} WHERE l.link_id = ?", (link_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"Scheduling link {link_id} does not exist.", link_id=link_id)
+        return rows.to_link(row)
+
+    def insert_link(self, link: Link, *, free_slug: bool) -> Link:
+        """Store a new link; with `free_slug`, its slug gets the first free "-2", "-3"... suffix."""
+        with self._write() as conn:
+            self._require_host(conn, link.host.host_id)
+            slug, n = link.slug, 1
+            while free_slug and conn.execute("SELECT 1 FROM links WHERE slug = ?", (slug,)).fetchone():
+                n += 1
+                slug = f"{link.slug}-{n}"
+            columns = rows.link_columns(link) | {"slug": slug}
+            self._guard_slug(
+                lambda: conn.execute(rows.insert_sql("links", columns), tuple(columns.values())), slug
+            )
+        return self.link(link.link_id)
+
+    def modify_link(self, link_id: str, change: Callable[[Link], Link]) -> Link:
+        """Read, change and write a link in one transaction; its meetings keep pointing at it."""
+        with self._write() as conn:
+            link = change(self.link(link_id))
+            self._require_host(conn, link.host.host_id)
+            columns = rows.link_columns(link)
+            assignments = ", ".join(f"{name} = ?" for name in columns)
+            sql = f"UPDATE links SET {assignments} WHERE link_id = ?"
+            self._guard_slug(lambda: conn.execute(sql, (*columns.values(), link_id)), link.slug)
+        return self.link(link_id)
+
+    def _guard_slug(self, write: Callable[[], object], slug: str) -> None:
+        try:
+            write()
+        except sqlite3.IntegrityError:
+            raise InvalidArgument(f"The slug {slug!r} is already used by another link.") from None
+
+    def working_hours(self, host_id: str) -> dict[int, list[Window]]:
+        hours: dict[int, list[Window]] = {}
+        for r in self._conn().execute("SELECT * FROM working_hours WHERE host_id = ?", (host_id,)):
+            hours.setdefault(r["weekday"], []).append(
+                (rows.wall_time(r["start_minute"]), rows.wall_time(r["end_minute"]))
+            )
+        return hours
+
+    def set_working_hours(self, host_id: str, hours: Mapping[int, Sequence[Window]]) -> None:
+        with self._write() as conn:
+            self._require_host(conn, host_id)
+            conn.execute("DELETE FROM working_hours WHERE host_id = ?", (host_id,))
+            self._insert_hours(conn, host_id, hours)
+
+    def _require_host(self, conn: sqlite3.Connection, host_id: str) -> None:
+        if conn.execute("SELECT 1 FROM hosts WHERE host_id = ?", (host_id,)).fetchone() is None:
+            raise NotFound(f"Host {host_id} does not exist.", host_id=host_id)
+
+    def _insert_host(
+        self, conn: sqlite3.Connection, host: Host, hours: Mapping[int, Sequence[Window]]
+    ) -> None:
+        conn.execute("INSERT INTO hosts VALUES (?, ?, ?)", (host.host_id, host.name, host.email))
+        self._insert_hours(conn, host.host_id, hours)
+
+    def _insert_hours(
+        self, conn: sqlite3.Connection, host_id: str, hours: Mapping[int, Sequence[Window]]
+    ) -> None:
+        conn.executemany(
+            "INSERT INTO working_hours VALUES (?, ?, ?, ?)",
+            [
+                (host_id, weekday, rows.minute_of_day(start), rows.minute_of_day(end, end=True))
+                for weekday, windows in hours.items()
+                for start, end in windows
+            ],
+        )
+
+    # --- busy time and meetings -----------------------------------------------------------------
+
+    def busy(
+        self, host_id: str, lo: datetime, hi: datetime, *, ignore_meeting_id: str | None
+    ) -> tuple[list[tuple[datetime, datetime, timedelta]], list[Interval]]:
+        """The host's meetings with their link's buffer, and its imported busy times, near [lo, hi).
+
+        A meeting is returned when, widened by its own link's buffer, it overlaps [lo, hi).
+        """
+        params = {"host": host_id, "ignore": ignore_meeting_id or "", "lo": ts(lo), "hi": ts(hi)}
+        with self._read() as conn:
+            meetings = conn.execute(_HOST_MEETINGS, params).fetchall()
+            imported = conn.execute(
+                "SELECT start_ts, end_ts FROM busy WHERE host_id = :host AND start_ts < :hi AND end_ts > :lo",
+                params,
+            ).fetchall()
+        return (
+            [(rows.dt(s), rows.dt(e), timedelta(minutes=b)) for s, e, b in meetings],
+            [(rows.dt(s), rows.dt(e)) for s, e in imported],
+        )
+
+    def _check_free(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        host_id: str,
+        start: datetime,
+        end: datetime,
+        buffer: int,
+        ignore: str,
+    ) -> None:
+        params = {"host": host_id, "start": ts(start), "end": ts(end), "buf": buffer * 60, "ignore": ignore}
+        # Imported busy times get the slot's buffer too, as in find_slots: what it offers, book accepts.
+        if (
+            conn.execute(_MEETING_CONFLICT, params).fetchone()
+            or conn.execute(_BUSY_CONFLICT, params).fetchone()
+        ):
+            raise SlotUnavailable(
+                "That time is no longer free.", next_step="Call find_slots again and pick another slot."
+            )
+
+    def book(self, meeting: Meeting, *, buffer_minutes: int, meetings_limit: int | None) -> None:
+        """Insert the meeting unless the plan's limit is reached or its time collides."""
+        with self._write() as conn:
+            if meetings_limit is not None:
+                used = int(conn.execute(_COUNT_MEETINGS).fetchone()[0])
+                if used >= meetings_limit:
+                    raise PlanLimitReached(
+                        f"The plan allows {meetings_limit} meetings and {used} are booked.",
+                        next_step="Upgrade to a premium plan, or cancel a meeting first.",
+                        limit=meetings_limit,
+                        used=used,
+                    )
+            host = meeting.host.host_id
+            self._check_free(
+                conn, host_id=host, start=meeting.start, end=meeting.end, buffer=buffer_minutes, ignore=""
+            )
+            columns = rows.meeting_columns(meeting)
+            conn.execute(rows.insert_sql("meetings", columns), tuple(columns.values()))
+
+    def reschedule(self, meeting_id: str, *, link_id: str, start: datetime, end: datetime) -> Meeting:
+        with self._write() as conn:
+            current = self._meeting(conn, meeting_id)
+            if current.status == "cancelled":
+                raise InvalidArgument(f"Meeting {meeting_id} is cancelled and cannot be rescheduled.")
+            if link_id != current.link_id:
+                raise InvalidSlot("The slot belongs to another scheduling link than the meeting.")
+            row = conn.execute("SELECT buffer_minutes FROM links WHERE link_id = ?", (link_id,)).fetchone()
+            buffer = 0 if row is None else int(row[0])
+            host = current.host.host_id
+            self._check_free(conn, host_id=host, start=start, end=end, buffer=buffer, ignore=meeting_id)
+            conn.execute(
+                "UPDATE meetings SET start_ts = ?, end_ts = ? WHERE meeting_id = ?",
+                (ts(start), ts(end), meeting_id),
+            )
+            return self._meeting(conn, meeting_id)
+
+    def cancel(self, meeting_id: str, *, reason: str | None) -> Meeting:
+        with self._write() as conn:
+            current = self._meeting(conn, meeting_id)
+            if current.status == "cancelled":
+                return current
+            conn.execute(
+                "UPDATE meetings SET status = 'cancelled', cancel_reason = ? WHERE meeting_id = ?",
+                (reason, meeting_id),
+            )
+            return self._meeting(conn, meeting_id)
+
+    def meeting(self, meeting_id: str) -> Meeting:
+        return self._meeting(self._conn(), meeting_id)
+
+    def _meeting(self, conn: sqlite3.Connection, meeting_id: str) -> Meeting:
+        row = conn.execute("SELECT * FROM meetings WHERE meeting_id = ?", (meeting_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"Meeting {meeting_id} does not exist.", meeting_id=meeting_id)
+        return rows.to_meeting(row, self._zone)
+
+    def list_meetings(self, query: MeetingQuery, *, now: datetime) -> MeetingPage:
+        clauses: list[str] = ["TRUE"]
+        args: list[object] = []
+        for clause, value in (
+            ("start_ts >= ?", None if query.start is None else ts(query.start)),
+            ("start_ts < ?", None if query.end is None else ts(query.end)),
+            ("link_id = ?", query.link_id),
+            ("lower(attendee_email) = lower(?)", query.attendee_email),
+        ):
+            if value is not None:
+                clauses.append(clause)
+                args.append(value)
+        if query.status == "cancelled":
+            clauses.append("status = 'cancelled'")
+        elif query.status != "all":
+            clauses.append(
+                "status != 'cancelled' AND " + ("end_ts > ?" if query.status == "upcoming" else "end_ts <= ?")
+            )
+            args.append(ts(now))
+        descending = query.status == "past"  # most recent first
+        if query.cursor is not None:
+            clauses.append(f"(start_ts, meeting_id) {'<' if descending else '>'} (?, ?)")
+            args.extend(rows.decode_cursor(query.cursor))
+        order = "DESC" if descending else "ASC"
+        found = (
+            self._conn()
+            .execute(
+                f"SELECT * FROM meetings WHERE {' AND '.join(clauses)}"
+                f" ORDER BY start_ts {order}, meeting_id {order} LIMIT ?",
+                [*args, query.limit + 1],
+            )
+            .fetchall()
+        )
+        page, more = found[: query.limit], len(found) > query.limit
+        cursor = rows.encode_cursor(page[-1]["start_ts"], page[-1]["meeting_id"]) if more else None
+        return MeetingPage(meetings=tuple(rows.to_meeting(r, self._zone) for r in page), next_cursor=cursor)
+
+    # --- calendar connections -------------------------------------------------------------------
+
+    def save_connection(
+        self, connection: CalendarConnection, *, ics_url: str, busy: Sequence[Interval], imported_at: datetime
+    ) -> CalendarConnection:
+        """Store a connection and replace its busy times; the same host+provider+url keeps its id."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT connection_id FROM calendar_connections WHERE host_id = ? AND provider = ? AND ics_url = ?",
+                (connection.host_id, connection.provider, ics_url),
+            ).fetchone()
+            connection_id = connection.connection_id if row is None else str(row[0])
+            conn.execute("DELETE FROM busy WHERE connection_id = ?", (connection_id,))
+            conn.execute("DELETE FROM calendar_connections WHERE connection_id = ?", (connection_id,))
+            columns: dict[str, object] = {
+                "connection_id": connection_id,
+                "host_id": connection.host_id,
+                "provider": connection.provider,
+                "status": connection.status,
+                "ics_url": ics_url,
+                "import_enabled": connection.import_enabled,
+                "export_enabled": connection.export_enabled,
+                "imported_at": ts(imported_at),
+                "account_email": connection.account_email,
+            }
+            conn.execute(rows.insert_sql("calendar_connections", columns), tuple(columns.values()))
+            conn.executemany(
+                "INSERT INTO busy VALUES (?, ?, ?, ?)",
+                [(connection_id, connection.host_id, ts(s), ts(e)) for s, e in busy],
+            )
+        return connection.model_copy(update={"connection_id": connection_id, "busy_intervals": len(busy)})
+
+    def connections(self, host_id: str | None) -> list[CalendarConnection]:
+        found = self._conn().execute(
+            "SELECT c.*, (SELECT COUNT(*) FROM busy b WHERE b.connection_id = c.connection_id) AS busy_count"
+            " FROM calendar_connections c WHERE ? IS NULL OR c.host_id = ? ORDER BY c.rowid",
+            (host_id, host_id),
+        )
+        return [rows.to_connection(r) for r in found]

@@ -1,0 +1,114 @@
+"""Building the `POST /v4/booking` body from a BookingRequest, and meetings echoed from a request.
+
+Checks what the vendor would refuse (contact details, phone-only permission, guest and invite
+limits) before anything is written, so the agent gets a clear message instead of a vendor 400.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bookings.errors import InvalidArgument, InvalidSlot
+from bookings.meetergo import _mapping as mapping
+from bookings.meetergo._payloads import BookingAttendee, BookingBody, MeetingType, User
+from bookings.model import BookingRequest, Meeting, MeetingStatus
+
+MAX_GUESTS, MAX_TITLE, MAX_DESCRIPTION = 5, 200, 2000
+
+
+def minutes(duration: timedelta) -> int:
+    seconds = int(duration.total_seconds())
+    if seconds <= 0 or seconds % 60:
+        raise InvalidArgument("a duration must be a positive whole number of minutes")
+    return seconds // 60
+
+
+def booking_body(request: BookingRequest, meeting_type: MeetingType) -> BookingBody:
+    attendee, slot = request.attendee, request.slot
+    if not attendee.email and not attendee.phone:
+        raise InvalidArgument(
+            "the attendee needs an email address or a phone number",
+            next_step="Ask the attendee for an email address.",
+        )
+    phone_only = not attendee.email
+    if phone_only and not mapping.phone_only_allowed(meeting_type):
+        raise InvalidArgument(
+            "this meetergo meeting type does not allow phone-only booking: an email address is required",
+            next_step="Ask the attendee for an email address, or enable 'Allow phone-only booking' "
+            "on the meeting type in meetergo.",
+            link_id=meeting_type.id,
+        )
+    if len(attendee.guest_emails) > MAX_GUESTS:
+        raise InvalidArgument(f"meetergo accepts at most {MAX_GUESTS} guest emails")
+    if request.invite_title and len(request.invite_title) > MAX_TITLE:
+        raise InvalidArgument(f"invite_title is longer than {MAX_TITLE} characters")
+    if request.invite_description and len(request.invite_description) > MAX_DESCRIPTION:
+        raise InvalidArgument(f"invite_description is longer than {MAX_DESCRIPTION} characters")
+    length = minutes(slot.end - slot.start)
+    if length not in mapping.durations(meeting_type):
+        raise InvalidSlot(f"{length} minutes is not a duration of this meeting type")
+    scope = mapping.scope_of(meeting_type)
+    name = attendee.name.strip()
+    first, _, last = name.partition(" ")
+    return BookingBody(
+        meeting_type_id=meeting_type.id,
+        start=slot.start.isoformat(),
+        attendee=BookingAttendee(
+            email=attendee.email,
+            firstname=first or None,
+            lastname=last.strip() or None,
+            fullname=name or None,
+            phone=attendee.phone,
+            receive_reminders=request.notify_attendee,
+            notes=dict(request.notes),  # form answers and utm_* keys, stored on the attendee
+            language=attendee.language,
+            timezone=attendee.time_zone,
+            bringalong_emails=list(attendee.guest_emails) or None,
+        ),
+        host_ids=None if scope.queue_id else [scope.host_id or ""],
+        queue_id=scope.queue_id,
+        duration=None if length == mapping.default_duration(meeting_type) else length,
+        skip_notifications=None if request.notify_attendee else True,
+        phone_only_booking=True if phone_only else None,
+        ics_title=request.invite_title,
+        ics_description=request.invite_description,
+    )
+
+
+def echo(
+    meeting_id: str,
+    meeting_type: MeetingType,
+    request: BookingRequest,
+    *,
+    status: MeetingStatus,
+    me: User | None,
+    now: datetime,
+) -> Meeting:
+    """A meeting built from the request: the booking response carries no times."""
+    link = mapping.link_from(meeting_type, booking_url=None, me=me)
+    return Meeting(
+        meeting_id=meeting_id,
+        link_id=meeting_type.id,
+        link_name=link.name,
+        status=status,
+        start=request.slot.start,
+        end=request.slot.end,
+        attendee=request.attendee,
+        host=link.host,
+        location=link.location,
+        notes=dict(request.notes),
+        invite_title=request.invite_title,
+        invite_description=request.invite_description,
+        created_at=now,
+    )
+
+
+def with_request(meeting: Meeting, request: BookingRequest) -> Meeting:
+    """Adds what an appointment read-back does not carry (invite text; notes if missing)."""
+    return meeting.model_copy(
+        update={
+            "notes": meeting.notes or dict(request.notes),
+            "invite_title": request.invite_title,
+            "invite_description": request.invite_description,
+        }
+    )

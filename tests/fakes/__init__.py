@@ -1,0 +1,1 @@
+"""Fakes of the remote scheduling APIs, built from shared/reference/ and used through httpx.MockTransport."""

@@ -1,0 +1,260 @@
+"""MeetergoBackend against the stateful fake: links, slots, listing, calendars and account."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bookings.errors import (
+    InvalidArgument,
+    LinkInactive,
+    NotFound,
+    NotSupported,
+)
+from bookings.meetergo import MeetergoBackend
+from bookings.model import ConnectCalendarRequest, MeetingQuery
+from tests._meetergo import BERLIN, TUESDAY_9, World, bodies, open_world, request_for, slot_at, slots_on
+from tests.conftest import FakeClock
+
+
+@pytest.fixture
+async def world(clock: FakeClock) -> AsyncIterator[World]:
+    async with open_world(clock) as w:
+        yield w
+
+
+# --- links ---------------------------------------------------------------------------------------
+
+
+async def test_list_links_maps_meeting_types_and_hides_disabled_ones(world: World) -> None:
+    hidden = world.fake.add_meeting_type("Old", user_id=world.host, enabled=False)
+    links = await world.backend.list_links()
+    assert [link.link_id for link in links] == [world.solo]
+    intro = links[0]
+    assert intro.name == "Intro call" and intro.active and intro.durations_minutes == (30, 60)
+    assert intro.booking_url == "https://cal.meetergo.com/hanna/intro-call"
+    assert intro.host.host_id == world.host and intro.host.name == "Hanna Host"
+    assert intro.location.kind == "video" and not intro.phone_only_allowed and not intro.requires_approval
+    everything = await world.backend.list_links(include_inactive=True)
+    assert {link.link_id: link.active for link in everything} == {world.solo: True, hidden: False}
+
+
+async def test_list_links_reads_the_stale_wrapped_list_shape(clock: FakeClock) -> None:
+    async with open_world(clock, list_variant="wrapped") as w:
+        assert [link.name for link in await w.backend.list_links()] == ["Intro call"]
+
+
+async def test_get_link_of_an_unknown_meeting_type_is_not_found(world: World) -> None:
+    with pytest.raises(NotFound):
+        await world.backend.get_link("mt-missing")
+
+
+async def test_deactivating_a_link_patches_enabled_and_blocks_booking(world: World) -> None:
+    slot = await slot_at(world, world.solo, TUESDAY_9)
+    link = await world.backend.set_link_active(world.solo, active=False)
+    assert not link.active and world.fake.meeting_types[world.solo]["enabled"] is False
+    assert bodies(world, f"/v4/meeting-type/{world.solo}") == [{"enabled": False}]
+    assert await world.backend.list_links() == []
+    with pytest.raises(LinkInactive):
+        await world.backend.book(request_for(slot), meetings_limit=None)
+    assert (await world.backend.set_link_active(world.solo, active=True)).active
+    assert (await world.backend.book(request_for(slot), meetings_limit=None)).status == "confirmed"
+
+
+async def test_a_redirect_for_a_deactivated_link_is_not_supported(world: World) -> None:
+    with pytest.raises(NotSupported):
+        await world.backend.set_link_active(world.solo, active=False, redirect_url="https://example.com")
+    assert world.fake.calls[f"PATCH /v4/meeting-type/{world.solo}"] == 0
+
+
+# --- slots ---------------------------------------------------------------------------------------
+
+
+async def test_find_slots_returns_aware_future_slots_inside_the_range_sorted(world: World) -> None:
+    link = await world.backend.get_link(world.solo)
+    start = datetime(2026, 11, 30, 0, 0, tzinfo=BERLIN)  # Monday; now is 09:00 Berlin
+    slots = await world.backend.find_slots(
+        link, start=start, end=start + timedelta(days=2), duration=timedelta(minutes=30)
+    )
+    assert slots == sorted(slots, key=lambda s: s.start)
+    assert all(s.start.tzinfo is not None and s.end - s.start == timedelta(minutes=30) for s in slots)
+    assert slots[0].start == datetime(2026, 11, 30, 9, 30, tzinfo=BERLIN)  # 09:00 is now: gone
+    assert slots[-1].start == datetime(2026, 12, 1, 16, 30, tzinfo=BERLIN)
+    assert {s.host_id for s in slots} == {world.host} and {s.link_id for s in slots} == {world.solo}
+
+
+async def test_find_slots_sends_dates_host_scope_and_duration_on_the_wire(world: World) -> None:
+    slots = await slots_on(world, world.solo, TUESDAY_9, minutes=60)
+    assert slots[0].end - slots[0].start == timedelta(hours=1)
+    query = next(r for r in world.fake.requests if r.url.path == "/v4/booking-availability").url.params
+    assert query["meetingTypeId"] == world.solo and query.get_list("hostIds") == [world.host]
+    assert (query["start"], query["end"]) == ("2026-12-01", "2026-12-02")
+    assert query["meetingDuration"] == "60" and query["timezone"] == "Europe/Berlin"
+
+
+async def test_a_duration_the_link_does_not_offer_is_invalid(world: World) -> None:
+    link = await world.backend.get_link(world.solo)
+    with pytest.raises(InvalidArgument):
+        await world.backend.find_slots(
+            link, start=TUESDAY_9, end=TUESDAY_9 + timedelta(hours=2), duration=timedelta(minutes=45)
+        )
+
+
+async def test_host_scope_is_looked_up_once_and_cached(world: World, clock: FakeClock) -> None:
+    link = await world.backend.get_link(world.solo)  # as another process would have seen it
+    slot = await slot_at(world, world.solo, TUESDAY_9)
+    cold = MeetergoBackend(client=world.client, clock=clock, time_zone="Europe/Berlin")
+    world.fake.calls.clear()
+    for _ in range(2):
+        await cold.find_slots(
+            link, start=TUESDAY_9, end=TUESDAY_9 + timedelta(hours=3), duration=timedelta(minutes=30)
+        )
+    assert await cold.is_slot_free(slot)
+    await cold.book(request_for(slot), meetings_limit=None)
+    assert world.fake.calls[f"GET /v4/meeting-type/{world.solo}"] == 1
+    assert world.fake.calls["GET /v4/booking-availability"] == 3 and world.fake.calls["POST /v4/booking"] == 1
+
+
+async def test_round_robin_link_uses_the_queue_for_availability_and_booking(world: World) -> None:
+    queue = world.fake.add_queue(world.host, world.colleague)
+    team = world.fake.add_meeting_type("Team demo", queue_id=queue)
+    world.fake.seed_appointment(team, TUESDAY_9, "busy@example.com")  # the host is taken at 09:00
+    slot = await slot_at(world, team, TUESDAY_9)
+    assert slot.host_id == f"queue:{queue}"
+    meeting = await world.backend.book(request_for(slot), meetings_limit=None)
+    assert (
+        bodies(world, "/v4/booking")[-1]["queueId"] == queue
+        and "hostIds" not in bodies(world, "/v4/booking")[-1]
+    )
+    assert meeting.host.host_id == world.colleague and meeting.host.name == world.colleague
+    availability = [r for r in world.fake.requests if r.url.path == "/v4/booking-availability"][-1]
+    assert availability.url.params["queueId"] == queue and "hostIds" not in availability.url.params
+
+
+async def test_is_slot_free_rechecks_and_ignores_the_meeting_being_moved(world: World) -> None:
+    slot = await slot_at(world, world.solo, TUESDAY_9)
+    assert await world.backend.is_slot_free(slot)
+    meeting = await world.backend.book(request_for(slot), meetings_limit=None)
+    assert not await world.backend.is_slot_free(slot)
+    assert await world.backend.is_slot_free(slot, ignore_meeting_id=meeting.meeting_id)
+    last = [r for r in world.fake.requests if r.url.path == "/v4/booking-availability"][-1].url.params
+    assert last["existingAppointmentId"] == meeting.meeting_id and last["refreshCache"] == "true"
+
+
+# --- listing -------------------------------------------------------------------------------------
+
+
+async def test_list_meetings_filters_by_status_link_and_attendee(world: World, clock: FakeClock) -> None:
+    other = world.fake.add_meeting_type("Other", user_id=world.host)
+    past = world.fake.seed_appointment(world.solo, clock.now - timedelta(days=3), "ada@example.com")
+    upcoming = world.fake.seed_appointment(world.solo, TUESDAY_9, "ada@example.com")
+    elsewhere = world.fake.seed_appointment(other, TUESDAY_9 + timedelta(hours=2), "bob@example.com")
+    cancelled = world.fake.seed_appointment(
+        world.solo, TUESDAY_9 + timedelta(days=1), "ada@example.com", cancelled=True
+    )
+
+    async def ids(**query: object) -> list[str]:
+        page = await world.backend.list_meetings(MeetingQuery.model_validate(query))
+        return [m.meeting_id for m in page.meetings]
+
+    assert await ids() == [upcoming, elsewhere]
+    assert await ids(status="past") == [past]
+    assert await ids(status="cancelled") == [cancelled]
+    assert await ids(status="all") == [past, upcoming, elsewhere, cancelled]
+    assert await ids(link_id=other) == [elsewhere]
+    assert await ids(status="all", attendee_email="ADA@example.com") == [past, upcoming, cancelled]
+    paged = [r.url.params for r in world.fake.requests if r.url.path == "/v4/appointment/paginated"]
+    assert all(p["page"] == "0" and p["pageSize"] == "50" for p in paged)
+
+
+async def test_list_meetings_pages_with_a_cursor_across_api_pages(world: World) -> None:
+    expected = [
+        world.fake.seed_appointment(
+            world.solo, TUESDAY_9 + timedelta(days=day, minutes=30 * i), f"p{day}{i}@x.io"
+        )
+        for day in range(7)
+        for i in range(9)
+    ]  # 63 appointments: two API pages of 50
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        page = await world.backend.list_meetings(MeetingQuery(limit=20, cursor=cursor))
+        seen += [m.meeting_id for m in page.meetings]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen == expected
+    with pytest.raises(InvalidArgument):
+        await world.backend.list_meetings(MeetingQuery(cursor="not-a-cursor"))
+
+
+# --- calendars and account -----------------------------------------------------------------------
+
+
+async def test_connect_calendar_returns_the_providers_authorization_url(world: World) -> None:
+    result = await world.backend.connect_calendar(
+        ConnectCalendarRequest(provider="google", redirect_url="https://app.example/back")
+    )
+    assert result.status == "authorization_required"
+    assert result.authorization_url and result.authorization_url.startswith(
+        "https://accounts.google.example/"
+    )
+    query = world.fake.requests[-1].url.params
+    assert world.fake.requests[-1].url.path == "/v4/calendar-connections/auth/google/url"
+    assert query["redirectUrl"] == "https://app.example/back" and "userId" not in query
+    await world.backend.connect_calendar(ConnectCalendarRequest(provider="outlook", host_id=world.colleague))
+    assert world.fake.requests[-1].url.params["userId"] == world.colleague
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        ConnectCalendarRequest(provider="google", ics_url="https://example.com/cal.ics"),
+        ConnectCalendarRequest(provider="apple", email="a@icloud.com", password="abcd-efgh"),
+    ],
+)
+async def test_ics_feeds_and_apple_passwords_are_not_supported(
+    world: World, request_: ConnectCalendarRequest
+) -> None:
+    with pytest.raises(NotSupported) as caught:
+        await world.backend.connect_calendar(request_)
+    assert caught.value.next_step and "abcd-efgh" not in str(caught.value)
+
+
+async def test_list_calendar_connections_maps_providers_and_flags(world: World) -> None:
+    google = world.fake.add_connection(
+        world.host, "google", "hanna@gmail.com", isPrimary=True, selectedCalendars=["c1"]
+    )
+    icloud = world.fake.add_connection(world.host, "icloud", "hanna@icloud.com", isConnected=False)
+    world.fake.add_connection(world.host, "ics", "feed")
+    world.fake.add_connection(world.colleague, "outlook", "carl@outlook.com")
+    mine = await world.backend.list_calendar_connections()
+    assert [(c.connection_id, c.provider, c.status) for c in mine] == [
+        (google, "google", "connected"),
+        (icloud, "apple", "disconnected"),
+    ]
+    assert mine[0].export_enabled and mine[0].import_enabled and mine[0].account_email == "hanna@gmail.com"
+    assert mine[0].host_id == world.host
+    theirs = await world.backend.list_calendar_connections(world.colleague)
+    assert [(c.provider, c.host_id) for c in theirs] == [("outlook", world.colleague)]
+
+
+async def test_get_account_reports_the_user_plan_and_meetings_used(world: World) -> None:
+    world.fake.seed_appointment(world.solo, TUESDAY_9, "a@example.com")
+    world.fake.seed_appointment(world.solo, TUESDAY_9 + timedelta(hours=1), "b@example.com", cancelled=True)
+    account = await world.backend.get_account()
+    assert account.backend == "meetergo" and world.backend.name == "meetergo"
+    assert account.business.name == "Hanna Host" and account.business.time_zone == "Europe/Berlin"
+    assert account.plan.premium and account.plan.meetings_limit is None and account.meetings_used == 1
+    assert account.features.external_calendars and not account.features.paid_meetings
+
+
+async def test_slots_and_meetings_carry_aware_datetimes_in_every_zone(world: World) -> None:
+    meeting = await world.backend.book(
+        request_for(await slot_at(world, world.solo, TUESDAY_9)), meetings_limit=None
+    )
+    fetched = await world.backend.get_meeting(meeting.meeting_id)
+    assert fetched.start == datetime(2026, 12, 1, 8, 0, tzinfo=UTC) and fetched.start.utcoffset() is not None
+    assert fetched.created_at.tzinfo is not None
