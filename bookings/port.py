@@ -61,9 +61,16 @@ class Backend(Protocol):
         """
         ...
 
-    async def reschedule(self, meeting_id: str, slot: Slot, *, notify_attendee: bool) -> Meeting: ...
+    async def reschedule(
+        self, meeting_id: str, slot: Slot, *, notify_attendee: bool, override_policy: bool = False
+    ) -> Meeting:
+        """`override_policy`: tools/ already checked the window; a backend that enforces its own
+        policy is told to skip it (the business owner asked)."""
+        ...
 
-    async def cancel(self, meeting_id: str, *, reason: str | None, notify_attendee: bool) -> Meeting: ...
+    async def cancel(
+        self, meeting_id: str, *, reason: str | None, notify_attendee: bool, override_policy: bool = False
+    ) -> Meeting: ...
 
     async def get_meeting(self, meeting_id: str) -> Meeting:
         """Raises NotFound."""

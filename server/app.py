@@ -51,11 +51,39 @@ async def open_backend(settings: Settings, clock: Clock, http: httpx.AsyncClient
             http=http,
             business_name=settings.business_name,
         )
-    raise NotImplementedError(f"backend {settings.backend!r} is not wired yet")
+    if settings.backend == "meetergo":
+        from bookings.meetergo import MeetergoBackend, MeetergoClient
+
+        assert settings.meetergo_api_key is not None  # Settings refuses meetergo without a key
+        client = MeetergoClient(
+            client=http,
+            api_key=settings.meetergo_api_key.get_secret_value(),
+            user_id=settings.meetergo_user_id,
+            base_url=settings.meetergo_api_base_url,
+        )
+        # meetergo has no plan API: premium unless MEETINGS_PLAN says otherwise.
+        premium = settings.plan == "premium" or "plan" not in settings.model_fields_set
+        return MeetergoBackend(client=client, clock=clock, time_zone=settings.business_zone, premium=premium)
+    from bookings.wix import WixBackend, WixClient
+
+    assert settings.wix_api_key is not None and settings.wix_site_id is not None  # Settings checks both
+    wix = WixClient(
+        client=http,
+        api_key=settings.wix_api_key.get_secret_value(),
+        site_id=settings.wix_site_id,
+        base_url=settings.wix_api_base_url,
+    )
+    return WixBackend(
+        client=wix, clock=clock, business_name=settings.business_name, time_zone=settings.time_zone
+    )
 
 
 def build_server(
-    settings: Settings, *, backend: Backend | None = None, clock: Clock = system_clock
+    settings: Settings,
+    *,
+    backend: Backend | None = None,
+    clock: Clock = system_clock,
+    allow_file_feeds: bool = True,
 ) -> CodedServer:
     @asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[Deps]:
@@ -75,6 +103,7 @@ def build_server(
                 confirmations=ConfirmationTokens(secret, clock),
                 idempotency=state,
                 confirm_mode=settings.confirm,
+                allow_file_feeds=allow_file_feeds,
             )
 
     server = CodedServer("meetings-mcp", version="0.1.0", instructions=INSTRUCTIONS, lifespan=lifespan)

@@ -39,10 +39,10 @@ def main(argv: list[str] | None = None) -> None:
             f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False)
         )
         sys.exit(f"meetings-mcp: bad configuration: {problems}")
-    server = build_server(settings)
     if args.transport == "stdio":
-        server.run()
+        build_server(settings).run()
         return
+    server = build_server(settings, allow_file_feeds=False)
     if settings.http_token is None:
         sys.exit(
             "meetings-mcp: MEETINGS_HTTP_TOKEN must be set to serve HTTP (clients send it as a bearer token)"

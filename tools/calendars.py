@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field, SecretStr
 
+from bookings.errors import InvalidArgument
 from bookings.model import CalendarProvider, ConnectCalendarRequest
 from tools import guards
 from tools.booking import EMAIL
@@ -56,6 +57,11 @@ async def connect_calendar(
     host must open in a browser; follow next_step. Check the plan with get_account first.
     """
     d = deps(ctx)
+    if ics_url is not None and ics_url.startswith("file:") and not d.allow_file_feeds:
+        raise InvalidArgument(
+            "file:// calendar feeds are read only when the server runs on the user's machine (stdio)",
+            next_step="Pass the calendar's https:// iCal address instead.",
+        )
     account = await d.backend.get_account()
     guards.premium(account, "connecting an external calendar", account.features.external_calendars)
     started = await d.backend.connect_calendar(

@@ -26,6 +26,9 @@ class Deps:
     confirmations: ConfirmationTokens
     idempotency: IdempotencyStore
     confirm_mode: ConfirmMode = "auto"
+    allow_file_feeds: bool = (
+        True  # file:// calendar feeds read the server's disk: stdio (the user's own machine) only
+    )
     _business: Business | None = field(default=None, repr=False)
 
     async def business(self) -> Business:

@@ -107,7 +107,9 @@ async def reschedule_meeting(
         guards.bookable_time(slot, link, now)
         if not await backend.is_slot_free(slot, ignore_meeting_id=meeting_id):
             raise SlotUnavailable("that time is no longer free", next_step="Call find_slots again.")
-        moved = await backend.reschedule(meeting_id, slot, notify_attendee=notify_attendee)
+        moved = await backend.reschedule(
+            meeting_id, slot, notify_attendee=notify_attendee, override_policy=override_policy
+        )
         return MeetingResult(meeting=meeting_out(moved, tz))
 
     args = {"meeting_id": meeting_id, "slot_id": slot_id, "notify_attendee": notify_attendee,
@@ -193,7 +195,9 @@ async def cancel_meeting(
     tz = await d.zone_or_default(time_zone)
 
     async def cancel() -> CancelResult:
-        meeting = await d.backend.cancel(meeting_id, reason=reason, notify_attendee=notify_attendee)
+        meeting = await d.backend.cancel(
+            meeting_id, reason=reason, notify_attendee=notify_attendee, override_policy=override_policy
+        )
         return CancelResult(status="cancelled", meeting=meeting_out(meeting, tz))
 
     return await once(

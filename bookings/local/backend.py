@@ -313,7 +313,9 @@ class LocalBackend:
 
         return await self._run(book)
 
-    async def reschedule(self, meeting_id: str, slot: Slot, *, notify_attendee: bool) -> Meeting:
+    async def reschedule(
+        self, meeting_id: str, slot: Slot, *, notify_attendee: bool, override_policy: bool = False
+    ) -> Meeting:
         if _utc(slot.end) <= _utc(slot.start):
             raise InvalidSlot("The slot ends before it starts.")
         # notify_attendee: the sandbox sends no e-mail.
@@ -321,7 +323,9 @@ class LocalBackend:
             lambda: self._store.reschedule(meeting_id, link_id=slot.link_id, start=slot.start, end=slot.end)
         )
 
-    async def cancel(self, meeting_id: str, *, reason: str | None, notify_attendee: bool) -> Meeting:
+    async def cancel(
+        self, meeting_id: str, *, reason: str | None, notify_attendee: bool, override_policy: bool = False
+    ) -> Meeting:
         return await self._run(lambda: self._store.cancel(meeting_id, reason=reason))
 
     async def get_meeting(self, meeting_id: str) -> Meeting:

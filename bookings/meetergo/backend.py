@@ -261,7 +261,9 @@ class MeetergoBackend:
             now=self._clock(),
         )
 
-    async def reschedule(self, meeting_id: str, slot: Slot, *, notify_attendee: bool) -> Meeting:
+    async def reschedule(
+        self, meeting_id: str, slot: Slot, *, notify_attendee: bool, override_policy: bool = False
+    ) -> Meeting:
         if _provisional(meeting_id):
             raise NotSupported(
                 "a meetergo booking awaiting confirmation cannot be rescheduled",
@@ -295,7 +297,9 @@ class MeetergoBackend:
         wrapped = data.get("appointment") if isinstance(data, dict) and "appointment" in data else data
         return await self._catalog.to_meeting(parse(Appointment, wrapped, what="reschedule"))
 
-    async def cancel(self, meeting_id: str, *, reason: str | None, notify_attendee: bool) -> Meeting:
+    async def cancel(
+        self, meeting_id: str, *, reason: str | None, notify_attendee: bool, override_policy: bool = False
+    ) -> Meeting:
         if not notify_attendee:
             raise NotSupported(
                 "meetergo always notifies the attendee of a cancellation",

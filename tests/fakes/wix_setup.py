@@ -1,0 +1,76 @@
+"""Wires the real Wix adapter to FakeWix for tests: a movable clock, recorded (never slept) backoffs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from bookings.wix import WixBackend, WixClient
+from tests.fakes.wix import FakeWix
+
+# Monday 30 November 2026, 09:00 in Berlin.
+START = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+
+
+@dataclass
+class Clock:
+    now: datetime = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class World:
+    fake: FakeWix
+    backend: WixBackend
+    client: WixClient
+    clock: Clock
+    sleeps: list[float] = field(default_factory=list)
+    host: dict[str, Any] = field(default_factory=dict)
+    link: dict[str, Any] = field(default_factory=dict)
+
+
+@asynccontextmanager
+async def wix_world(
+    *,
+    premium: bool = True,
+    configured_premium: bool | None = None,
+    api_key: str | None = None,
+    time_zone: str | None = None,
+    site_time_zone: str = "Europe/Berlin",
+) -> AsyncIterator[World]:
+    """A site with one host and one free 30-minute Meetings link at the business address.
+
+    `time_zone` is what the adapter is configured with; `site_time_zone` is the site's own zone.
+    """
+    clock = Clock()
+    fake = FakeWix(clock=clock, premium=premium, time_zone=site_time_zone)
+    host = fake.add_host()
+    link = fake.add_service(host)
+    sleeps: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(fake)) as http:
+        client = WixClient(
+            client=http,
+            api_key=api_key or fake.api_key,
+            site_id=fake.site_id,
+            base_url="https://www.wixapis.com",
+            sleep=sleep,
+            jitter=lambda: 0.5,
+        )
+        backend = WixBackend(client=client, clock=clock, premium=configured_premium, time_zone=time_zone)
+        yield World(
+            fake=fake, backend=backend, client=client, clock=clock, sleeps=sleeps, host=host, link=link
+        )
