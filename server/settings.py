@@ -15,7 +15,8 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tools.confirm import ConfirmMode
-from tools.registry import DEFAULT_TOOLSETS, TOOLSETS, Toolset
+from tools.registry import DEFAULT_TOOLSETS, TOOLSETS
+from tools.spec import Toolset
 
 
 def _env(*names: str) -> AliasChoices:

@@ -7,79 +7,43 @@ second list can drift. `CodedServer` is the MCP server class whose failures foll
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
-from typing import Any, Literal
+from collections.abc import Collection
+from typing import Any
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, InputRequiredResult, TextContent
 
-from tools import account, booking, calendars, links, meetings, slots
+from tools import account, admin, booking, calendars, links, meetings, slots
 from tools.errors import from_tool_error
+from tools.spec import Toolset, ToolSpec, spec, write
 
-Toolset = Literal["booking", "calendar", "admin"]
 TOOLSETS: tuple[Toolset, ...] = ("booking", "calendar", "admin")
 DEFAULT_TOOLSETS: tuple[Toolset, ...] = ("booking", "calendar")
 
 
-@dataclass(frozen=True)
-class ToolSpec:
-    fn: Callable[..., Any]
-    title: str
-    toolset: Toolset
-    annotations: ToolAnnotations
-
-    @property
-    def name(self) -> str:
-        return self.fn.__name__
-
-    @property
-    def read_only(self) -> bool:
-        return bool(self.annotations.read_only_hint)
-
-
-def _read(title: str) -> ToolAnnotations:
-    return ToolAnnotations(title=title, read_only_hint=True, idempotent_hint=True, open_world_hint=False)
-
-
-def _write(title: str, *, destructive: bool, idempotent: bool, open_world: bool) -> ToolAnnotations:
-    return ToolAnnotations(
-        title=title,
-        read_only_hint=False,
-        destructive_hint=destructive,
-        idempotent_hint=idempotent,
-        open_world_hint=open_world,
-    )
-
-
-def _spec(
-    fn: Callable[..., Any], title: str, toolset: Toolset, annotations: ToolAnnotations | None = None
-) -> ToolSpec:
-    return ToolSpec(fn=fn, title=title, toolset=toolset, annotations=annotations or _read(title))
-
-
 # Writes that notify attendees reach outside the system: open-world.
 TOOLS: tuple[ToolSpec, ...] = (
-    _spec(account.get_account, "Account, plan and limits", "booking"),
-    _spec(links.list_scheduling_links, "List scheduling links", "booking"),
-    _spec(slots.find_slots, "Find free slots", "booking"),
-    _spec(booking.book_meeting, "Book a meeting", "booking",
-          _write("Book a meeting", destructive=False, idempotent=False, open_world=True)),
-    _spec(meetings.reschedule_meeting, "Reschedule a meeting", "booking",
-          _write("Reschedule a meeting", destructive=False, idempotent=False, open_world=True)),
-    _spec(meetings.cancel_meeting, "Cancel a meeting", "booking",
-          _write("Cancel a meeting", destructive=True, idempotent=True, open_world=True)),
-    _spec(meetings.list_meetings, "List meetings", "booking"),
-    _spec(meetings.get_meeting, "Get a meeting", "booking"),
-    _spec(links.deactivate_scheduling_link, "Deactivate a scheduling link", "booking",
-          _write("Deactivate a scheduling link", destructive=False, idempotent=True, open_world=False)),
-    _spec(links.activate_scheduling_link, "Activate a scheduling link", "booking",
-          _write("Activate a scheduling link", destructive=False, idempotent=True, open_world=False)),
-    _spec(calendars.connect_calendar, "Connect an external calendar", "calendar",
-          _write("Connect an external calendar", destructive=False, idempotent=False, open_world=True)),
-    _spec(calendars.list_calendar_connections, "List calendar connections", "calendar"),
+    spec(account.get_account, "Account, plan and limits", "booking"),
+    spec(links.list_scheduling_links, "List scheduling links", "booking"),
+    spec(slots.find_slots, "Find free slots", "booking"),
+    spec(booking.book_meeting, "Book a meeting", "booking",
+          write("Book a meeting", destructive=False, idempotent=False, open_world=True)),
+    spec(meetings.reschedule_meeting, "Reschedule a meeting", "booking",
+          write("Reschedule a meeting", destructive=False, idempotent=False, open_world=True)),
+    spec(meetings.cancel_meeting, "Cancel a meeting", "booking",
+          write("Cancel a meeting", destructive=True, idempotent=True, open_world=True)),
+    spec(meetings.list_meetings, "List meetings", "booking"),
+    spec(meetings.get_meeting, "Get a meeting", "booking"),
+    spec(links.deactivate_scheduling_link, "Deactivate a scheduling link", "booking",
+          write("Deactivate a scheduling link", destructive=False, idempotent=True, open_world=False)),
+    spec(links.activate_scheduling_link, "Activate a scheduling link", "booking",
+          write("Activate a scheduling link", destructive=False, idempotent=True, open_world=False)),
+    spec(calendars.connect_calendar, "Connect an external calendar", "calendar",
+          write("Connect an external calendar", destructive=False, idempotent=False, open_world=True)),
+    spec(calendars.list_calendar_connections, "List calendar connections", "calendar"),
+    *admin.TOOLS,
 )  # fmt: skip
 
 
@@ -88,8 +52,8 @@ def selected(toolsets: Collection[Toolset], *, read_only: bool) -> list[ToolSpec
 
 
 def register(server: MCPServer, specs: Collection[ToolSpec]) -> None:
-    for spec in specs:
-        server.add_tool(spec.fn, name=spec.name, title=spec.title, annotations=spec.annotations)
+    for tool in specs:
+        server.add_tool(tool.fn, name=tool.name, title=tool.title, annotations=tool.annotations)
 
 
 class CodedServer(MCPServer):
