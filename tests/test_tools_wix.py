@@ -31,8 +31,11 @@ async def test_an_agent_runs_the_whole_loop_on_wix(tmp_path: Path, mode: str) ->
             assert slots[0]["start"].endswith("+01:00")
 
             ada = {"name": "Ada Lovelace", "email": "ada@example.com"}
+            before = len(world.fake.calls)
             booked = await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ada)
             assert booked["status"] == "confirmed"
+            # Re-check the slot, Create Booking, Confirm Booking: the plan is known, links are cached.
+            assert len(world.fake.calls) - before <= 3, world.fake.calls[before:]
             meeting_id = booked["meeting"]["meeting_id"]
             assert (await call("get_meeting", meeting_id=meeting_id))["meeting"]["start"] == slots[0]["start"]
             again = await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ada)

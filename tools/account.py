@@ -17,7 +17,7 @@ async def get_account(ctx: ToolContext) -> AccountResult:
     Next: list_scheduling_links.
     """
     d = deps(ctx)
-    account = await d.backend.get_account()
+    account = await d.fresh_account()
     return AccountResult(
         backend=account.backend,
         business=account.business,

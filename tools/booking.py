@@ -104,7 +104,7 @@ async def book_meeting(
         guards.link_active(link)
         guards.contact(person, link)
         guards.bookable_time(slot, link, d.clock())
-        account = await backend.get_account()
+        account = await d.account_for_booking()
         guards.link_features(account, link)
         if not await backend.is_slot_free(slot):
             return _already_booked(await _same_booking(backend, slot, person), tz)

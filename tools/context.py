@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from mcp.server.mcpserver import Context
 
-from bookings.model import Business
+from bookings.model import Account, Business
 from bookings.port import Backend
 from tools.confirm import ConfirmationTokens, ConfirmMode
 from tools.idempotency import IdempotencyStore
 from tools.slot_ids import SlotIds
 from tools.timefmt import zone
+
+PLAN_TTL = timedelta(minutes=1)
 
 
 @dataclass
@@ -26,16 +28,37 @@ class Deps:
     confirmations: ConfirmationTokens
     idempotency: IdempotencyStore
     confirm_mode: ConfirmMode = "auto"
-    allow_file_feeds: bool = (
-        True  # file:// calendar feeds read the server's disk: stdio (the user's own machine) only
-    )
-    _business: Business | None = field(default=None, repr=False)
+    # file:// calendar feeds read the server's disk: stdio (the user's own machine) only.
+    allow_file_feeds: bool = True
+    _account: Account | None = field(default=None, repr=False)
+    _account_at: datetime | None = field(default=None, repr=False)
 
     async def business(self) -> Business:
         # The business name and zone change rarely; one lookup per process keeps find_slots at one call.
-        if self._business is None:
-            self._business = (await self.backend.get_account()).business
-        return self._business
+        if self._account is None:
+            await self.fresh_account()
+        assert self._account is not None
+        return self._account.business
+
+    async def fresh_account(self) -> Account:
+        self._account, self._account_at = await self.backend.get_account(), self.clock()
+        return self._account
+
+    async def account_for_booking(self) -> Account:
+        """Plan and features, with an exact meeting count only where a limit makes it matter.
+
+        On an unlimited plan a recent account is enough: that saves a remote count per booking
+        (a Wix booking stays within three calls). The plan itself is re-read every minute.
+        """
+        cached, at = self._account, self._account_at
+        if (
+            cached is None
+            or at is None
+            or cached.plan.meetings_limit is not None
+            or self.clock() - at > PLAN_TTL
+        ):
+            return await self.fresh_account()
+        return cached
 
     async def zone_or_default(self, name: str | None) -> ZoneInfo:
         return zone(name if name is not None else (await self.business()).time_zone)
