@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from mcp.server.mcpserver import AcceptedElicitation, ElicitationResult
+from mcp.server.mcpserver import AcceptedElicitation, Elicit, ElicitationResult
 from pydantic import BaseModel, Field
 
 from bookings.errors import ConfirmationRequired
@@ -81,6 +81,27 @@ def gate(
     if mode == "auto" and client_can_elicit:
         return Gate(decision="ask", question=question)
     return Gate(decision="token", question=question)
+
+
+def elicit_if_asked(decided: Gate) -> ConfirmAnswer | Elicit[ConfirmAnswer]:
+    """For a tool's answer resolver: ask only when the gate said so."""
+    return (
+        Elicit(decided.question, ConfirmAnswer) if decided.decision == "ask" else ConfirmAnswer(confirm=True)
+    )
+
+
+def confirmation_request(
+    tokens: ConfirmationTokens, tool: str, args: Mapping[str, object], question: str
+) -> dict[str, object]:
+    """The fields of a `confirmation_required` result: nothing was written, the user must agree first."""
+    token, expires = tokens.issue(tool, args)
+    return {
+        "status": "confirmation_required",
+        "confirmation_token": token,
+        "preview": question,
+        "expires_at": expires,
+        "next_step": "Ask the user; if they agree, call again with this confirmation_token within 10 minutes.",
+    }
 
 
 def approved(decided: Gate, answer: ElicitationResult[ConfirmAnswer]) -> bool:

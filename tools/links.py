@@ -7,7 +7,7 @@ from typing import Annotated
 from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
 from pydantic import Field
 
-from tools.confirm import ConfirmAnswer, Gate, approved, gate
+from tools.confirm import ConfirmAnswer, Gate, approved, confirmation_request, elicit_if_asked, gate
 from tools.context import ToolContext, client_can_elicit, deps
 from tools.results import DeactivateResult, LinkResult, LinksResult, link_out
 
@@ -69,9 +69,7 @@ async def _deactivate_gate(
 async def _ask_deactivate(
     decided: Annotated[Gate, Resolve(_deactivate_gate)],
 ) -> ConfirmAnswer | Elicit[ConfirmAnswer]:
-    return (
-        Elicit(decided.question, ConfirmAnswer) if decided.decision == "ask" else ConfirmAnswer(confirm=True)
-    )
+    return elicit_if_asked(decided)
 
 
 async def deactivate_scheduling_link(
@@ -89,15 +87,9 @@ async def deactivate_scheduling_link(
     """
     d = deps(ctx)
     if decided.decision == "token":
-        token, expires = d.confirmations.issue(
-            "deactivate_scheduling_link", {"link_id": link_id, "redirect_url": redirect_url}
-        )
-        return DeactivateResult(
-            status="confirmation_required",
-            confirmation_token=token,
-            preview=decided.question,
-            expires_at=expires,
-            next_step="Ask the user; if they agree, call again with this confirmation_token within 10 minutes.",
+        args = {"link_id": link_id, "redirect_url": redirect_url}
+        return DeactivateResult.model_validate(
+            confirmation_request(d.confirmations, "deactivate_scheduling_link", args, decided.question)
         )
     if not approved(decided, answer):
         return DeactivateResult(status="declined", next_step="The user said no; the link stays active.")

@@ -11,7 +11,7 @@ from bookings.errors import InvalidArgument, InvalidSlot, SlotUnavailable
 from bookings.model import MeetingFilter, MeetingQuery
 from tools import guards
 from tools.booking import EMAIL, IdempotencyKey, NotifyAttendee, SlotId
-from tools.confirm import ConfirmAnswer, Gate, approved, gate
+from tools.confirm import ConfirmAnswer, Gate, approved, confirmation_request, elicit_if_asked, gate
 from tools.context import ToolContext, client_can_elicit, deps
 from tools.idempotency import once
 from tools.links import ConfirmationToken
@@ -157,9 +157,7 @@ async def _cancel_gate(
 async def _ask_cancel(
     decided: Annotated[Gate, Resolve(_cancel_gate)],
 ) -> ConfirmAnswer | Elicit[ConfirmAnswer]:
-    return (
-        Elicit(decided.question, ConfirmAnswer) if decided.decision == "ask" else ConfirmAnswer(confirm=True)
-    )
+    return elicit_if_asked(decided)
 
 
 async def cancel_meeting(
@@ -182,13 +180,8 @@ async def cancel_meeting(
     d = deps(ctx)
     args = _cancel_args(meeting_id, reason, notify_attendee, override_policy)
     if decided.decision == "token":
-        token, expires = d.confirmations.issue("cancel_meeting", args)
-        return CancelResult(
-            status="confirmation_required",
-            confirmation_token=token,
-            preview=decided.question,
-            expires_at=expires,
-            next_step="Ask the user; if they agree, call again with this confirmation_token within 10 minutes.",
+        return CancelResult.model_validate(
+            confirmation_request(d.confirmations, "cancel_meeting", args, decided.question)
         )
     if not approved(decided, answer):
         return CancelResult(status="declined", next_step="The user said no; the meeting stands.")
