@@ -64,3 +64,11 @@ async def test_an_agent_books_reschedules_and_cancels_on_meetergo(
             assert started["status"] == "authorization_required" and started["authorization_url"].startswith(
                 "https://"
             )
+            assert isinstance((await call("list_calendar_connections"))["connections"], list)
+
+            listed = await call("list_meetings", status="all")
+            assert meeting_id in {m["meeting_id"] for m in listed["meetings"]}
+            off = await call("deactivate_scheduling_link", link_id=solo)
+            assert off["status"] == "deactivated" and off["link"]["active"] is False
+            assert (await call.error("find_slots", link_id=solo)).startswith("link_inactive: ")
+            assert (await call("activate_scheduling_link", link_id=solo))["link"]["active"] is True

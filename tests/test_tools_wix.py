@@ -63,6 +63,18 @@ async def test_an_agent_runs_the_whole_loop_on_wix(tmp_path: Path, mode: str) ->
             )
             assert started["status"] == "authorization_required" and started["authorization_url"]
             assert world.fake.api_key not in str(started)
+            assert isinstance((await call("list_calendar_connections"))["connections"], list)
+
+            listed = await call("list_meetings", status="all")
+            assert {m["meeting_id"] for m in listed["meetings"]} >= {
+                meeting_id,
+                charged["meeting"]["meeting_id"],
+            }
+            token = (await call("deactivate_scheduling_link", link_id=intro))["confirmation_token"]
+            off = await call("deactivate_scheduling_link", link_id=intro, confirmation_token=token)
+            assert off["link"]["active"] is False
+            assert (await call.error("find_slots", link_id=intro)).startswith("link_inactive: ")
+            assert (await call("activate_scheduling_link", link_id=intro))["link"]["active"] is True
 
 
 async def test_wix_premium_errors_become_premium_required(tmp_path: Path) -> None:
