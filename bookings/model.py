@@ -16,6 +16,7 @@ MeetingStatus = Literal["confirmed", "pending", "payment_required", "cancelled"]
 LocationKind = Literal["video", "phone", "business_address", "custom_address", "customer_address"]
 CalendarProvider = Literal["google", "outlook", "apple"]
 MeetingFilter = Literal["upcoming", "past", "cancelled", "all"]
+HostUserStatus = Literal["connected", "pending", "expired"]
 
 
 class Domain(BaseModel):
@@ -184,3 +185,39 @@ class ConnectCalendarResult(Domain):
     connection: CalendarConnection | None = None
     authorization_url: str | None = None
     next_step: str
+
+
+# --- set-up (the Admin port) ----------------------------------------------------------------------
+
+
+class NewLink(Domain):
+    """A scheduling link to create; one host and one location, as Meetings allows."""
+
+    name: str
+    location: Location
+    durations_minutes: tuple[int, ...] = (30,)
+    buffer_minutes: int = 0
+    price: Price | None = None
+    requires_approval: bool = False
+    policy: Policy | None = None  # None: the site's default booking policy
+    host_id: str | None = None  # None: the business's only host
+
+
+class LinkChange(Domain):
+    """Changes to a scheduling link; a None field stays as it is."""
+
+    name: str | None = None
+    durations_minutes: tuple[int, ...] | None = None
+    buffer_minutes: int | None = None
+    location: Location | None = None
+    price: Price | None = None
+    remove_price: bool = False  # make the link free
+    requires_approval: bool | None = None
+
+
+class HostUser(Domain):
+    """A host connected to the site user (collaborator) who manages its meetings: Meetings needs one."""
+
+    host: Host
+    user_email: str
+    status: HostUserStatus  # pending: an invitation was sent and is not accepted yet

@@ -1,8 +1,9 @@
 """The Backend port: the operations tools may call, one async method per use case.
 
 Adapters (bookings/local, bookings/wix, bookings/meetergo) implement it; tools/ depends on
-this protocol only. Every datetime crossing it is timezone-aware. Failures are raised as
-bookings.errors types, never as vendor exceptions.
+this protocol only. Set-up (the `admin` toolset) is a second protocol, `Admin`, reached as
+`Backend.admin`: None where the backend has no such API. Every datetime crossing it is
+timezone-aware. Failures are raised as bookings.errors types, never as vendor exceptions.
 """
 
 from __future__ import annotations
@@ -16,18 +17,56 @@ from bookings.model import (
     CalendarConnection,
     ConnectCalendarRequest,
     ConnectCalendarResult,
+    Host,
+    HostUser,
     Link,
+    LinkChange,
     Meeting,
     MeetingPage,
     MeetingQuery,
+    NewLink,
     Slot,
 )
+
+
+class Admin(Protocol):
+    """Set-up and configuration from the Meetings sample flows. Guardrails (premium, restrictions,
+    sane values) are checked in tools/ before these are called."""
+
+    async def provision_meetings(self) -> Link:
+        """Provision Meetings as Provision Meetings App does (safe to repeat); the default link."""
+        ...
+
+    async def create_scheduling_link(self, request: NewLink) -> Link:
+        """Raises NotFound for an unknown host, NotSupported for what the backend cannot set."""
+        ...
+
+    async def update_scheduling_link(self, link_id: str, change: LinkChange) -> Link:
+        """Raises NotFound; several changes may be separate writes on a remote backend."""
+        ...
+
+    async def create_host(self, *, name: str, email: str | None = None) -> Host:
+        """A new host, available during business hours until told otherwise."""
+        ...
+
+    async def connect_host(self, host_id: str, *, email: str | None = None) -> HostUser:
+        """Connect the host to the site collaborator with `email` (default: the host's own)."""
+        ...
+
+    async def disconnect_calendar_connection(self, connection: CalendarConnection) -> CalendarConnection:
+        """Stop syncing the calendar; the connection comes back `disconnected`, also if it already was."""
+        ...
 
 
 class Backend(Protocol):
     @property
     def name(self) -> str:
         """`local`, `wix` or `meetergo`."""
+        ...
+
+    @property
+    def admin(self) -> Admin | None:
+        """Set-up operations, or None when the backend offers none (tools answer not_supported)."""
         ...
 
     async def get_account(self) -> Account: ...

@@ -1,23 +1,27 @@
-"""Guardrails, written once against domain types: plan limit, premium gates, link state, policies.
+"""Guardrails, written once against domain types: plan limit, premium gates, link state, policies,
+and the Meetings restrictions on what a scheduling link may be (one host, one location, sane values).
 
 Each check raises the domain error the contract names, before anything is written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from bookings.errors import (
     InvalidArgument,
     LinkInactive,
+    NotSupported,
     PlanLimitReached,
     PolicyViolation,
     PremiumRequired,
     SlotUnavailable,
 )
-from bookings.model import Account, Attendee, Link, Meeting, Slot
+from bookings.model import Account, Attendee, Link, Location, Meeting, Price, Slot
 
 _UPGRADE = "Ask the site owner to upgrade to a premium plan, then try again."
+MIN_DURATION, MAX_DURATION = 5, 720  # minutes: shorter is no meeting, longer than 12 hours is a typo
 
 
 def link_active(link: Link) -> None:
@@ -51,10 +55,78 @@ def premium(account: Account, feature: str, enabled: bool) -> None:
 
 def link_features(account: Account, link: Link) -> None:
     """A link that charges or runs video needs the features it uses."""
-    if link.price is not None:
+    paid_and_video(account, price=link.price, location=link.location)
+
+
+def paid_and_video(account: Account, *, price: Price | None, location: Location | None) -> None:
+    """Charging (a price or a deposit) and a video location are premium features."""
+    if price is not None:
         premium(account, "charging for meetings", account.features.paid_meetings)
-    if link.location.kind == "video":
+    if location is not None and location.kind == "video":
         premium(account, "video conferencing", account.features.video_conferencing)
+
+
+def one_host(host_ids: Sequence[str]) -> str | None:
+    """Meetings: one host per scheduling link (no team or round-robin scheduling). None: the default host."""
+    if len(host_ids) > 1:
+        raise NotSupported(
+            f"a Meetings scheduling link has exactly one host, not {len(host_ids)} (no team or round-robin "
+            "scheduling)",
+            next_step="Create one scheduling link per host.",
+        )
+    return host_ids[0] if host_ids else None
+
+
+def one_location(locations: Sequence[Location]) -> Location | None:
+    """Meetings: one location per scheduling link. None: none was given."""
+    if len(locations) > 1:
+        raise NotSupported(
+            f"a Meetings scheduling link has exactly one location, not {len(locations)}",
+            next_step="Pick one location, or create one scheduling link per location.",
+        )
+    if not locations:
+        return None
+    location = locations[0]
+    if location.kind == "custom_address" and not location.address:
+        raise InvalidArgument(
+            "a custom_address location needs the address", next_step="Pass the street address as address."
+        )
+    if location.address and location.kind not in ("custom_address", "business_address"):
+        raise InvalidArgument(
+            f"a {location.kind} location takes no address",
+            next_step="Leave address out, or use custom_address for a street address.",
+        )
+    return location
+
+
+def durations(minutes: Sequence[int]) -> tuple[int, ...]:
+    """Allowed meeting lengths: at least one, each 5 minutes to 12 hours, none twice; the first is the default."""
+    if not minutes:
+        raise InvalidArgument("give at least one duration", next_step="Pass durations_minutes, e.g. [30].")
+    odd = [m for m in minutes if not MIN_DURATION <= m <= MAX_DURATION]
+    if odd:
+        raise InvalidArgument(
+            f"durations must be {MIN_DURATION} to {MAX_DURATION} minutes; {odd} are not",
+            next_step="Pass durations in minutes, e.g. [30] or [30, 60].",
+        )
+    if len(set(minutes)) != len(minutes):
+        raise InvalidArgument("a duration is listed twice", next_step="List each duration once.")
+    return tuple(minutes)
+
+
+def price(price: Price) -> None:
+    """A positive price; a deposit, if any, is more than nothing and at most the price."""
+    if price.amount <= 0:
+        raise InvalidArgument(
+            "a price must be more than 0", next_step="Leave price out (or make_free) for a free link."
+        )
+    deposit = price.deposit
+    if deposit is not None and not 0 < deposit <= price.amount:
+        raise InvalidArgument(
+            f"the deposit ({deposit} {price.currency}) must be more than 0 and at most the price "
+            f"({price.amount} {price.currency})",
+            next_step="Lower the deposit, or leave it out to charge the full price when booking.",
+        )
 
 
 def contact(attendee: Attendee, link: Link) -> None:

@@ -21,6 +21,7 @@ import httpx
 
 from bookings.errors import InvalidArgument, InvalidSlot, NotFound, NotSupported
 from bookings.local import ics
+from bookings.local.admin import LocalAdmin
 from bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
 from bookings.local.slots import Interval, free_slots
 from bookings.local.store import Store
@@ -91,10 +92,15 @@ class LocalBackend:
         self._store = Store(db_path, self._zone)
         self._ready = False
         self._ready_lock = threading.Lock()
+        self._admin = LocalAdmin(self)
 
     @property
     def name(self) -> str:
         return "local"
+
+    @property
+    def admin(self) -> LocalAdmin:
+        return self._admin
 
     def close(self) -> None:
         """Close the database connections; the injected HTTP client belongs to the caller."""
@@ -204,6 +210,21 @@ class LocalBackend:
         host = Host(host_id=f"host_{uuid.uuid4().hex[:12]}", name=name, email=email)
         await self._run(lambda: self._store.add_host(host, BUSINESS_HOURS))
         return host
+
+    async def connect_host_to_user(self, host_id: str, *, email: str | None = None) -> Host:
+        """The sandbox has no site users: connecting records the user's email on the host."""
+
+        def connect() -> Host:
+            host = self._host(host_id)
+            address = email or host.email
+            if not address:
+                raise InvalidArgument(
+                    f"Host {host_id} has no email address.",
+                    next_step="Pass the email of the site collaborator who manages this host.",
+                )
+            return self._store.set_host_email(host_id, address)
+
+        return await self._run(connect)
 
     async def set_working_hours(self, host_id: str, hours: Mapping[int, Sequence[tuple[time, time]]]) -> None:
         """Replace a host's weekly hours: weekday (0 = Monday) → local windows; an end of 00:00 is midnight."""
@@ -388,6 +409,10 @@ class LocalBackend:
             return self._store.connections(host_id)
 
         return await self._run(connections)
+
+    async def disconnect_calendar(self, connection_id: str) -> CalendarConnection:
+        """Stop importing the calendar's busy times; they no longer block slots."""
+        return await self._run(lambda: self._store.disconnect(connection_id))
 
 
 if TYPE_CHECKING:

@@ -165,6 +165,13 @@ class Store:
         with self._write() as conn:
             self._insert_host(conn, host, hours)
 
+    def set_host_email(self, host_id: str, email: str) -> Host:
+        with self._write() as conn:
+            self._require_host(conn, host_id)
+            conn.execute("UPDATE hosts SET email = ? WHERE host_id = ?", (email, host_id))
+            row = conn.execute("SELECT * FROM hosts WHERE host_id = ?", (host_id,)).fetchone()
+        return Host(host_id=row["host_id"], name=row["name"], email=row["email"])
+
     def links(self, *, include_inactive: bool) -> list[Link]:
         where = "" if include_inactive else "WHERE l.active = 1"
         return [rows.to_link(r) for r in self._conn().execute(f"{rows.LINK_SELECT} {where} ORDER BY l.rowid")]
@@ -415,3 +422,25 @@ class Store:
             (host_id, host_id),
         )
         return [rows.to_connection(r) for r in found]
+
+    def disconnect(self, connection_id: str) -> CalendarConnection:
+        """Mark a connection disconnected and drop its imported busy times (a repeat changes nothing)."""
+        with self._write() as conn:
+            found = conn.execute(
+                "SELECT 1 FROM calendar_connections WHERE connection_id = ?", (connection_id,)
+            ).fetchone()
+            if found is None:
+                raise NotFound(
+                    f"Calendar connection {connection_id} does not exist.", connection_id=connection_id
+                )
+            conn.execute("DELETE FROM busy WHERE connection_id = ?", (connection_id,))
+            conn.execute(
+                "UPDATE calendar_connections SET status = 'disconnected', import_enabled = 0, export_enabled = 0"
+                " WHERE connection_id = ?",
+                (connection_id,),
+            )
+            row = conn.execute(
+                "SELECT c.*, 0 AS busy_count FROM calendar_connections c WHERE connection_id = ?",
+                (connection_id,),
+            ).fetchone()
+        return rows.to_connection(row)

@@ -92,6 +92,11 @@ class MeetergoBackend:
     def name(self) -> str:
         return "meetergo"
 
+    @property
+    def admin(self) -> None:
+        """Set-up stays in meetergo's own app: the adapter offers no Admin operations."""
+        return None
+
     # --- account and links ---------------------------------------------------------------------
 
     async def get_account(self) -> Account:

@@ -351,12 +351,21 @@ class StaffResource(Wire):
     events_schedule: IdRef | None = None
 
 
+class IdentityConnection(Wire):
+    status: str | None = None  # UNKNOWN | CONNECTED | PENDING | EXPIRED | DISCONNECTED
+
+
+class AssociatedIdentity(Wire):
+    connection: IdentityConnection | None = None
+
+
 class StaffMember(Wire):
     id: str
     name: str = ""
     email: str | None = None
     resource_id: str | None = None
     resource: StaffResource | None = None
+    associated_wix_identity: AssociatedIdentity | None = None
 
 
 class StaffMemberResponse(Wire):
