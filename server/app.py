@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import httpx
 
 from bookings.port import Backend
+from server.audit import AuditTrail
 from server.settings import Settings
 from server.state import ServerState
 from tools.confirm import ConfirmationTokens
@@ -85,11 +86,14 @@ def build_server(
     clock: Clock = system_clock,
     allow_file_feeds: bool = True,
 ) -> CodedServer:
+    audit = AuditTrail(settings.db_path, clock)  # opens the database on the first write call
+
     @asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[Deps]:
         async with AsyncExitStack() as stack:
             state = ServerState(settings.db_path)
             stack.callback(state.close)
+            stack.callback(audit.close)
             http = await stack.enter_async_context(http_client())
             chosen = backend
             if chosen is None:
@@ -106,7 +110,9 @@ def build_server(
                 allow_file_feeds=allow_file_feeds,
             )
 
-    server = CodedServer("meetings-mcp", version="0.1.0", instructions=INSTRUCTIONS, lifespan=lifespan)
+    server = CodedServer(
+        "meetings-mcp", version="0.1.0", instructions=INSTRUCTIONS, lifespan=lifespan, audit=audit
+    )
     register(server, selected(settings.toolset_names, read_only=settings.read_only))
     return server
 

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     read_only: bool = Field(False, validation_alias=_env("read_only", "MEETINGS_READ_ONLY"))
     confirm: ConfirmMode = Field("auto", validation_alias=_env("confirm", "MEETINGS_CONFIRM"))
     http_token: SecretStr | None = Field(None, validation_alias=_env("http_token", "MEETINGS_HTTP_TOKEN"))
+    # A brake on a runaway agent loop, not a quota: one token usually serves a whole chatbot or voice
+    # front end, and one MCP tool call is one to three HTTP requests.
+    http_rate_limit: int = Field(
+        600, ge=0, validation_alias=_env("http_rate_limit", "MEETINGS_HTTP_RATE_LIMIT")
+    )
 
     wix_api_key: SecretStr | None = None
     wix_site_id: str | None = None

@@ -1,7 +1,8 @@
 """The server's own state in SQLite (beside the local engine's tables): signing secret, idempotency.
 
 Shared by every process on one database file, so slot ids and confirmation tokens signed by
-one process verify in another, and an idempotency key is honoured across them.
+one process verify in another, and an idempotency key is honoured across them: a key is claimed
+in a `BEGIN IMMEDIATE` transaction, which serializes the claim across threads and processes.
 """
 
 from __future__ import annotations
@@ -9,29 +10,55 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import threading
+import time
 from datetime import datetime
 from pathlib import Path
 
 import anyio
 
-from tools.idempotency import KEY_LIFETIME, StoredResult
+from tools.idempotency import CLAIM_LEASE, KEY_LIFETIME, Claimed, StoredResult
 
+# result_json is '' while the claiming call runs (the column predates claims and is NOT NULL).
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS server_secret (id INTEGER PRIMARY KEY CHECK (id = 1), secret BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS idempotency (
     scope TEXT NOT NULL, key TEXT NOT NULL, args_hash TEXT NOT NULL, result_json TEXT NOT NULL,
     created_at REAL NOT NULL, PRIMARY KEY (scope, key)
 );
+CREATE INDEX IF NOT EXISTS idempotency_created_at ON idempotency (created_at);
 """
+_PENDING = ""
+
+
+BUSY_TIMEOUT = 30.0  # seconds
+
+
+def open_database(path: Path, schema: str) -> sqlite3.Connection:
+    """A connection to the shared file, in WAL mode, with `schema` created.
+
+    Switching a fresh file to WAL needs an exclusive lock, and SQLite refuses it at once, without
+    the busy handler, while another process holds a shared lock (as when several servers start
+    together on a new file); so the switch is retried until the busy timeout.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None)
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                db.close()
+                raise
+            time.sleep(0.005)
+    db.executescript(schema)
+    return db
 
 
 class ServerState:
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+        self._db = open_database(path, _SCHEMA)
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.executescript(_SCHEMA)
 
     def secret(self) -> bytes:
         """The signing secret, created once per database (first process wins the insert)."""
@@ -42,29 +69,57 @@ class ServerState:
             row = self._db.execute("SELECT secret FROM server_secret WHERE id = 1").fetchone()
         return bytes(row[0])
 
-    async def get(self, scope: str, key: str, *, not_before: datetime) -> StoredResult | None:
-        def read() -> StoredResult | None:
+    async def claim(self, scope: str, key: str, args_hash: str, *, now: datetime) -> Claimed | StoredResult:
+        def claim() -> Claimed | StoredResult:
+            at = now.timestamp()
             with self._lock:
-                row = self._db.execute(
-                    "SELECT args_hash, result_json FROM idempotency WHERE scope = ? AND key = ? AND created_at >= ?",
-                    (scope, key, not_before.timestamp()),
-                ).fetchone()
-            return None if row is None else StoredResult(row[0], row[1])
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.execute(
+                        "DELETE FROM idempotency WHERE created_at < ?", (at - KEY_LIFETIME.total_seconds(),)
+                    )
+                    row = self._db.execute(
+                        "SELECT args_hash, result_json, created_at FROM idempotency WHERE scope = ? AND key = ?",
+                        (scope, key),
+                    ).fetchone()
+                    abandoned = (
+                        row is not None and row[1] == _PENDING and row[2] < at - CLAIM_LEASE.total_seconds()
+                    )
+                    if row is None or abandoned:
+                        self._db.execute(
+                            "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?)",
+                            (scope, key, args_hash, _PENDING, at),
+                        )
+                        held: Claimed | StoredResult = "claimed"
+                    else:
+                        held = StoredResult(row[0], None if row[1] == _PENDING else row[1])
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            return held
 
-        return await anyio.to_thread.run_sync(read)
+        return await anyio.to_thread.run_sync(claim)
 
-    async def put(self, scope: str, key: str, record: StoredResult, *, at: datetime) -> None:
-        def write() -> None:
+    async def complete(self, scope: str, key: str, result_json: str) -> None:
+        def complete() -> None:
             with self._lock:
                 self._db.execute(
-                    "DELETE FROM idempotency WHERE created_at < ?", ((at - KEY_LIFETIME).timestamp(),)
-                )
-                self._db.execute(
-                    "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?)",
-                    (scope, key, record.args_hash, record.result_json, at.timestamp()),
+                    "UPDATE idempotency SET result_json = ? WHERE scope = ? AND key = ?",
+                    (result_json, scope, key),
                 )
 
-        await anyio.to_thread.run_sync(write)
+        await anyio.to_thread.run_sync(complete)
+
+    async def release(self, scope: str, key: str) -> None:
+        def release() -> None:
+            with self._lock:
+                self._db.execute(
+                    "DELETE FROM idempotency WHERE scope = ? AND key = ? AND result_json = ?",
+                    (scope, key, _PENDING),
+                )
+
+        await anyio.to_thread.run_sync(release)
 
     def close(self) -> None:
         self._db.close()

@@ -33,6 +33,8 @@ async def a_slot(call: Any) -> str:
         ({"part_of_day": "night"}, "part_of_day"),
         ({"cursor": "not-a-cursor"}, "cursor"),
         ({"from_date": "2026-01-01", "to_date": "2027-12-31"}, "at most 92 days"),
+        ({"from_date": "0001-01-01"}, "outside the dates"),
+        ({"from_date": "9999-12-31", "time_zone": "Pacific/Kiritimati"}, "outside the dates"),
     ],
 )
 async def test_bad_find_slots_arguments_are_invalid_argument(

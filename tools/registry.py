@@ -1,19 +1,24 @@
 """The one table of tools: function, title, toolset and annotations.
 
 Toolset selection and read-only mode filter this table (read-only = read_only_hint), so no
-second list can drift. `CodedServer` is the MCP server class whose failures follow the contract.
+second list can drift. `CodedServer` is the MCP server class whose failures follow the contract
+and through which every tool call passes: it reports each call of a tool not marked read-only
+to an injected `AuditLog`.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
-from typing import Any
+import logging
+import re
+from collections.abc import Callable, Collection, Mapping
+from typing import Any, Protocol
 
+import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.types import CallToolResult, InputRequiredResult, TextContent
+from mcp.types import CallToolResult, Icon, InputRequiredResult, TextContent, ToolAnnotations
 
 from tools import account, admin, booking, calendars, links, meetings, slots
 from tools.errors import from_tool_error
@@ -56,16 +61,89 @@ def register(server: MCPServer, specs: Collection[ToolSpec]) -> None:
         server.add_tool(tool.fn, name=tool.name, title=tool.title, annotations=tool.annotations)
 
 
+class AuditLog(Protocol):
+    """Where write calls are reported; server/ supplies the implementation (who, when, storage).
+
+    `arguments` are as the caller sent them: the implementation drops secrets before keeping them.
+    `result` is "ok", the contract's error code, "input_required" (the user is being asked to
+    confirm), "protocol_error" or "cancelled" (the client went away: the write may have happened);
+    `status` is a successful result's status field, if it has one.
+    """
+
+    async def record(
+        self, tool: str, arguments: Mapping[str, Any], result: str, status: str | None
+    ) -> None: ...
+
+
+logger = logging.getLogger(__name__)
+_CODE = re.compile(r"^([a-z_]+): ")
+
+
 class CodedServer(MCPServer):
     """MCPServer whose tool failures carry the contract's codes and whose text content is compact.
 
     The SDK renders results as indented JSON with every null; agents pay for each token, so the
     text twin of structuredContent is re-rendered compactly without nulls (structuredContent keeps
-    the full schema shape).
+    the full schema shape). Every call of a tool not annotated read-only is reported to `audit`.
     """
+
+    def __init__(self, *args: Any, audit: AuditLog | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._audit = audit
+        self._audited: set[str] = set()
+
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
+        super().add_tool(fn, name, title, description, annotations, icons, meta, structured_output)
+        if annotations is None or not annotations.read_only_hint:  # MCP's default: a tool may write
+            self._audited.add(name or fn.__name__)
 
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        if self._audit is None or name not in self._audited:
+            return await self._coded_call(name, arguments, context)
+        try:
+            result = await self._coded_call(name, arguments, context)
+        except BaseException as exc:
+            # The write may have happened before the client went away: keep the trace.
+            with anyio.CancelScope(shield=True):
+                cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
+                await self._report(name, arguments, "cancelled" if cancelled else "protocol_error", None)
+            raise
+        if isinstance(result, InputRequiredResult):
+            await self._report(name, arguments, "input_required", None)
+        elif result.is_error:
+            text = (
+                result.content[0].text
+                if result.content and isinstance(result.content[0], TextContent)
+                else ""
+            )
+            code = _CODE.match(text)
+            await self._report(name, arguments, code.group(1) if code else "error", None)
+        else:
+            status = (result.structured_content or {}).get("status")
+            await self._report(name, arguments, "ok", status if isinstance(status, str) else None)
+        return result
+
+    async def _report(self, name: str, arguments: Mapping[str, Any], result: str, status: str | None) -> None:
+        assert self._audit is not None
+        try:
+            await self._audit.record(name, arguments, result, status)
+        except Exception:  # the call's effect stands: a lost audit line must not turn it into an error
+            logger.exception("could not record the %s call in the audit trail", name)
+
+    async def _coded_call(
+        self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None
     ) -> CallToolResult | InputRequiredResult:
         try:
             result = await super().call_tool(name, arguments, context)

@@ -12,7 +12,7 @@ from tools import guards
 from tools.context import ToolContext, deps
 from tools.links import LinkId
 from tools.results import SlotOut, SlotsResult
-from tools.timefmt import PartOfDay, day_range, in_part_of_day, local
+from tools.timefmt import LATEST, PartOfDay, day_range, in_part_of_day, local
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 92  # one call covers at most a quarter; page further with from_date
@@ -61,7 +61,7 @@ async def find_slots(
     d = deps(ctx)
     tz = await d.zone_or_default(time_zone)
     first = from_date or local(d.clock(), tz).date()
-    last = to_date or first + timedelta(days=DEFAULT_DAYS - 1)
+    last = to_date or min(first, LATEST) + timedelta(days=DEFAULT_DAYS - 1)  # day_range refuses far dates
     start, end = day_range(first, last, tz)
     if (last - first).days >= MAX_DAYS:
         raise InvalidArgument(

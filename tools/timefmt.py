@@ -18,6 +18,7 @@ _MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
+EARLIEST, LATEST = date(1970, 1, 1), date(2199, 12, 31)  # far enough for any agenda, clear of overflow
 # Local hours [start, end) of each part of the day, in the zone the agent asked for.
 _PARTS: dict[PartOfDay, tuple[int, int]] = {"morning": (0, 12), "afternoon": (12, 17), "evening": (17, 24)}
 
@@ -47,13 +48,19 @@ def open_day_range(
     first: date | None, last: date | None, tz: ZoneInfo
 ) -> tuple[datetime | None, datetime | None]:
     """Like day_range, with either end left open (None)."""
+    for day in (first, last):
+        if day is not None and not EARLIEST <= day <= LATEST:
+            raise InvalidArgument(
+                f"{day.isoformat()} is outside the dates this server handles ({EARLIEST}..{LATEST})",
+                next_step="Use a date near today.",
+            )
     if first is not None and last is not None and last < first:
         raise InvalidArgument(
             f"to_date {last.isoformat()} is before from_date {first.isoformat()}",
             next_step="Swap the dates or omit to_date.",
         )
     start = None if first is None else midnight(first, tz)
-    end = None if last is None or last == date.max else midnight(last + timedelta(days=1), tz)
+    end = None if last is None else midnight(last + timedelta(days=1), tz)
     return start, end
 
 

@@ -30,7 +30,10 @@ _CHECK = "Check the calendar's secret iCal address and connect again."
 
 def normalize_feed_url(url: str) -> str:
     """webcal:// is https:// in disguise (Apple, Outlook); anything else but file/http(s) is refused."""
-    scheme = urlsplit(url.strip()).scheme.lower()
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError:  # e.g. an unclosed IPv6 bracket
+        raise InvalidArgument("The calendar address is not a valid URL.", next_step=_CHECK) from None
     if scheme == "webcal":
         return "https" + url.strip()[len(scheme) :]
     if scheme not in ("https", "http", "file"):
@@ -82,7 +85,7 @@ async def _read_http(url: str, http: httpx.AsyncClient | None) -> bytes:
                 body += chunk
                 if len(body) > MAX_FEED_BYTES:
                     break  # stop downloading; _capped refuses it
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:  # InvalidURL is not an HTTPError
         raise InvalidArgument(
             f"Could not fetch the calendar feed ({type(exc).__name__}).", next_step=_CHECK
         ) from None

@@ -1,0 +1,158 @@
+"""The audit trail: who called which write tool, with what, when, and the result, kept in SQLite.
+
+Who is the HTTP token's subject (a short hash, never the token) or "stdio". Arguments are kept
+with secrets removed (passwords, confirmation tokens, anything named like a key or token; a
+calendar's secret iCal address keeps only its scheme and host) and long text cut short, so the
+trail never holds a credential and a hostile caller cannot bloat it; arguments refused as invalid
+keep only their shape. `meetings-mcp audit` reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import urlsplit
+
+import anyio
+
+from server.http_auth import current_caller
+from server.state import open_database
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, caller TEXT NOT NULL, tool TEXT NOT NULL,
+    arguments TEXT NOT NULL, result TEXT NOT NULL, status TEXT
+);
+"""
+SECRET_NAMES = ("password", "confirmation_token", "token", "secret", "api_key", "apikey", "authorization")
+_URLS_WITH_SECRETS = ("ics_url",)  # a calendar's "secret address in iCal format"
+REDACTED = "[redacted]"
+_MAX_TEXT = 200
+_MAX_ITEMS = 30
+_MAX_DEPTH = 4
+
+
+class AuditEntry(NamedTuple):
+    at: datetime
+    caller: str
+    tool: str
+    arguments: str
+    result: str
+    status: str | None
+
+
+def redact(arguments: Mapping[str, Any], *, refused_as_invalid: bool = False) -> dict[str, Any]:
+    """The arguments fit to keep: secrets replaced, text cut to 200 characters, nesting bounded.
+
+    Arguments refused as invalid keep only their shape: they wrote nothing, and what failed
+    validation may be anything, a password typed into the email field included.
+    """
+    items = list(arguments.items())[:_MAX_ITEMS]
+    if refused_as_invalid:
+        return {_text(k): _shape(v) for k, v in items}
+    return {_text(k): _clean(str(k), v, 0) for k, v in items}
+
+
+def _shape(value: Any) -> str:
+    return f"<{len(value)} characters>" if isinstance(value, str) else f"<{type(value).__name__}>"
+
+
+def _text(value: object) -> str:
+    """At most 200 characters of storable text (a lone surrogate cannot be UTF-8: it becomes "?")."""
+    text = str(value)
+    if len(text) > _MAX_TEXT:
+        text = text[:_MAX_TEXT] + f"…(+{len(text) - _MAX_TEXT})"
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _clean(name: str, value: Any, depth: int) -> Any:
+    lowered = name.lower()
+    if value is not None and any(secret in lowered for secret in SECRET_NAMES):
+        return REDACTED
+    if isinstance(value, str) and lowered in _URLS_WITH_SECRETS:
+        try:
+            parts = urlsplit(value)
+            return _text(f"{parts.scheme}://{parts.hostname or ''}/{REDACTED}") if parts.scheme else REDACTED
+        except ValueError:  # not even a URL
+            return REDACTED
+    if isinstance(value, str):
+        return _text(value)
+    if isinstance(value, bool | int | float) or value is None:
+        return value
+    if depth >= _MAX_DEPTH:
+        return "…"
+    if isinstance(value, Mapping):
+        return {_text(k): _clean(str(k), v, depth + 1) for k, v in list(value.items())[:_MAX_ITEMS]}
+    if isinstance(value, list | tuple):
+        return [_clean(name, v, depth + 1) for v in value[:_MAX_ITEMS]]
+    return _clean(name, repr(value), depth)
+
+
+class AuditTrail:
+    """The `tools.registry.AuditLog` the server uses; the connection opens on first use."""
+
+    def __init__(self, path: Path, clock: Callable[[], datetime]) -> None:
+        self._path = path
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._db: sqlite3.Connection | None = None
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            self._db = open_database(self._path, _SCHEMA)
+        return self._db
+
+    async def record(self, tool: str, arguments: Mapping[str, Any], result: str, status: str | None) -> None:
+        row = (
+            self._clock().timestamp(),
+            current_caller(),
+            tool,
+            json.dumps(
+                redact(arguments, refused_as_invalid=result == "invalid_argument"),
+                ensure_ascii=False,
+                separators=(",", ":"),
+                default=str,
+            ),
+            result,
+            status,
+        )
+
+        def write() -> None:
+            with self._lock:
+                self._conn().execute(
+                    "INSERT INTO audit (at, caller, tool, arguments, result, status) VALUES (?, ?, ?, ?, ?, ?)",
+                    row,
+                )
+
+        await anyio.to_thread.run_sync(write)
+
+    def entries(self, limit: int) -> list[AuditEntry]:
+        """The newest `limit` entries, newest first."""
+        with self._lock:
+            found = (
+                self._conn()
+                .execute(
+                    "SELECT at, caller, tool, arguments, result, status FROM audit ORDER BY id DESC LIMIT ?",
+                    (limit,),
+                )
+                .fetchall()
+            )
+        return [AuditEntry(datetime.fromtimestamp(r[0], UTC), *r[1:]) for r in found]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
+
+
+def render(entry: AuditEntry) -> str:
+    """One line per entry: when, who, tool, result[/status], arguments."""
+    when = entry.at.isoformat(timespec="seconds").replace("+00:00", "Z")
+    outcome = entry.result + (f"/{entry.status}" if entry.status else "")
+    return f"{when}  {entry.caller}  {entry.tool}  {outcome}  {entry.arguments}"
