@@ -461,15 +461,15 @@ async def disconnect_calendar(
 
 TOOLS: tuple[ToolSpec, ...] = (
     spec(provision_meetings, "Provision Meetings", "admin",
-         write("Provision Meetings", destructive=False, idempotent=True, open_world=False)),
+         write(destructive=False, idempotent=True, open_world=False)),
     spec(create_scheduling_link, "Create a scheduling link", "admin",
-         write("Create a scheduling link", destructive=False, idempotent=False, open_world=False)),
+         write(destructive=False, idempotent=False, open_world=False)),
     spec(update_scheduling_link, "Change a scheduling link", "admin",
-         write("Change a scheduling link", destructive=False, idempotent=True, open_world=False)),
+         write(destructive=False, idempotent=True, open_world=False)),
     # Connecting a host may send the collaborator an invitation: open-world.
     spec(create_host, "Create a host", "admin",
-         write("Create a host", destructive=False, idempotent=False, open_world=True)),
+         write(destructive=False, idempotent=False, open_world=True)),
     # Disconnecting removes the meetings Wix wrote to the external calendar: open-world.
     spec(disconnect_calendar, "Disconnect a calendar", "admin",
-         write("Disconnect a calendar", destructive=True, idempotent=True, open_world=True)),
+         write(destructive=True, idempotent=True, open_world=True)),
 )  # fmt: skip

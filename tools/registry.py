@@ -19,9 +19,11 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, Icon, InputRequiredResult, TextContent, ToolAnnotations
+from mcp.types import Tool as MCPTool
 
 from tools import account, admin, booking, calendars, links, meetings, slots
 from tools.errors import from_tool_error
+from tools.schemas import compact
 from tools.spec import Toolset, ToolSpec, spec, write
 
 TOOLSETS: tuple[Toolset, ...] = ("booking", "calendar", "admin")
@@ -34,19 +36,19 @@ TOOLS: tuple[ToolSpec, ...] = (
     spec(links.list_scheduling_links, "List scheduling links", "booking"),
     spec(slots.find_slots, "Find free slots", "booking"),
     spec(booking.book_meeting, "Book a meeting", "booking",
-          write("Book a meeting", destructive=False, idempotent=False, open_world=True)),
+          write(destructive=False, idempotent=False, open_world=True)),
     spec(meetings.reschedule_meeting, "Reschedule a meeting", "booking",
-          write("Reschedule a meeting", destructive=False, idempotent=False, open_world=True)),
+          write(destructive=False, idempotent=False, open_world=True)),
     spec(meetings.cancel_meeting, "Cancel a meeting", "booking",
-          write("Cancel a meeting", destructive=True, idempotent=True, open_world=True)),
+          write(destructive=True, idempotent=True, open_world=True)),
     spec(meetings.list_meetings, "List meetings", "booking"),
     spec(meetings.get_meeting, "Get a meeting", "booking"),
     spec(links.deactivate_scheduling_link, "Deactivate a scheduling link", "booking",
-          write("Deactivate a scheduling link", destructive=False, idempotent=True, open_world=False)),
+          write(destructive=False, idempotent=True, open_world=False)),
     spec(links.activate_scheduling_link, "Activate a scheduling link", "booking",
-          write("Activate a scheduling link", destructive=False, idempotent=True, open_world=False)),
+          write(destructive=False, idempotent=True, open_world=False)),
     spec(calendars.connect_calendar, "Connect an external calendar", "calendar",
-          write("Connect an external calendar", destructive=False, idempotent=False, open_world=True)),
+          write(destructive=False, idempotent=False, open_world=True)),
     spec(calendars.list_calendar_connections, "List calendar connections", "calendar"),
     *admin.TOOLS,
 )  # fmt: skip
@@ -91,6 +93,23 @@ class CodedServer(MCPServer):
         super().__init__(*args, **kwargs)
         self._audit = audit
         self._audited: set[str] = set()
+        self._listed: list[MCPTool] | None = None
+
+    async def list_tools(self) -> list[MCPTool]:
+        # Tools are fixed once the server is built: compact their schemas once, not per request.
+        if self._listed is None:
+            self._listed = [
+                tool.model_copy(
+                    update={
+                        "input_schema": compact(tool.input_schema),
+                        "output_schema": None
+                        if tool.output_schema is None
+                        else compact(tool.output_schema, output=True),
+                    }
+                )
+                for tool in await super().list_tools()
+            ]
+        return self._listed
 
     def add_tool(
         self,

@@ -27,13 +27,12 @@ class ToolSpec:
         return bool(self.annotations.read_only_hint)
 
 
-def read(title: str) -> ToolAnnotations:
-    return ToolAnnotations(title=title, read_only_hint=True, idempotent_hint=True, open_world_hint=False)
+def read() -> ToolAnnotations:
+    return ToolAnnotations(read_only_hint=True, idempotent_hint=True, open_world_hint=False)
 
 
-def write(title: str, *, destructive: bool, idempotent: bool, open_world: bool) -> ToolAnnotations:
+def write(*, destructive: bool, idempotent: bool, open_world: bool) -> ToolAnnotations:
     return ToolAnnotations(
-        title=title,
         read_only_hint=False,
         destructive_hint=destructive,
         idempotent_hint=idempotent,
@@ -44,4 +43,4 @@ def write(title: str, *, destructive: bool, idempotent: bool, open_world: bool) 
 def spec(
     fn: Callable[..., Any], title: str, toolset: Toolset, annotations: ToolAnnotations | None = None
 ) -> ToolSpec:
-    return ToolSpec(fn=fn, title=title, toolset=toolset, annotations=annotations or read(title))
+    return ToolSpec(fn=fn, title=title, toolset=toolset, annotations=annotations or read())
