@@ -10,8 +10,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from bookings.port import Backend
 from server.audit import AuditTrail
@@ -21,6 +20,9 @@ from tools.confirm import ConfirmationTokens
 from tools.context import Deps
 from tools.registry import CodedServer, register, selected
 from tools.slot_ids import SlotIds
+
+if TYPE_CHECKING:
+    import httpx
 
 Clock = Callable[[], datetime]
 
@@ -34,12 +36,27 @@ def system_clock() -> datetime:
     return datetime.now(UTC)
 
 
-def http_client() -> httpx.AsyncClient:
-    # One pooled client per process; explicit timeouts so a stuck backend cannot hang an agent.
-    return httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=True)
+class HttpClient:
+    """One pooled httpx client per process, made on first use: building its TLS context costs
+    start-up time, and the local engine needs it only when a calendar feed is fetched."""
+
+    def __init__(self) -> None:
+        self._client: httpx.AsyncClient | None = None
+
+    def __call__(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx
+
+            # Explicit timeouts so a stuck backend cannot hang an agent.
+            self._client = httpx.AsyncClient(timeout=httpx.Timeout(15.0, connect=5.0), follow_redirects=True)
+        return self._client
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
 
 
-async def open_backend(settings: Settings, clock: Clock, http: httpx.AsyncClient) -> Backend:
+async def open_backend(settings: Settings, clock: Clock, http: HttpClient) -> Backend:
     """The only place an adapter is chosen."""
     if settings.backend == "local":
         from bookings.local import LocalBackend
@@ -49,7 +66,7 @@ async def open_backend(settings: Settings, clock: Clock, http: httpx.AsyncClient
             time_zone=settings.business_zone,
             plan=settings.plan,
             clock=clock,
-            http=http,
+            http=http,  # lazily: only a calendar feed needs it
             business_name=settings.business_name,
         )
     if settings.backend == "meetergo":
@@ -57,7 +74,7 @@ async def open_backend(settings: Settings, clock: Clock, http: httpx.AsyncClient
 
         assert settings.meetergo_api_key is not None  # Settings refuses meetergo without a key
         client = MeetergoClient(
-            client=http,
+            client=http(),
             api_key=settings.meetergo_api_key.get_secret_value(),
             user_id=settings.meetergo_user_id,
             base_url=settings.meetergo_api_base_url,
@@ -69,7 +86,7 @@ async def open_backend(settings: Settings, clock: Clock, http: httpx.AsyncClient
 
     assert settings.wix_api_key is not None and settings.wix_site_id is not None  # Settings checks both
     wix = WixClient(
-        client=http,
+        client=http(),
         api_key=settings.wix_api_key.get_secret_value(),
         site_id=settings.wix_site_id,
         base_url=settings.wix_api_base_url,
@@ -94,7 +111,8 @@ def build_server(
             state = ServerState(settings.db_path)
             stack.callback(state.close)
             stack.callback(audit.close)
-            http = await stack.enter_async_context(http_client())
+            http = HttpClient()
+            stack.push_async_callback(http.aclose)
             chosen = backend
             if chosen is None:
                 chosen = await open_backend(settings, clock, http)

@@ -17,10 +17,8 @@ from typing import TYPE_CHECKING, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
-import httpx
 
 from bookings.errors import InvalidArgument, InvalidSlot, NotFound, NotSupported
-from bookings.local import ics
 from bookings.local.admin import LocalAdmin
 from bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
 from bookings.local.slots import Interval, free_slots
@@ -48,6 +46,9 @@ from bookings.model import (
 )
 from bookings.port import Backend
 
+if TYPE_CHECKING:
+    import httpx  # only a type here: the client is injected
+
 T = TypeVar("T")
 
 FREE_PLAN_MEETINGS = 3
@@ -73,7 +74,7 @@ class LocalBackend:
         time_zone: str,
         plan: Literal["free", "premium"],
         clock: Callable[[], datetime],
-        http: httpx.AsyncClient | None = None,
+        http: httpx.AsyncClient | Callable[[], httpx.AsyncClient] | None = None,
         business_name: str = "My Business",
     ) -> None:
         try:
@@ -369,6 +370,8 @@ class LocalBackend:
                 "with it as ics_url.",
                 provider=request.provider,
             )
+        from bookings.local import ics  # icalendar & co. load only when a calendar is connected
+
         url = ics.normalize_feed_url(request.ics_url)
         now = self._now()
         links = await self._run(lambda: self._store.links(include_inactive=True))
@@ -381,7 +384,11 @@ class LocalBackend:
             ]
         )
         busy = await ics.fetch_busy(
-            url, http=self._http, zone=self._zone, start=now - timedelta(days=1), end=now + horizon
+            url,
+            http=self._http() if callable(self._http) else self._http,
+            zone=self._zone,
+            start=now - timedelta(days=1),
+            end=now + horizon,
         )
         connection = CalendarConnection(
             connection_id=uuid.uuid4().hex,

@@ -86,6 +86,14 @@ def _candidates(
     if wall_end <= wall:
         return
     limit = first_instant_at(wall_end, zone).astimezone(UTC)
+    opening = wall.replace(tzinfo=zone)
+    if _exists(opening) and opening.utcoffset() == limit.astimezone(zone).utcoffset():
+        # No clock change inside the window (the common case): step in UTC, no per-slot checks.
+        slot_start = opening.astimezone(UTC)
+        while slot_start + duration <= limit:
+            yield slot_start, slot_start + duration
+            slot_start += duration
+        return
     while wall + duration <= wall_end:
         local = wall.replace(tzinfo=zone)  # fold=0: the first of two repeated wall times
         wall += duration
