@@ -78,9 +78,10 @@ class Backend(Protocol):
         ...
 
     async def find_slots(
-        self, link: Link, *, start: datetime, end: datetime, duration: timedelta
+        self, link: Link, *, start: datetime, end: datetime, duration: timedelta, limit: int | None = None
     ) -> list[Slot]:
-        """Free slots of `duration` starting in [start, end), sorted by start.
+        """Free slots of `duration` starting in [start, end), sorted by start; the first `limit` of
+        them where given (a backend may return more, never fewer).
 
         Already excludes the past, meetings (with the link's buffer), busy times of connected
         calendars, and what the link's policy forbids (minimum notice, maximum advance).

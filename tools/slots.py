@@ -77,10 +77,14 @@ async def find_slots(
             next_step="Omit duration_minutes to use the link's default.",
         )
     after = _cursor_time(cursor)
-    slots = await d.backend.find_slots(link, start=start, end=end, duration=timedelta(minutes=duration))
-    chosen = [
-        s for s in slots if (after is None or s.start > after) and in_part_of_day(s.start, part_of_day, tz)
-    ]
+    if after is not None:
+        start = max(start, after + timedelta(seconds=1))
+    # One more than a page tells whether another page follows; part_of_day filters afterwards.
+    wanted = limit + 1 if part_of_day is None else None
+    slots = await d.backend.find_slots(
+        link, start=start, end=end, duration=timedelta(minutes=duration), limit=wanted
+    )
+    chosen = [s for s in slots if in_part_of_day(s.start, part_of_day, tz)]
     page = chosen[:limit]
     more = len(chosen) > limit
     return SlotsResult(

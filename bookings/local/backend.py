@@ -251,10 +251,10 @@ class LocalBackend:
     # --- slots ----------------------------------------------------------------------------------
 
     async def find_slots(
-        self, link: Link, *, start: datetime, end: datetime, duration: timedelta
+        self, link: Link, *, start: datetime, end: datetime, duration: timedelta, limit: int | None = None
     ) -> list[Slot]:
         _check_range(start, end, duration)
-        return await self._run(lambda: self._free_slots(link, start, end, duration, None))
+        return await self._run(lambda: self._free_slots(link, start, end, duration, None, limit))
 
     async def is_slot_free(self, slot: Slot, *, ignore_meeting_id: str | None = None) -> bool:
         def check() -> bool:
@@ -268,7 +268,13 @@ class LocalBackend:
         return await self._run(check)
 
     def _free_slots(
-        self, link: Link, start: datetime, end: datetime, duration: timedelta, ignore_meeting_id: str | None
+        self,
+        link: Link,
+        start: datetime,
+        end: datetime,
+        duration: timedelta,
+        ignore_meeting_id: str | None,
+        limit: int | None = None,
     ) -> list[Slot]:
         now, start, end = self._now(), _utc(start), _utc(end)
         host_id = link.host.host_id
@@ -296,7 +302,9 @@ class LocalBackend:
         )
         kind = link.location.kind
         return [
-            Slot(link_id=link.link_id, host_id=host_id, start=s, end=e, location_kind=kind) for s, e in found
+            # Built here from checked values: skipping validation keeps a 90-day search cheap.
+            Slot.model_construct(link_id=link.link_id, host_id=host_id, start=s, end=e, location_kind=kind)
+            for s, e in found[:limit]
         ]
 
     # --- meetings -------------------------------------------------------------------------------

@@ -170,7 +170,7 @@ class MeetergoBackend:
     # --- slots ---------------------------------------------------------------------------------
 
     async def find_slots(
-        self, link: Link, *, start: datetime, end: datetime, duration: timedelta
+        self, link: Link, *, start: datetime, end: datetime, duration: timedelta, limit: int | None = None
     ) -> list[Slot]:
         if start.tzinfo is None or end.tzinfo is None or end <= start:
             raise InvalidArgument("find_slots needs an aware, non-empty range")

@@ -148,7 +148,7 @@ class WixBackend:
     # ---- slots ----
 
     async def find_slots(
-        self, link: Link, *, start: datetime, end: datetime, duration: timedelta
+        self, link: Link, *, start: datetime, end: datetime, duration: timedelta, limit: int | None = None
     ) -> list[Slot]:
         now = self._clock()
         start = max(start, now + (link.policy.min_notice or timedelta(0)))
