@@ -16,7 +16,7 @@ from time import perf_counter
 
 import anyio
 
-from bench import latency, scale, startup, throughput, tokens
+from bench import latency, scale, startup, throughput, tokens, upstream
 from bench.config import Config
 from bench.report import Section, machine, render, write
 
@@ -25,6 +25,7 @@ Benchmark = Callable[[Config], Awaitable[list[Section]]]
 # Cheapest first, so a failure shows up early.
 BENCHMARKS: dict[str, Benchmark] = {
     "tokens": tokens.run,
+    "upstream": upstream.run,
     "inmemory": latency.inmemory,
     "scale": scale.run,
     "startup": startup.run,

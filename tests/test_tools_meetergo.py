@@ -26,6 +26,9 @@ async def test_an_agent_books_reschedules_and_cancels_on_meetergo(
             assert {"Intro call", "Voice intake", "Opt-in call"} <= set(links)
             solo = links["Intro call"]["link_id"]
             slots = (await call("find_slots", link_id=solo, from_date="2026-12-01"))["slots"]
+            before = sum(world.fake.calls.values())
+            await call("find_slots", link_id=solo, from_date="2026-12-01")
+            assert sum(world.fake.calls.values()) - before == 1  # warm: availability only
             assert slots and slots[0]["start"].endswith("+01:00")
 
             phone_only = {"name": "Caller", "phone": "+4930123456"}

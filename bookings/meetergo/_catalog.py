@@ -39,15 +39,21 @@ class Catalog:
         self._time_zone = time_zone
         self._tz = ZoneInfo(time_zone)
         self._types: dict[str, MeetingType] = {}
+        self._fetched: dict[str, datetime] = {}
         self._urls: dict[str, str] = {}  # bookingUrl appears on list items only
         self._urls_loaded = False
         self.me: User | None = None
 
     # --- meeting types and the acting user -----------------------------------------------------
 
-    async def meeting_type(self, link_id: str, *, fresh: bool = False) -> MeetingType:
-        """The meeting type (and with it the host scope); one lookup, cached unless `fresh`."""
-        if not fresh and link_id in self._types:
+    async def meeting_type(
+        self, link_id: str, *, fresh: bool = False, max_age: timedelta | None = None
+    ) -> MeetingType:
+        """The meeting type (and with it the host scope); one lookup, cached unless `fresh` or
+        older than `max_age`."""
+        fetched = self._fetched.get(link_id)
+        stale = fresh or fetched is None or (max_age is not None and self._clock() - fetched > max_age)
+        if not stale:
             return self._types[link_id]
         detail = parse(MeetingType, await self.client.get(f"/v4/meeting-type/{link_id}"), what="meeting type")
         self.remember(detail)
@@ -55,6 +61,7 @@ class Catalog:
 
     def remember(self, meeting_type: MeetingType) -> None:
         self._types[meeting_type.id] = meeting_type
+        self._fetched[meeting_type.id] = self._clock()
 
     async def meeting_types(self) -> list[MeetingType]:
         """`GET /v4/meeting-type` items (id, slug, meetingInfo, bookingUrl: not the full type)."""

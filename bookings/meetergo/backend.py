@@ -53,6 +53,7 @@ from bookings.model import (
 )
 
 PROVISIONAL_PREFIX = "provisional:"
+LINK_MAX_AGE = timedelta(minutes=1)
 _MAX_REASON = 500
 
 
@@ -137,7 +138,9 @@ class MeetergoBackend:
         return links
 
     async def get_link(self, link_id: str) -> Link:
-        return await self._link(await self._catalog.meeting_type(link_id, fresh=True))
+        # A minute-old meeting type is fresh enough to offer slots; meetergo itself refuses a
+        # booking on a type disabled meanwhile. This keeps a warm find_slots at one call.
+        return await self._link(await self._catalog.meeting_type(link_id, max_age=LINK_MAX_AGE))
 
     async def set_link_active(self, link_id: str, *, active: bool, redirect_url: str | None = None) -> Link:
         if redirect_url is not None:
