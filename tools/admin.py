@@ -29,8 +29,8 @@ from bookings.model import (
 from bookings.port import Admin, Backend
 from tools import guards
 from tools.booking import EMAIL, IdempotencyKey
-from tools.confirm import ConfirmAnswer, Gate, approved, gate
-from tools.context import ToolContext, client_can_elicit, deps
+from tools.confirm import ConfirmAnswer, Gate, approved, confirmation_request, elicit_if_asked
+from tools.context import ToolContext, confirmation_gate, deps
 from tools.idempotency import once
 from tools.links import ConfirmationToken, LinkId
 from tools.results import ConfirmationFields, ConnectionOut, LinkOut, connection_out, link_out
@@ -392,7 +392,6 @@ async def _disconnect_gate(
     ctx: ToolContext,
     connection: Annotated[CalendarConnection, Resolve(_connection)],
 ) -> Gate:
-    d = deps(ctx)
     account = f" ({connection.account_email})" if connection.account_email else ""
     question = (
         f"Disconnect the {_PROVIDERS[connection.provider]} calendar{account} of host {connection.host_id}? "
@@ -400,23 +399,19 @@ async def _disconnect_gate(
     )
     if connection.status == "disconnected":
         return Gate(decision="proceed", question=question)  # already done: nothing to confirm
-    return gate(
-        mode=d.confirm_mode,
-        token=confirmation_token,
-        client_can_elicit=client_can_elicit(ctx),
-        tokens=d.confirmations,
+    return confirmation_gate(
+        ctx,
         tool="disconnect_calendar",
         args={"connection_id": connection_id, "host_id": host_id},
         question=question,
+        token=confirmation_token,
     )
 
 
 async def _ask_disconnect(
     decided: Annotated[Gate, Resolve(_disconnect_gate)],
 ) -> ConfirmAnswer | Elicit[ConfirmAnswer]:
-    return (
-        Elicit(decided.question, ConfirmAnswer) if decided.decision == "ask" else ConfirmAnswer(confirm=True)
-    )
+    return elicit_if_asked(decided)
 
 
 async def disconnect_calendar(
@@ -436,15 +431,9 @@ async def disconnect_calendar(
     """
     d = deps(ctx)
     if decided.decision == "token":
-        token, expires = d.confirmations.issue(
-            "disconnect_calendar", {"connection_id": connection_id, "host_id": host_id}
-        )
-        return DisconnectResult(
-            status="confirmation_required",
-            confirmation_token=token,
-            preview=decided.question,
-            expires_at=expires,
-            next_step="Ask the user; if they agree, call again with this confirmation_token within 10 minutes.",
+        args = {"connection_id": connection_id, "host_id": host_id}
+        return DisconnectResult.model_validate(
+            confirmation_request(d.confirmations, "disconnect_calendar", args, decided.question)
         )
     if not approved(decided, answer):
         return DisconnectResult(

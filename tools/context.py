@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +12,7 @@ from mcp.server.mcpserver import Context
 
 from bookings.model import Account, Business
 from bookings.port import Backend
-from tools.confirm import ConfirmationTokens, ConfirmMode
+from tools.confirm import ConfirmationTokens, ConfirmMode, Gate, gate
 from tools.idempotency import IdempotencyStore
 from tools.slot_ids import SlotIds
 from tools.timefmt import zone
@@ -69,6 +69,22 @@ ToolContext = Context[Deps, Any]
 
 def deps(ctx: ToolContext) -> Deps:
     return ctx.request_context.lifespan_context
+
+
+def confirmation_gate(
+    ctx: ToolContext, *, tool: str, args: Mapping[str, object], question: str, token: str | None
+) -> Gate:
+    """How this destructive call may proceed, given the server's mode and what the client can do."""
+    d = deps(ctx)
+    return gate(
+        mode=d.confirm_mode,
+        token=token,
+        client_can_elicit=client_can_elicit(ctx),
+        tokens=d.confirmations,
+        tool=tool,
+        args=args,
+        question=question,
+    )
 
 
 def client_can_elicit(ctx: ToolContext) -> bool:

@@ -7,8 +7,8 @@ from typing import Annotated
 from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
 from pydantic import Field
 
-from tools.confirm import ConfirmAnswer, Gate, approved, confirmation_request, elicit_if_asked, gate
-from tools.context import ToolContext, client_can_elicit, deps
+from tools.confirm import ConfirmAnswer, Gate, approved, confirmation_request, elicit_if_asked
+from tools.context import ToolContext, confirmation_gate, deps
 from tools.results import DeactivateResult, LinkResult, LinksResult, link_out
 
 LinkId = Annotated[
@@ -55,14 +55,12 @@ async def _deactivate_gate(
     )
     if not link.active and (redirect_url is None or redirect_url == link.redirect_url):
         return Gate(decision="proceed", question=question)  # already done: nothing to confirm
-    return gate(
-        mode=d.confirm_mode,
-        token=confirmation_token,
-        client_can_elicit=client_can_elicit(ctx),
-        tokens=d.confirmations,
+    return confirmation_gate(
+        ctx,
         tool="deactivate_scheduling_link",
         args={"link_id": link_id, "redirect_url": redirect_url},
         question=question,
+        token=confirmation_token,
     )
 
 

@@ -11,8 +11,8 @@ from bookings.errors import InvalidArgument, InvalidSlot, SlotUnavailable
 from bookings.model import MeetingFilter, MeetingQuery
 from tools import guards
 from tools.booking import EMAIL, IdempotencyKey, NotifyAttendee, SlotId
-from tools.confirm import ConfirmAnswer, Gate, approved, confirmation_request, elicit_if_asked, gate
-from tools.context import ToolContext, client_can_elicit, deps
+from tools.confirm import ConfirmAnswer, Gate, approved, confirmation_request, elicit_if_asked
+from tools.context import ToolContext, confirmation_gate, deps
 from tools.idempotency import once
 from tools.links import ConfirmationToken
 from tools.results import CancelResult, MeetingResult, MeetingsResult, meeting_out
@@ -143,14 +143,12 @@ async def _cancel_gate(
         return Gate(decision="proceed", question=question)  # already done: nothing to confirm
     link = await d.backend.get_link(meeting.link_id)
     guards.change_window(meeting, link, d.clock(), action="cancelled", override=override_policy)
-    return gate(
-        mode=d.confirm_mode,
-        token=confirmation_token,
-        client_can_elicit=client_can_elicit(ctx),
-        tokens=d.confirmations,
+    return confirmation_gate(
+        ctx,
         tool="cancel_meeting",
         args=_cancel_args(meeting_id, reason, notify_attendee, override_policy),
         question=question + (" The attendee will be notified." if notify_attendee else ""),
+        token=confirmation_token,
     )
 
 
