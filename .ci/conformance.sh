@@ -55,7 +55,7 @@ proxy_port=$(free_port)
 env -u MEETINGS_BACKEND -u MEETINGS_TOOLSETS -u MEETINGS_READ_ONLY \
     MEETINGS_DB="$work/conformance.db" MEETINGS_TIME_ZONE=UTC MEETINGS_HTTP_TOKEN="$token" \
     MEETINGS_HTTP_RATE_LIMIT=0 \
-    "$PYTHON" -m server --transport http --host 127.0.0.1 --port "$server_port" 2>"$work/server.log" &
+    "$PYTHON" -m wix_meetings_mcp --transport http --host 127.0.0.1 --port "$server_port" 2>"$work/server.log" &
 pids+=($!)
 
 cat >"$work/proxy.py" <<'PY'

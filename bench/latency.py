@@ -19,7 +19,7 @@ from bench import echo_server, memory, servers
 from bench.config import Config
 from bench.report import Section
 from bench.workload import latency
-from server.app import build_server
+from wix_meetings_mcp.server.app import build_server
 
 
 async def inmemory(cfg: Config) -> list[Section]:

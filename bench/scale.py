@@ -23,8 +23,8 @@ from time import perf_counter
 
 from bench.config import Config
 from bench.report import Section, median, ms, ratio, verdict
-from bookings.local import LocalBackend
-from bookings.model import Attendee, BookingRequest, ConnectCalendarRequest, Slot
+from wix_meetings_mcp.bookings.local import LocalBackend
+from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, ConnectCalendarRequest, Slot
 
 NOW = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)  # a Monday morning, as in the tests
 WINDOW = timedelta(days=90)

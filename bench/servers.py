@@ -1,6 +1,6 @@
 """The two servers under test: their settings, starting them as real processes, their memory.
 
-meetings-mcp runs as `python -m server` on a temporary database (premium plan, so the free
+meetings-mcp runs as `python -m wix_meetings_mcp` on a temporary database (premium plan, so the free
 plan's three-meeting limit never stops a benchmark); the floor runs as `bench/echo_server.py`.
 HTTP servers bind 127.0.0.1 only. Memory comes from /proc (Linux); elsewhere it is reported
 as unknown rather than guessed.
@@ -21,7 +21,7 @@ from pathlib import Path
 import anyio
 from mcp import StdioServerParameters
 
-from server.settings import Settings
+from wix_meetings_mcp.server.settings import Settings
 
 ECHO_SCRIPT = Path(__file__).with_name("echo_server.py")
 TIME_ZONE = "Europe/Berlin"
@@ -49,7 +49,10 @@ def meetings_env(db: Path, **extra: str) -> dict[str, str]:
 def meetings_stdio(workdir: Path, db_name: str = "stdio.db") -> StdioServerParameters:
     # cwd is the work dir so that no .env file of the checkout leaks into the settings.
     return StdioServerParameters(
-        command=sys.executable, args=["-m", "server"], env=meetings_env(workdir / db_name), cwd=workdir
+        command=sys.executable,
+        args=["-m", "wix_meetings_mcp"],
+        env=meetings_env(workdir / db_name),
+        cwd=workdir,
     )
 
 
@@ -97,7 +100,17 @@ async def meetings_http(workdir: Path, db_name: str = "http.db") -> AsyncIterato
     # The per-token rate limit stays in the request path but is raised out of reach: one benchmark
     # client makes thousands of calls a minute, far beyond the default brake of 600.
     env = meetings_env(workdir / db_name, MEETINGS_HTTP_TOKEN=token, MEETINGS_HTTP_RATE_LIMIT=str(10**9))
-    command = [sys.executable, "-m", "server", "--transport", "http", "--host", LOOPBACK, "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "wix_meetings_mcp",
+        "--transport",
+        "http",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+    ]
     async with http_server(command, env, workdir, port) as pid:
         yield f"http://{LOOPBACK}:{port}/mcp", token, pid
 

@@ -21,7 +21,7 @@ from bench.report import Section, median, ms, ratio, verdict
 
 LIMIT = 1.2  # issue 6: start-up at most 1.2x the bare server's
 COLUMNS = ["measure", "server", "median ms", "min ms", "median ×echo", "min ×echo", "target", "check"]
-IMPORTS = {"echo (bare MCPServer)": "mcp.server", "meetings-mcp": "server.cli"}
+IMPORTS = {"echo (bare MCPServer)": "mcp.server", "meetings-mcp": "wix_meetings_mcp.server.cli"}
 
 
 async def first_answer(params: StdioServerParameters) -> float:
@@ -67,7 +67,7 @@ async def run(cfg: Config) -> list[Section]:
             )  # fmt: skip
     table.notes.append(
         f"{cfg.spawns} timed spawns per server, alternating; import rows: `import mcp.server` vs "
-        "`import server.cli` (what `python -m server` loads before serving), timed in a fresh "
+        "`import wix_meetings_mcp.server.cli` (what `python -m wix_meetings_mcp` loads before serving), timed in a fresh "
         "interpreter. The check uses the fastest runs: other work on the machine only ever adds "
         "time, so minima are the steadiest estimate (as `timeit` does)."
     )

@@ -22,7 +22,7 @@ from mcp.types import CallToolResult
 from bench.config import Config
 from bench.report import Section, verdict
 from bench.servers import in_process_settings
-from server.app import build_server
+from wix_meetings_mcp.server.app import build_server
 
 # Monday 30 November 2026, 08:00 UTC (09:00 in Berlin), as in the tests: a working week ahead.
 MONDAY_MORNING = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)

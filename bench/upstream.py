@@ -15,8 +15,8 @@ from mcp import Client
 
 from bench.config import Config
 from bench.report import Section
-from server.app import build_server
-from server.settings import Settings
+from wix_meetings_mcp.server.app import build_server
+from wix_meetings_mcp.server.settings import Settings
 
 Count = Callable[[], int]
 ADA = {"name": "Ada Lovelace", "email": "ada@example.com"}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from bookings.model import (
+from wix_meetings_mcp.bookings.model import (
     Account,
     BookingRequest,
     CalendarConnection,

@@ -12,14 +12,15 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bookings.port import Backend
-from server.audit import AuditTrail
-from server.settings import Settings
-from server.state import ServerState
-from tools.confirm import ConfirmationTokens
-from tools.context import Deps
-from tools.registry import CodedServer, register, selected
-from tools.slot_ids import SlotIds
+from wix_meetings_mcp import __version__
+from wix_meetings_mcp.bookings.port import Backend
+from wix_meetings_mcp.server.audit import AuditTrail
+from wix_meetings_mcp.server.settings import Settings
+from wix_meetings_mcp.server.state import ServerState
+from wix_meetings_mcp.tools.confirm import ConfirmationTokens
+from wix_meetings_mcp.tools.context import Deps
+from wix_meetings_mcp.tools.registry import CodedServer, register, selected
+from wix_meetings_mcp.tools.slot_ids import SlotIds
 
 if TYPE_CHECKING:
     import httpx
@@ -59,7 +60,7 @@ class HttpClient:
 async def open_backend(settings: Settings, clock: Clock, http: HttpClient) -> Backend:
     """The only place an adapter is chosen."""
     if settings.backend == "local":
-        from bookings.local import LocalBackend
+        from wix_meetings_mcp.bookings.local import LocalBackend
 
         return LocalBackend(
             db_path=settings.db_path,
@@ -70,7 +71,7 @@ async def open_backend(settings: Settings, clock: Clock, http: HttpClient) -> Ba
             business_name=settings.business_name,
         )
     if settings.backend == "meetergo":
-        from bookings.meetergo import MeetergoBackend, MeetergoClient
+        from wix_meetings_mcp.bookings.meetergo import MeetergoBackend, MeetergoClient
 
         assert settings.meetergo_api_key is not None  # Settings refuses meetergo without a key
         client = MeetergoClient(
@@ -82,7 +83,7 @@ async def open_backend(settings: Settings, clock: Clock, http: HttpClient) -> Ba
         # meetergo has no plan API: premium unless MEETINGS_PLAN says otherwise.
         premium = settings.plan == "premium" or "plan" not in settings.model_fields_set
         return MeetergoBackend(client=client, clock=clock, time_zone=settings.business_zone, premium=premium)
-    from bookings.wix import WixBackend, WixClient
+    from wix_meetings_mcp.bookings.wix import WixBackend, WixClient
 
     assert settings.wix_api_key is not None and settings.wix_site_id is not None  # Settings checks both
     wix = WixClient(
@@ -129,7 +130,7 @@ def build_server(
             )
 
     server = CodedServer(
-        "meetings-mcp", version="0.1.0", instructions=INSTRUCTIONS, lifespan=lifespan, audit=audit
+        "meetings-mcp", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan, audit=audit
     )
     register(server, selected(settings.toolset_names, read_only=settings.read_only))
     return server

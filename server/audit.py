@@ -20,8 +20,8 @@ from urllib.parse import urlsplit
 
 import anyio
 
-from server.http_auth import current_caller
-from server.state import open_database
+from wix_meetings_mcp.server.http_auth import current_caller
+from wix_meetings_mcp.server.state import open_database
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS audit (

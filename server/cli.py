@@ -10,11 +10,11 @@ import sys
 
 from pydantic import ValidationError
 
-from server.app import build_server, system_clock
-from server.audit import AuditTrail, render
-from server.http_auth import BearerAuth
-from server.rate_limit import RateLimit, RateLimiter
-from server.settings import Settings, unknown_meetings_variables
+from wix_meetings_mcp.server.app import build_server, system_clock
+from wix_meetings_mcp.server.audit import AuditTrail, render
+from wix_meetings_mcp.server.http_auth import BearerAuth
+from wix_meetings_mcp.server.rate_limit import RateLimit, RateLimiter
+from wix_meetings_mcp.server.settings import Settings, unknown_meetings_variables
 
 # The largest legitimate call (book_meeting with 30 notes of 2,000 characters, every character
 # escaped as a surrogate pair) stays under 0.8 MiB; the SDK answers 413 above this.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.http_auth import current_caller
+from wix_meetings_mcp.server.http_auth import current_caller
 
 
 @dataclass

@@ -14,9 +14,9 @@ import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from tools.confirm import ConfirmMode
-from tools.registry import DEFAULT_TOOLSETS, TOOLSETS
-from tools.spec import Toolset
+from wix_meetings_mcp.tools.confirm import ConfirmMode
+from wix_meetings_mcp.tools.registry import DEFAULT_TOOLSETS, TOOLSETS
+from wix_meetings_mcp.tools.spec import Toolset
 
 
 def _env(*names: str) -> AliasChoices:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import anyio
 
-from tools.idempotency import CLAIM_LEASE, KEY_LIFETIME, Claimed, StoredResult
+from wix_meetings_mcp.tools.idempotency import CLAIM_LEASE, KEY_LIFETIME, Claimed, StoredResult
 
 # result_json is '' while the claiming call runs (the column predates claims and is NOT NULL).
 _SCHEMA = """

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from bookings.meetergo import MeetergoBackend, MeetergoClient
-from bookings.model import Attendee, BookingRequest, Slot
 from tests.fakes.meetergo import FakeMeetergo
+from wix_meetings_mcp.bookings.meetergo import MeetergoBackend, MeetergoClient
+from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Slot
 
 PLATFORM_KEY = "ak_live:4f9c2d7e-0000-4000-8000-000000000000:s3cr3t-platform-value"
 PAT = "rgo-" + "p" * 32

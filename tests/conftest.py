@@ -14,8 +14,8 @@ import pytest
 from mcp import Client
 from mcp.types import CallToolResult
 
-from server.app import build_server
-from server.settings import Settings
+from wix_meetings_mcp.server.app import build_server
+from wix_meetings_mcp.server.settings import Settings
 
 # Monday 30 November 2026, 08:00 UTC (09:00 in Berlin): a working week lies ahead.
 MONDAY_MORNING = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)

@@ -37,7 +37,7 @@ def server_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 def http_server(tmp_path: Path) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "server", "--transport", "http", "--port", str(port)],
+        [sys.executable, "-m", "wix_meetings_mcp", "--transport", "http", "--port", str(port)],
         env=server_env(tmp_path, MEETINGS_HTTP_TOKEN=TOKEN),
         cwd=tmp_path,
         stderr=subprocess.PIPE,
@@ -59,7 +59,7 @@ def http_server(tmp_path: Path) -> Iterator[str]:
 
 def test_http_refuses_to_start_without_a_token(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "server", "--transport", "http", "--port", str(free_port())],
+        [sys.executable, "-m", "wix_meetings_mcp", "--transport", "http", "--port", str(free_port())],
         env=server_env(tmp_path), cwd=tmp_path, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert done.returncode != 0

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bookings.errors import (
+from wix_meetings_mcp.bookings.errors import (
     InvalidArgument,
     InvalidSlot,
     NotFound,
@@ -20,8 +20,8 @@ from bookings.errors import (
     PlanLimitReached,
     SlotUnavailable,
 )
-from bookings.local import LocalBackend
-from bookings.model import (
+from wix_meetings_mcp.bookings.local import LocalBackend
+from wix_meetings_mcp.bookings.model import (
     Attendee,
     BookingRequest,
     ConnectCalendarRequest,

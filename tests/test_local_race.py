@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bookings.errors import SlotUnavailable
-from bookings.local import LocalBackend
-from bookings.model import Attendee, BookingRequest, MeetingQuery
+from wix_meetings_mcp.bookings.errors import SlotUnavailable
+from wix_meetings_mcp.bookings.local import LocalBackend
+from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, MeetingQuery
 
 pytestmark = pytest.mark.slow
 

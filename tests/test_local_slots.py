@@ -13,11 +13,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bookings.errors import InvalidArgument
-from bookings.local import LocalBackend
-from bookings.local.ics import MAX_FEED_BYTES, parse_busy
-from bookings.local.slots import free_slots
-from bookings.model import ConnectCalendarRequest, Link, Policy
+from wix_meetings_mcp.bookings.errors import InvalidArgument
+from wix_meetings_mcp.bookings.local import LocalBackend
+from wix_meetings_mcp.bookings.local.ics import MAX_FEED_BYTES, parse_busy
+from wix_meetings_mcp.bookings.local.slots import free_slots
+from wix_meetings_mcp.bookings.model import ConnectCalendarRequest, Link, Policy
 
 EVERY_DAY_NIGHT = {day: [(time(0), time(6))] for day in range(7)}
 EVERY_DAY_MORNING = {day: [(time(9), time(12))] for day in range(7)}

@@ -7,16 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bookings.errors import (
+from tests._meetergo import BERLIN, TUESDAY_9, World, bodies, open_world, request_for, slot_at, slots_on
+from tests.conftest import FakeClock
+from wix_meetings_mcp.bookings.errors import (
     InvalidArgument,
     LinkInactive,
     NotFound,
     NotSupported,
 )
-from bookings.meetergo import MeetergoBackend
-from bookings.model import ConnectCalendarRequest, MeetingQuery
-from tests._meetergo import BERLIN, TUESDAY_9, World, bodies, open_world, request_for, slot_at, slots_on
-from tests.conftest import FakeClock
+from wix_meetings_mcp.bookings.meetergo import MeetergoBackend
+from wix_meetings_mcp.bookings.model import ConnectCalendarRequest, MeetingQuery
 
 
 @pytest.fixture

@@ -7,12 +7,18 @@ from datetime import timedelta
 
 import pytest
 
-from bookings.errors import BackendUnavailable, InvalidArgument, NotFound, NotSupported, SlotUnavailable
-from bookings.meetergo.backend import PROVISIONAL_PREFIX
-from bookings.model import Attendee, BookingRequest
 from tests._meetergo import TUESDAY_9, World, bodies, open_world, request_for, slot_at
 from tests.conftest import FakeClock
 from tests.fakes.meetergo import Fault
+from wix_meetings_mcp.bookings.errors import (
+    BackendUnavailable,
+    InvalidArgument,
+    NotFound,
+    NotSupported,
+    SlotUnavailable,
+)
+from wix_meetings_mcp.bookings.meetergo.backend import PROVISIONAL_PREFIX
+from wix_meetings_mcp.bookings.model import Attendee, BookingRequest
 
 
 @pytest.fixture

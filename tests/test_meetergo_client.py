@@ -10,7 +10,10 @@ from email.utils import format_datetime
 import httpx
 import pytest
 
-from bookings.errors import (
+from tests._meetergo import PAT, PLATFORM_KEY, TUESDAY_9, World, open_world, request_for
+from tests.conftest import FakeClock
+from tests.fakes.meetergo import Fault
+from wix_meetings_mcp.bookings.errors import (
     AuthFailed,
     BackendUnavailable,
     BookingError,
@@ -20,11 +23,8 @@ from bookings.errors import (
     RateLimited,
     SlotUnavailable,
 )
-from bookings.meetergo import MeetergoClient
-from bookings.model import Slot
-from tests._meetergo import PAT, PLATFORM_KEY, TUESDAY_9, World, open_world, request_for
-from tests.conftest import FakeClock
-from tests.fakes.meetergo import Fault
+from wix_meetings_mcp.bookings.meetergo import MeetergoClient
+from wix_meetings_mcp.bookings.model import Slot
 
 
 @pytest.fixture

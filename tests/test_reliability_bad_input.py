@@ -26,11 +26,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mcp import Client
 
-from bookings.local import LocalBackend
-from server.app import build_server
-from server.settings import Settings
 from tests.conftest import FakeClock
 from tests.test_tools_booking import ANN
+from wix_meetings_mcp.bookings.local import LocalBackend
+from wix_meetings_mcp.server.app import build_server
+from wix_meetings_mcp.server.settings import Settings
 
 CODES = {
     "invalid_argument", "not_found", "invalid_slot", "slot_unavailable", "link_inactive", "plan_limit_reached",

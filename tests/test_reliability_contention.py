@@ -81,7 +81,7 @@ def server_env(db: Path, **extra: str) -> dict[str, str]:
 def start_server(db: Path, port: int, log: Path, **extra: str) -> Served:
     with log.open("ab") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "--transport", "http", "--port", str(port)],
+            [sys.executable, "-m", "wix_meetings_mcp", "--transport", "http", "--port", str(port)],
             env=server_env(db, **extra),
             cwd=db.parent,
             stdout=subprocess.DEVNULL,
@@ -244,8 +244,8 @@ FRESH_FILES = 80
 
 def open_fresh_files(folder: str, barrier: Barrier, failures: Queue[str]) -> None:
     """Runs in a spawned process: opens the server state of each fresh file with the others."""
-    from server.audit import AuditTrail
-    from server.state import ServerState
+    from wix_meetings_mcp.server.audit import AuditTrail
+    from wix_meetings_mcp.server.state import ServerState
 
     for i in range(FRESH_FILES):
         barrier.wait(30)

@@ -17,13 +17,13 @@ import anyio
 import pytest
 from mcp import Client
 
-import tools.idempotency
-from bookings.local import LocalBackend
-from server.app import build_server
-from server.settings import Settings
-from server.state import ServerState
 from tests.conftest import Caller, FakeClock
 from tests.test_tools_booking import ANN
+from wix_meetings_mcp.bookings.local import LocalBackend
+from wix_meetings_mcp.server.app import build_server
+from wix_meetings_mcp.server.settings import Settings
+from wix_meetings_mcp.server.state import ServerState
+from wix_meetings_mcp.tools import idempotency
 
 WRITES = ("book", "reschedule", "cancel", "set_link_active", "connect_calendar")
 
@@ -205,11 +205,11 @@ async def test_concurrent_calls_with_one_key_in_two_servers_run_once(
 async def test_a_claim_left_by_a_dead_process_answers_rate_limited_then_lapses(
     db_path: Path, clock: FakeClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tools.idempotency, "WAIT_FOR_OWNER", 0.2)
+    monkeypatch.setattr(idempotency, "WAIT_FOR_OWNER", 0.2)
     async with serve(db_path, clock) as (call, backend):
         slot = (await slots(call))[0]
         args = {"slot_id": slot, "attendee": ANN, "idempotency_key": "orphaned-claim"}
-        digest = tools.idempotency.args_hash(
+        digest = idempotency.args_hash(
             {"slot_id": slot, "attendee": {**ANN, "phone": None, "time_zone": None, "language": None,
              "guest_emails": []}, "notes": None, "invite_title": None, "invite_description": None,
              "notify_attendee": True}

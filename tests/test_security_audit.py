@@ -14,13 +14,13 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import ToolAnnotations
 
-from server.audit import AuditEntry, AuditTrail, redact
-from server.http_auth import token_subject
 from tests.conftest import Connect, FakeClock
 from tests.test_reliability_contention import TOKEN, bookable_slots, server_env, servers
 from tests.test_tools_booking import ANN, first_link
 from tests.test_tools_confirm import Answer
-from tools.registry import CodedServer
+from wix_meetings_mcp.server.audit import AuditEntry, AuditTrail, redact
+from wix_meetings_mcp.server.http_auth import token_subject
+from wix_meetings_mcp.tools.registry import CodedServer
 
 
 def trail(db_path: Path) -> list[AuditEntry]:
@@ -109,7 +109,7 @@ async def test_http_calls_are_recorded_under_the_tokens_subject_and_the_cli_prin
             for slot in slots:
                 await client.call_tool("book_meeting", {"slot_id": slot["slot_id"], "attendee": ANN})
     printed = subprocess.run(
-        [sys.executable, "-m", "server", "audit", "--limit", "1"],
+        [sys.executable, "-m", "wix_meetings_mcp", "audit", "--limit", "1"],
         env=server_env(db), capture_output=True, text=True, timeout=60, check=True,
     ).stdout.splitlines()  # fmt: skip
     assert len(printed) == 1
@@ -124,7 +124,7 @@ async def test_http_calls_are_recorded_under_the_tokens_subject_and_the_cli_prin
 def test_the_audit_command_says_so_when_there_is_no_database_and_refuses_a_bad_limit(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere" / "none.db"
     done = subprocess.run(
-        [sys.executable, "-m", "server", "audit"],
+        [sys.executable, "-m", "wix_meetings_mcp", "audit"],
         env=server_env(missing),
         capture_output=True,
         text=True,
@@ -133,7 +133,7 @@ def test_the_audit_command_says_so_when_there_is_no_database_and_refuses_a_bad_l
     assert done.returncode == 0 and done.stdout == "" and "no database" in done.stderr
     assert not missing.exists()
     bad = subprocess.run(
-        [sys.executable, "-m", "server", "audit", "--limit", "0"],
+        [sys.executable, "-m", "wix_meetings_mcp", "audit", "--limit", "0"],
         env=server_env(missing), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert bad.returncode == 2 and "at least 1" in bad.stderr

@@ -11,10 +11,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server.cli import MAX_REQUEST_BODY, parse_args
-from server.rate_limit import RateLimiter
-from server.settings import Settings, unknown_meetings_variables
 from tests.test_reliability_contention import TOKEN, Served, servers
+from wix_meetings_mcp.server.cli import MAX_REQUEST_BODY, parse_args
+from wix_meetings_mcp.server.rate_limit import RateLimiter
+from wix_meetings_mcp.server.settings import Settings, unknown_meetings_variables
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 

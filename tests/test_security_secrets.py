@@ -148,7 +148,7 @@ async def agent_session(url: str, seen: Transcript, calendar_calls: list[dict[st
 
 def audit_output(db: Path) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "server", "audit", "--limit", "500"],
+        [sys.executable, "-m", "wix_meetings_mcp", "audit", "--limit", "500"],
         env=server_env(db), capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     return done.stdout + done.stderr

@@ -16,7 +16,7 @@ from tests.conftest import Caller
 
 def server_command() -> tuple[str, list[str]]:
     script = shutil.which("meetings-mcp", path=str(Path(sys.executable).parent))
-    return (script, []) if script else (sys.executable, ["-m", "server"])
+    return (script, []) if script else (sys.executable, ["-m", "wix_meetings_mcp"])
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

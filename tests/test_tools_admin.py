@@ -12,8 +12,6 @@ from typing import Any
 
 from mcp import Client
 
-from server.app import build_server
-from server.settings import Settings
 from tests._meetergo import open_world
 from tests.conftest import Caller, Connect, FakeClock
 from tests.fakes.wix import MEETINGS_APP_ID, Fault
@@ -21,6 +19,8 @@ from tests.fakes.wix_setup import World, wix_world
 from tests.test_tools_booking import ANN
 from tests.test_tools_confirm import Answer
 from tests.test_tools_links_calendars import ICS, first_slot
+from wix_meetings_mcp.server.app import build_server
+from wix_meetings_mcp.server.settings import Settings
 
 ADMIN = {"provision_meetings", "create_scheduling_link", "update_scheduling_link", "create_host",
          "disconnect_calendar"}  # fmt: skip

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from mcp import Client
 
-import bookings.errors as errors
-from server.app import build_server
-from server.settings import Settings
+import wix_meetings_mcp.bookings.errors as errors
 from tests.conftest import Caller, Connect, FakeClock
 from tests.test_tools_booking import ANN, first_link
+from wix_meetings_mcp.server.app import build_server
+from wix_meetings_mcp.server.settings import Settings
 
 
 async def a_slot(call: Any) -> str:

@@ -7,10 +7,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bookings.local import LocalBackend
-from bookings.model import Location, Policy, Price
 from tests.conftest import Connect, FakeClock
 from tests.test_tools_booking import ANN
+from wix_meetings_mcp.bookings.local import LocalBackend
+from wix_meetings_mcp.bookings.model import Location, Policy, Price
 
 
 async def make_link(db_path: Path, clock: FakeClock, **fields: Any) -> str:

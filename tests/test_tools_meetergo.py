@@ -6,10 +6,10 @@ from pathlib import Path
 
 from mcp import Client
 
-from server.app import build_server
-from server.settings import Settings
 from tests._meetergo import open_world
 from tests.conftest import Caller, FakeClock
+from wix_meetings_mcp.server.app import build_server
+from wix_meetings_mcp.server.settings import Settings
 
 
 async def test_an_agent_books_reschedules_and_cancels_on_meetergo(

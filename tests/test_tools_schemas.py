@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from pydantic import BaseModel, Field
 
-from tools.schemas import compact
+from wix_meetings_mcp.tools.schemas import compact
 
 
 class Inner(BaseModel):

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from server.app import build_server
-from server.settings import Settings
 from tests.conftest import FakeClock
+from wix_meetings_mcp.server.app import build_server
+from wix_meetings_mcp.server.settings import Settings
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "tools.json"
 READS = {

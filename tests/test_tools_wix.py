@@ -6,10 +6,10 @@ from pathlib import Path
 
 from mcp import Client
 
-from server.app import build_server
-from server.settings import Settings
 from tests.conftest import Caller
 from tests.fakes.wix_setup import wix_world
+from wix_meetings_mcp.server.app import build_server
+from wix_meetings_mcp.server.settings import Settings
 
 
 async def test_an_agent_runs_the_whole_loop_on_wix(tmp_path: Path, mode: str) -> None:

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from bookings.errors import InvalidArgument, PremiumRequired
-from bookings.model import ConnectCalendarRequest, Location, Price
 from tests.fakes.wix import MEETINGS_APP_ID
 from tests.fakes.wix_setup import World, wix_world
+from wix_meetings_mcp.bookings.errors import InvalidArgument, PremiumRequired
+from wix_meetings_mcp.bookings.model import ConnectCalendarRequest, Location, Price
 
 
 @pytest.fixture

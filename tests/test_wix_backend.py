@@ -9,7 +9,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bookings.errors import (
+from tests.fakes.wix import MEETINGS_APP_ID, Fault
+from tests.fakes.wix_calendars import WRONG_PASSWORD
+from tests.fakes.wix_setup import World, wix_world
+from wix_meetings_mcp.bookings.errors import (
     AuthFailed,
     BackendUnavailable,
     InvalidArgument,
@@ -19,10 +22,14 @@ from bookings.errors import (
     PremiumRequired,
     SlotUnavailable,
 )
-from bookings.model import Attendee, BookingRequest, ConnectCalendarRequest, Link, MeetingQuery, Slot
-from tests.fakes.wix import MEETINGS_APP_ID, Fault
-from tests.fakes.wix_calendars import WRONG_PASSWORD
-from tests.fakes.wix_setup import World, wix_world
+from wix_meetings_mcp.bookings.model import (
+    Attendee,
+    BookingRequest,
+    ConnectCalendarRequest,
+    Link,
+    MeetingQuery,
+    Slot,
+)
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DAY = timedelta(days=1)
@@ -449,7 +456,7 @@ async def test_free_site_account_probes_the_plan_once() -> None:
 
 
 async def test_meetings_app_id_is_the_documented_one() -> None:
-    from bookings.wix import MEETINGS_APP_ID as adapter_app_id
+    from wix_meetings_mcp.bookings.wix import MEETINGS_APP_ID as adapter_app_id
 
     assert adapter_app_id == MEETINGS_APP_ID == "6646a75c-2027-4f49-976c-58f3d713ed0f"
 

@@ -9,7 +9,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bookings.errors import (
+from tests.fakes.wix import FakeWix, Fault
+from tests.fakes.wix_setup import Clock
+from wix_meetings_mcp.bookings.errors import (
     AuthFailed,
     BackendUnavailable,
     BookingError,
@@ -20,10 +22,8 @@ from bookings.errors import (
     RateLimited,
     SlotUnavailable,
 )
-from bookings.wix import WixClient, WixConflict, WriteOutcomeUnknown
-from bookings.wix._payloads import Empty, ServicesResponse
-from tests.fakes.wix import FakeWix, Fault
-from tests.fakes.wix_setup import Clock
+from wix_meetings_mcp.bookings.wix import WixClient, WixConflict, WriteOutcomeUnknown
+from wix_meetings_mcp.bookings.wix._payloads import Empty, ServicesResponse
 
 KEY = "IST.secret-key-never-shown"
 SITE = "site-123"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tools.context import ToolContext, deps
-from tools.results import AccountResult
-from tools.timefmt import local, zone
+from wix_meetings_mcp.tools.context import ToolContext, deps
+from wix_meetings_mcp.tools.results import AccountResult
+from wix_meetings_mcp.tools.timefmt import local, zone
 
 
 async def get_account(ctx: ToolContext) -> AccountResult:

@@ -15,8 +15,8 @@ from typing import Annotated, Literal
 from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
 from pydantic import BaseModel, Field
 
-from bookings.errors import BookingError, InvalidArgument, NotFound, NotSupported
-from bookings.model import (
+from wix_meetings_mcp.bookings.errors import BookingError, InvalidArgument, NotFound, NotSupported
+from wix_meetings_mcp.bookings.model import (
     CalendarConnection,
     HostUserStatus,
     LinkChange,
@@ -26,15 +26,27 @@ from bookings.model import (
     Policy,
     Price,
 )
-from bookings.port import Admin, Backend
-from tools import guards
-from tools.booking import EMAIL, IdempotencyKey
-from tools.confirm import ConfirmAnswer, Gate, approved, confirmation_request, elicit_if_asked
-from tools.context import ToolContext, confirmation_gate, deps
-from tools.idempotency import once
-from tools.links import ConfirmationToken, LinkId
-from tools.results import ConfirmationFields, ConnectionOut, LinkOut, connection_out, link_out
-from tools.spec import ToolSpec, spec, write
+from wix_meetings_mcp.bookings.port import Admin, Backend
+from wix_meetings_mcp.tools import guards
+from wix_meetings_mcp.tools.booking import EMAIL, IdempotencyKey
+from wix_meetings_mcp.tools.confirm import (
+    ConfirmAnswer,
+    Gate,
+    approved,
+    confirmation_request,
+    elicit_if_asked,
+)
+from wix_meetings_mcp.tools.context import ToolContext, confirmation_gate, deps
+from wix_meetings_mcp.tools.idempotency import once
+from wix_meetings_mcp.tools.links import ConfirmationToken, LinkId
+from wix_meetings_mcp.tools.results import (
+    ConfirmationFields,
+    ConnectionOut,
+    LinkOut,
+    connection_out,
+    link_out,
+)
+from wix_meetings_mcp.tools.spec import ToolSpec, spec, write
 
 # --- arguments ------------------------------------------------------------------------------------
 

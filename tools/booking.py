@@ -8,14 +8,14 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
 
-from bookings.errors import SlotUnavailable
-from bookings.model import Attendee, BookingRequest, Meeting, MeetingQuery, Slot
-from bookings.port import Backend
-from tools import guards
-from tools.context import ToolContext, deps
-from tools.idempotency import once
-from tools.results import BookResult, meeting_out
-from tools.timefmt import spoken
+from wix_meetings_mcp.bookings.errors import SlotUnavailable
+from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Meeting, MeetingQuery, Slot
+from wix_meetings_mcp.bookings.port import Backend
+from wix_meetings_mcp.tools import guards
+from wix_meetings_mcp.tools.context import ToolContext, deps
+from wix_meetings_mcp.tools.idempotency import once
+from wix_meetings_mcp.tools.results import BookResult, meeting_out
+from wix_meetings_mcp.tools.timefmt import spoken
 
 EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 PHONE = r"^\+?[0-9][0-9 ().\-]{4,30}$"

@@ -6,12 +6,12 @@ from typing import Annotated
 
 from pydantic import Field, SecretStr
 
-from bookings.errors import InvalidArgument
-from bookings.model import CalendarProvider, ConnectCalendarRequest
-from tools import guards
-from tools.booking import EMAIL
-from tools.context import ToolContext, deps
-from tools.results import ConnectionsResult, ConnectResult, connection_out
+from wix_meetings_mcp.bookings.errors import InvalidArgument
+from wix_meetings_mcp.bookings.model import CalendarProvider, ConnectCalendarRequest
+from wix_meetings_mcp.tools import guards
+from wix_meetings_mcp.tools.booking import EMAIL
+from wix_meetings_mcp.tools.context import ToolContext, deps
+from wix_meetings_mcp.tools.results import ConnectionsResult, ConnectResult, connection_out
 
 HostId = Annotated[
     str | None,

@@ -14,9 +14,9 @@ from typing import Literal
 from mcp.server.mcpserver import AcceptedElicitation, Elicit, ElicitationResult
 from pydantic import BaseModel, Field
 
-from bookings.errors import ConfirmationRequired
-from tools.idempotency import args_hash
-from tools.signing import Signer
+from wix_meetings_mcp.bookings.errors import ConfirmationRequired
+from wix_meetings_mcp.tools.idempotency import args_hash
+from wix_meetings_mcp.tools.signing import Signer
 
 ConfirmMode = Literal["auto", "token", "off"]
 TOKEN_LIFETIME = timedelta(minutes=10)

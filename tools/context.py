@@ -10,12 +10,12 @@ from zoneinfo import ZoneInfo
 
 from mcp.server.mcpserver import Context
 
-from bookings.model import Account, Business
-from bookings.port import Backend
-from tools.confirm import ConfirmationTokens, ConfirmMode, Gate, gate
-from tools.idempotency import IdempotencyStore
-from tools.slot_ids import SlotIds
-from tools.timefmt import zone
+from wix_meetings_mcp.bookings.model import Account, Business
+from wix_meetings_mcp.bookings.port import Backend
+from wix_meetings_mcp.tools.confirm import ConfirmationTokens, ConfirmMode, Gate, gate
+from wix_meetings_mcp.tools.idempotency import IdempotencyStore
+from wix_meetings_mcp.tools.slot_ids import SlotIds
+from wix_meetings_mcp.tools.timefmt import zone
 
 PLAN_TTL = timedelta(minutes=1)
 

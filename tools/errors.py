@@ -13,7 +13,7 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import ValidationError
 
-from bookings.errors import BackendError, BookingError
+from wix_meetings_mcp.bookings.errors import BackendError, BookingError
 
 logger = logging.getLogger(__name__)
 

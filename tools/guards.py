@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from bookings.errors import (
+from wix_meetings_mcp.bookings.errors import (
     InvalidArgument,
     LinkInactive,
     NotSupported,
@@ -18,7 +18,7 @@ from bookings.errors import (
     PremiumRequired,
     SlotUnavailable,
 )
-from bookings.model import Account, Attendee, Link, Location, Meeting, Price, Slot
+from wix_meetings_mcp.bookings.model import Account, Attendee, Link, Location, Meeting, Price, Slot
 
 _UPGRADE = "Ask the site owner to upgrade to a premium plan, then try again."
 MIN_DURATION, MAX_DURATION = 5, 720  # minutes: shorter is no meeting, longer than 12 hours is a typo

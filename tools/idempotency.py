@@ -19,7 +19,7 @@ from typing import Literal, NamedTuple, Protocol, TypeVar
 import anyio
 from pydantic import BaseModel
 
-from bookings.errors import IdempotencyConflict, RateLimited
+from wix_meetings_mcp.bookings.errors import IdempotencyConflict, RateLimited
 
 KEY_LIFETIME = timedelta(hours=24)
 CLAIM_LEASE = timedelta(minutes=2)  # far beyond any write's own timeouts (SQLite 15 s, HTTP 15 s)

@@ -7,9 +7,15 @@ from typing import Annotated
 from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
 from pydantic import Field
 
-from tools.confirm import ConfirmAnswer, Gate, approved, confirmation_request, elicit_if_asked
-from tools.context import ToolContext, confirmation_gate, deps
-from tools.results import DeactivateResult, LinkResult, LinksResult, link_out
+from wix_meetings_mcp.tools.confirm import (
+    ConfirmAnswer,
+    Gate,
+    approved,
+    confirmation_request,
+    elicit_if_asked,
+)
+from wix_meetings_mcp.tools.context import ToolContext, confirmation_gate, deps
+from wix_meetings_mcp.tools.results import DeactivateResult, LinkResult, LinksResult, link_out
 
 LinkId = Annotated[
     str, Field(min_length=1, max_length=128, description="A link_id from list_scheduling_links.")

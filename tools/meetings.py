@@ -7,17 +7,23 @@ from typing import Annotated
 from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
 from pydantic import Field
 
-from bookings.errors import InvalidArgument, InvalidSlot, SlotUnavailable
-from bookings.model import MeetingFilter, MeetingQuery
-from tools import guards
-from tools.booking import EMAIL, IdempotencyKey, NotifyAttendee, SlotId
-from tools.confirm import ConfirmAnswer, Gate, approved, confirmation_request, elicit_if_asked
-from tools.context import ToolContext, confirmation_gate, deps
-from tools.idempotency import once
-from tools.links import ConfirmationToken
-from tools.results import CancelResult, MeetingResult, MeetingsResult, meeting_out
-from tools.slots import Cursor, FromDate, Limit, TimeZoneArg, ToDate
-from tools.timefmt import open_day_range, spoken
+from wix_meetings_mcp.bookings.errors import InvalidArgument, InvalidSlot, SlotUnavailable
+from wix_meetings_mcp.bookings.model import MeetingFilter, MeetingQuery
+from wix_meetings_mcp.tools import guards
+from wix_meetings_mcp.tools.booking import EMAIL, IdempotencyKey, NotifyAttendee, SlotId
+from wix_meetings_mcp.tools.confirm import (
+    ConfirmAnswer,
+    Gate,
+    approved,
+    confirmation_request,
+    elicit_if_asked,
+)
+from wix_meetings_mcp.tools.context import ToolContext, confirmation_gate, deps
+from wix_meetings_mcp.tools.idempotency import once
+from wix_meetings_mcp.tools.links import ConfirmationToken
+from wix_meetings_mcp.tools.results import CancelResult, MeetingResult, MeetingsResult, meeting_out
+from wix_meetings_mcp.tools.slots import Cursor, FromDate, Limit, TimeZoneArg, ToDate
+from wix_meetings_mcp.tools.timefmt import open_day_range, spoken
 
 MeetingId = Annotated[
     str, Field(min_length=1, max_length=128, description="A meeting_id from book_meeting or list_meetings.")

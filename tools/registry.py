@@ -21,10 +21,10 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, Icon, InputRequiredResult, TextContent, ToolAnnotations
 from mcp.types import Tool as MCPTool
 
-from tools import account, admin, booking, calendars, links, meetings, slots
-from tools.errors import from_tool_error
-from tools.schemas import compact
-from tools.spec import Toolset, ToolSpec, spec, write
+from wix_meetings_mcp.tools import account, admin, booking, calendars, links, meetings, slots
+from wix_meetings_mcp.tools.errors import from_tool_error
+from wix_meetings_mcp.tools.schemas import compact
+from wix_meetings_mcp.tools.spec import Toolset, ToolSpec, spec, write
 
 TOOLSETS: tuple[Toolset, ...] = ("booking", "calendar", "admin")
 DEFAULT_TOOLSETS: tuple[Toolset, ...] = ("booking", "calendar")

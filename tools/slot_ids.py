@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import get_args
 
-from bookings.errors import InvalidSlot
-from bookings.model import LocationKind, Slot
-from tools.signing import Signer
+from wix_meetings_mcp.bookings.errors import InvalidSlot
+from wix_meetings_mcp.bookings.model import LocationKind, Slot
+from wix_meetings_mcp.tools.signing import Signer
 
 _KINDS: tuple[LocationKind, ...] = get_args(LocationKind)
 _SEP = "|"

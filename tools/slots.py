@@ -7,12 +7,12 @@ from typing import Annotated
 
 from pydantic import Field
 
-from bookings.errors import InvalidArgument
-from tools import guards
-from tools.context import ToolContext, deps
-from tools.links import LinkId
-from tools.results import SlotOut, SlotsResult
-from tools.timefmt import LATEST, PartOfDay, day_range, in_part_of_day, local
+from wix_meetings_mcp.bookings.errors import InvalidArgument
+from wix_meetings_mcp.tools import guards
+from wix_meetings_mcp.tools.context import ToolContext, deps
+from wix_meetings_mcp.tools.links import LinkId
+from wix_meetings_mcp.tools.results import SlotOut, SlotsResult
+from wix_meetings_mcp.tools.timefmt import LATEST, PartOfDay, day_range, in_part_of_day, local
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 92  # one call covers at most a quarter; page further with from_date

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bookings.errors import InvalidArgument
+from wix_meetings_mcp.bookings.errors import InvalidArgument
 
 PartOfDay = Literal["morning", "afternoon", "evening"]
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bookings.model import CalendarConnection, Host, HostUser, Link, LinkChange, NewLink
+from wix_meetings_mcp.bookings.model import CalendarConnection, Host, HostUser, Link, LinkChange, NewLink
 
 if TYPE_CHECKING:
-    from bookings.local.backend import LocalBackend
-    from bookings.port import Admin
+    from wix_meetings_mcp.bookings.local.backend import LocalBackend
+    from wix_meetings_mcp.bookings.port import Admin
 
 _CHANGEABLE = ("name", "durations_minutes", "buffer_minutes", "location", "price", "requires_approval")
 

@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
 
-from bookings.errors import InvalidArgument, InvalidSlot, NotFound, NotSupported
-from bookings.local.admin import LocalAdmin
-from bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
-from bookings.local.slots import Interval, free_slots
-from bookings.local.store import Store
-from bookings.model import (
+from wix_meetings_mcp.bookings.errors import InvalidArgument, InvalidSlot, NotFound, NotSupported
+from wix_meetings_mcp.bookings.local.admin import LocalAdmin
+from wix_meetings_mcp.bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
+from wix_meetings_mcp.bookings.local.slots import Interval, free_slots
+from wix_meetings_mcp.bookings.local.store import Store
+from wix_meetings_mcp.bookings.model import (
     Account,
     BookingRequest,
     Business,
@@ -44,7 +44,7 @@ from bookings.model import (
     Price,
     Slot,
 )
-from bookings.port import Backend
+from wix_meetings_mcp.bookings.port import Backend
 
 if TYPE_CHECKING:
     import httpx  # only a type here: the client is injected
@@ -378,7 +378,9 @@ class LocalBackend:
                 "with it as ics_url.",
                 provider=request.provider,
             )
-        from bookings.local import ics  # icalendar & co. load only when a calendar is connected
+        from wix_meetings_mcp.bookings.local import (
+            ics,  # icalendar & co. load only when a calendar is connected
+        )
 
         url = ics.normalize_feed_url(request.ics_url)
         now = self._now()

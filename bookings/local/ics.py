@@ -20,8 +20,8 @@ import icalendar
 import recurring_ical_events
 import x_wr_timezone
 
-from bookings.errors import InvalidArgument, NotSupported
-from bookings.local.slots import Interval
+from wix_meetings_mcp.bookings.errors import InvalidArgument, NotSupported
+from wix_meetings_mcp.bookings.local.slots import Interval
 
 MAX_FEED_BYTES = 10 * 1024 * 1024
 _TIMEOUT = httpx.Timeout(30.0)

@@ -12,9 +12,9 @@ from datetime import time, timedelta
 
 from pydantic import ValidationError
 
-from bookings.errors import InvalidArgument
-from bookings.local.slots import Window
-from bookings.model import Host, Link, Location, Policy
+from wix_meetings_mcp.bookings.errors import InvalidArgument
+from wix_meetings_mcp.bookings.local.slots import Window
+from wix_meetings_mcp.bookings.model import Host, Link, Location, Policy
 
 DEFAULT_HOST_ID = "host_1"
 BUSINESS_HOURS: dict[int, list[Window]] = {day: [(time(9), time(17))] for day in range(5)}  # Mon-Fri

@@ -13,8 +13,17 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bookings.errors import InvalidArgument
-from bookings.model import Attendee, CalendarConnection, Host, Link, Location, Meeting, Policy, Price
+from wix_meetings_mcp.bookings.errors import InvalidArgument
+from wix_meetings_mcp.bookings.model import (
+    Attendee,
+    CalendarConnection,
+    Host,
+    Link,
+    Location,
+    Meeting,
+    Policy,
+    Price,
+)
 
 SCHEMA = (
     """CREATE TABLE IF NOT EXISTS business (

@@ -17,11 +17,17 @@ from pathlib import Path
 from time import monotonic, sleep
 from zoneinfo import ZoneInfo
 
-from bookings.errors import InvalidArgument, InvalidSlot, NotFound, PlanLimitReached, SlotUnavailable
-from bookings.local import rows
-from bookings.local.rows import ts
-from bookings.local.slots import Interval, Window
-from bookings.model import CalendarConnection, Host, Link, Meeting, MeetingPage, MeetingQuery
+from wix_meetings_mcp.bookings.errors import (
+    InvalidArgument,
+    InvalidSlot,
+    NotFound,
+    PlanLimitReached,
+    SlotUnavailable,
+)
+from wix_meetings_mcp.bookings.local import rows
+from wix_meetings_mcp.bookings.local.rows import ts
+from wix_meetings_mcp.bookings.local.slots import Interval, Window
+from wix_meetings_mcp.bookings.model import CalendarConnection, Host, Link, Meeting, MeetingPage, MeetingQuery
 
 BUSY_TIMEOUT = timedelta(seconds=15)
 

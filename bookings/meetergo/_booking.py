@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bookings.errors import InvalidArgument, InvalidSlot
-from bookings.meetergo import _mapping as mapping
-from bookings.meetergo._payloads import BookingAttendee, BookingBody, MeetingType, User
-from bookings.model import BookingRequest, Meeting, MeetingStatus
+from wix_meetings_mcp.bookings.errors import InvalidArgument, InvalidSlot
+from wix_meetings_mcp.bookings.meetergo import _mapping as mapping
+from wix_meetings_mcp.bookings.meetergo._payloads import BookingAttendee, BookingBody, MeetingType, User
+from wix_meetings_mcp.bookings.model import BookingRequest, Meeting, MeetingStatus
 
 MAX_GUESTS, MAX_TITLE, MAX_DESCRIPTION = 5, 200, 2000
 

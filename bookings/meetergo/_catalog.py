@@ -12,9 +12,9 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bookings.errors import BookingError, InvalidArgument, NotFound
-from bookings.meetergo import _mapping as mapping
-from bookings.meetergo._payloads import (
+from wix_meetings_mcp.bookings.errors import BookingError, InvalidArgument, NotFound
+from wix_meetings_mcp.bookings.meetergo import _mapping as mapping
+from wix_meetings_mcp.bookings.meetergo._payloads import (
     Appointment,
     AppointmentPage,
     Availability,
@@ -24,8 +24,8 @@ from bookings.meetergo._payloads import (
     meeting_type_list,
     parse,
 )
-from bookings.meetergo.client import MeetergoClient, Params
-from bookings.model import Attendee, Meeting, MeetingPage, MeetingQuery
+from wix_meetings_mcp.bookings.meetergo.client import MeetergoClient, Params
+from wix_meetings_mcp.bookings.model import Attendee, Meeting, MeetingPage, MeetingQuery
 
 PAGE_SIZE = 50
 _MAX_PAGES_PER_CALL = 10  # bounds one list_meetings call to 10 requests of the 100/min budget

@@ -5,9 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bookings.errors import NotSupported
-from bookings.meetergo._payloads import Appointment, AppointmentAttendee, Connection, MeetingType, User
-from bookings.model import (
+from wix_meetings_mcp.bookings.errors import NotSupported
+from wix_meetings_mcp.bookings.meetergo._payloads import (
+    Appointment,
+    AppointmentAttendee,
+    Connection,
+    MeetingType,
+    User,
+)
+from wix_meetings_mcp.bookings.model import (
     Attendee,
     CalendarConnection,
     CalendarProvider,

@@ -13,7 +13,7 @@ from typing import Annotated, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 from pydantic.alias_generators import to_camel
 
-from bookings.errors import BackendUnavailable
+from wix_meetings_mcp.bookings.errors import BackendUnavailable
 
 
 def _aware(value: datetime) -> datetime:

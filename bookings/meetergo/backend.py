@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bookings.errors import (
+from wix_meetings_mcp.bookings.errors import (
     BackendUnavailable,
     BookingError,
     InvalidArgument,
@@ -21,10 +21,10 @@ from bookings.errors import (
     NotFound,
     NotSupported,
 )
-from bookings.meetergo import _booking as booking
-from bookings.meetergo import _mapping as mapping
-from bookings.meetergo._catalog import PAGE_SIZE, Catalog
-from bookings.meetergo._payloads import (
+from wix_meetings_mcp.bookings.meetergo import _booking as booking
+from wix_meetings_mcp.bookings.meetergo import _mapping as mapping
+from wix_meetings_mcp.bookings.meetergo._catalog import PAGE_SIZE, Catalog
+from wix_meetings_mcp.bookings.meetergo._payloads import (
     Appointment,
     AuthUrl,
     BookingResult,
@@ -35,8 +35,8 @@ from bookings.meetergo._payloads import (
     RescheduleBody,
     parse,
 )
-from bookings.meetergo.client import AmbiguousWrite, MeetergoClient
-from bookings.model import (
+from wix_meetings_mcp.bookings.meetergo.client import AmbiguousWrite, MeetergoClient
+from wix_meetings_mcp.bookings.model import (
     Account,
     BookingRequest,
     Business,

@@ -16,7 +16,7 @@ from email.utils import parsedate_to_datetime
 import anyio
 import httpx
 
-from bookings.errors import (
+from wix_meetings_mcp.bookings.errors import (
     AuthFailed,
     BackendUnavailable,
     BookingError,

@@ -7,10 +7,10 @@ server/ builds it from settings::
     backend = WixBackend(client=client, clock=lambda: datetime.now(UTC))
 """
 
-from bookings.wix._mapping import MEETINGS_APP_ID
-from bookings.wix.admin import Provisioned, WixAdmin
-from bookings.wix.backend import WixBackend
-from bookings.wix.client import DEFAULT_BASE_URL, WixClient, WixConflict, WriteOutcomeUnknown
+from wix_meetings_mcp.bookings.wix._mapping import MEETINGS_APP_ID
+from wix_meetings_mcp.bookings.wix.admin import Provisioned, WixAdmin
+from wix_meetings_mcp.bookings.wix.backend import WixBackend
+from wix_meetings_mcp.bookings.wix.client import DEFAULT_BASE_URL, WixClient, WixConflict, WriteOutcomeUnknown
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -13,11 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bookings.errors import BackendUnavailable, NotFound
-from bookings.model import CalendarProvider
-from bookings.wix import _payloads as p
-from bookings.wix._mapping import MEETINGS_APP_ID, provider_kind
-from bookings.wix.client import WixClient, WixConflict, WriteOutcomeUnknown
+from wix_meetings_mcp.bookings.errors import BackendUnavailable, NotFound
+from wix_meetings_mcp.bookings.model import CalendarProvider
+from wix_meetings_mcp.bookings.wix import _payloads as p
+from wix_meetings_mcp.bookings.wix._mapping import MEETINGS_APP_ID, provider_kind
+from wix_meetings_mcp.bookings.wix.client import WixClient, WixConflict, WriteOutcomeUnknown
 
 SERVICES = "/bookings/v2/services"
 STAFF = "/bookings/v1/staff-members"

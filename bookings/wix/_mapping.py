@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from bookings.model import (
+from wix_meetings_mcp.bookings.model import (
     Attendee,
     CalendarConnection,
     CalendarProvider,
@@ -22,7 +22,7 @@ from bookings.model import (
     Policy,
     Price,
 )
-from bookings.wix import _payloads as p
+from wix_meetings_mcp.bookings.wix import _payloads as p
 
 MEETINGS_APP_ID = "6646a75c-2027-4f49-976c-58f3d713ed0f"
 # eCommerce catalog provider for bookings (§11.2); whether Meetings bookings use this id is unverified.

@@ -12,12 +12,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bookings.errors import BackendUnavailable, InvalidArgument, NotFound
-from bookings.model import BookingRequest, Meeting, MeetingPage, MeetingQuery, Slot
-from bookings.wix import _mapping as m
-from bookings.wix import _payloads as p
-from bookings.wix._catalog import Catalog
-from bookings.wix.client import WixClient, WixConflict, WriteOutcomeUnknown
+from wix_meetings_mcp.bookings.errors import BackendUnavailable, InvalidArgument, NotFound
+from wix_meetings_mcp.bookings.model import BookingRequest, Meeting, MeetingPage, MeetingQuery, Slot
+from wix_meetings_mcp.bookings.wix import _mapping as m
+from wix_meetings_mcp.bookings.wix import _payloads as p
+from wix_meetings_mcp.bookings.wix._catalog import Catalog
+from wix_meetings_mcp.bookings.wix.client import WixClient, WixConflict, WriteOutcomeUnknown
 
 BOOKINGS = "/bookings/v2/bookings"
 EXTENDED = "/bookings/bookings-reader/v2/extended-bookings"

@@ -13,8 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from bookings.errors import BackendUnavailable, InvalidArgument, NotFound, NotSupported, PremiumRequired
-from bookings.model import (
+from wix_meetings_mcp.bookings.errors import (
+    BackendUnavailable,
+    InvalidArgument,
+    NotFound,
+    NotSupported,
+    PremiumRequired,
+)
+from wix_meetings_mcp.bookings.model import (
     CalendarConnection,
     Host,
     HostUser,
@@ -26,13 +32,13 @@ from bookings.model import (
     Policy,
     Price,
 )
-from bookings.wix import _mapping as m
-from bookings.wix import _payloads as p
-from bookings.wix._catalog import SERVICES, STAFF, Catalog
-from bookings.wix.client import WixClient
+from wix_meetings_mcp.bookings.wix import _mapping as m
+from wix_meetings_mcp.bookings.wix import _payloads as p
+from wix_meetings_mcp.bookings.wix._catalog import SERVICES, STAFF, Catalog
+from wix_meetings_mcp.bookings.wix.client import WixClient
 
 if TYPE_CHECKING:
-    from bookings.port import Admin
+    from wix_meetings_mcp.bookings.port import Admin
 
 PROVISION = "/meetings/v1/provision-meetings-app"
 CONNECTIONS = "/bookings/v2/external-calendars/connections"

@@ -12,14 +12,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bookings.errors import (
+from wix_meetings_mcp.bookings.errors import (
     AuthFailed,
     InvalidArgument,
     NotFound,
     NotSupported,
     PremiumRequired,
 )
-from bookings.model import (
+from wix_meetings_mcp.bookings.model import (
     Account,
     BookingRequest,
     Business,
@@ -34,12 +34,12 @@ from bookings.model import (
     Plan,
     Slot,
 )
-from bookings.wix import _mapping as m
-from bookings.wix import _payloads as p
-from bookings.wix._catalog import Catalog
-from bookings.wix._meetings import Meetings
-from bookings.wix.admin import WixAdmin
-from bookings.wix.client import WixClient
+from wix_meetings_mcp.bookings.wix import _mapping as m
+from wix_meetings_mcp.bookings.wix import _payloads as p
+from wix_meetings_mcp.bookings.wix._catalog import Catalog
+from wix_meetings_mcp.bookings.wix._meetings import Meetings
+from wix_meetings_mcp.bookings.wix.admin import WixAdmin
+from wix_meetings_mcp.bookings.wix.client import WixClient
 
 TIME_SLOTS = "/service-availability/v2/time-slots"
 CONNECTIONS = "/bookings/v2/external-calendars/connections"

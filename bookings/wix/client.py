@@ -17,7 +17,7 @@ import anyio
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from bookings.errors import (
+from wix_meetings_mcp.bookings.errors import (
     AuthFailed,
     BackendError,
     BackendUnavailable,
@@ -30,7 +30,7 @@ from bookings.errors import (
     RateLimited,
     SlotUnavailable,
 )
-from bookings.wix._payloads import ErrorEnvelope
+from wix_meetings_mcp.bookings.wix._payloads import ErrorEnvelope
 
 DEFAULT_BASE_URL = "https://www.wixapis.com"
 

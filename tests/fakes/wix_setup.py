@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from bookings.wix import WixBackend, WixClient
 from tests.fakes.wix import FakeWix
+from wix_meetings_mcp.bookings.wix import WixBackend, WixClient
 
 # Monday 30 November 2026, 09:00 in Berlin.
 START = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
