@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from wix_meetings_mcp import __version__
 from wix_meetings_mcp.bookings.port import Backend
 from wix_meetings_mcp.server.audit import AuditTrail
-from wix_meetings_mcp.server.settings import Settings
+from wix_meetings_mcp.server.settings import Settings, machine_zone
 from wix_meetings_mcp.server.state import ServerState
 from wix_meetings_mcp.tools.confirm import ConfirmationTokens
 from wix_meetings_mcp.tools.context import Deps
@@ -64,11 +64,12 @@ async def open_backend(settings: Settings, clock: Clock, http: HttpClient) -> Ba
 
         return LocalBackend(
             db_path=settings.db_path,
-            time_zone=settings.business_zone,
+            time_zone=settings.time_zone,  # None keeps the stored zone
+            fresh_time_zone=machine_zone(),
             plan=settings.plan,
             clock=clock,
             http=http,  # lazily: only a calendar feed needs it
-            business_name=settings.business_name,
+            business_name=settings.business_name,  # None keeps the stored name
         )
     if settings.backend == "meetergo":
         from wix_meetings_mcp.bookings.meetergo import MeetergoBackend, MeetergoClient
@@ -93,7 +94,10 @@ async def open_backend(settings: Settings, clock: Clock, http: HttpClient) -> Ba
         base_url=settings.wix_api_base_url,
     )
     return WixBackend(
-        client=wix, clock=clock, business_name=settings.business_name, time_zone=settings.time_zone
+        client=wix,
+        clock=clock,
+        business_name=settings.business_name or "Wix site",
+        time_zone=settings.time_zone,
     )
 
 

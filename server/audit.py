@@ -21,14 +21,8 @@ from urllib.parse import urlsplit
 import anyio
 
 from wix_meetings_mcp.server.http_auth import current_caller
-from wix_meetings_mcp.server.state import open_database
+from wix_meetings_mcp.server.schema import open_database
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, caller TEXT NOT NULL, tool TEXT NOT NULL,
-    arguments TEXT NOT NULL, result TEXT NOT NULL, status TEXT
-);
-"""
 SECRET_NAMES = ("password", "confirmation_token", "token", "secret", "api_key", "apikey", "authorization")
 _URLS_WITH_SECRETS = ("ics_url",)  # a calendar's "secret address in iCal format"
 REDACTED = "[redacted]"
@@ -104,7 +98,7 @@ class AuditTrail:
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            self._db = open_database(self._path, _SCHEMA)
+            self._db = open_database(self._path)
         return self._db
 
     async def record(self, tool: str, arguments: Mapping[str, Any], result: str, status: str | None) -> None:

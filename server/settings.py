@@ -32,9 +32,7 @@ class Settings(BaseSettings):
     db: Path | None = Field(None, validation_alias=_env("db", "MEETINGS_DB"))
     plan: Literal["free", "premium"] = Field("free", validation_alias=_env("plan", "MEETINGS_PLAN"))
     time_zone: str | None = Field(None, validation_alias=_env("time_zone", "MEETINGS_TIME_ZONE"))
-    business_name: str = Field(
-        "My Business", validation_alias=_env("business_name", "MEETINGS_BUSINESS_NAME")
-    )
+    business_name: str | None = Field(None, validation_alias=_env("business_name", "MEETINGS_BUSINESS_NAME"))
     toolsets: str = Field(",".join(DEFAULT_TOOLSETS), validation_alias=_env("toolsets", "MEETINGS_TOOLSETS"))
     read_only: bool = Field(False, validation_alias=_env("read_only", "MEETINGS_READ_ONLY"))
     confirm: ConfirmMode = Field("auto", validation_alias=_env("confirm", "MEETINGS_CONFIRM"))

@@ -8,56 +8,21 @@ in a `BEGIN IMMEDIATE` transaction, which serializes the claim across threads an
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import threading
-import time
 from datetime import datetime
 from pathlib import Path
 
 import anyio
 
+from wix_meetings_mcp.server.schema import open_database
 from wix_meetings_mcp.tools.idempotency import CLAIM_LEASE, KEY_LIFETIME, Claimed, StoredResult
 
-# result_json is '' while the claiming call runs (the column predates claims and is NOT NULL).
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS server_secret (id INTEGER PRIMARY KEY CHECK (id = 1), secret BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS idempotency (
-    scope TEXT NOT NULL, key TEXT NOT NULL, args_hash TEXT NOT NULL, result_json TEXT NOT NULL,
-    created_at REAL NOT NULL, PRIMARY KEY (scope, key)
-);
-CREATE INDEX IF NOT EXISTS idempotency_created_at ON idempotency (created_at);
-"""
-_PENDING = ""
-
-
-BUSY_TIMEOUT = 30.0  # seconds
-
-
-def open_database(path: Path, schema: str) -> sqlite3.Connection:
-    """A connection to the shared file, in WAL mode, with `schema` created.
-
-    Switching a fresh file to WAL needs an exclusive lock, and SQLite refuses it at once, without
-    the busy handler, while another process holds a shared lock (as when several servers start
-    together on a new file); so the switch is retried until the busy timeout.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None)
-    deadline = time.monotonic() + BUSY_TIMEOUT
-    while str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                db.close()
-                raise
-            time.sleep(0.005)
-    db.executescript(schema)
-    return db
+_PENDING = ""  # result_json while the claiming call runs
 
 
 class ServerState:
     def __init__(self, path: Path) -> None:
-        self._db = open_database(path, _SCHEMA)
+        self._db = open_database(path)
         self._lock = threading.Lock()
 
     def secret(self) -> bytes:

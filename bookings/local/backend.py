@@ -71,21 +71,30 @@ class LocalBackend:
         self,
         *,
         db_path: Path,
-        time_zone: str,
+        time_zone: str | None,
         plan: Literal["free", "premium"],
         clock: Callable[[], datetime],
         http: httpx.AsyncClient | Callable[[], httpx.AsyncClient] | None = None,
-        business_name: str = "My Business",
+        business_name: str | None = None,
+        fresh_time_zone: str = "UTC",
     ) -> None:
-        try:
-            self._zone = ZoneInfo(time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidArgument(
-                f"Unknown time zone {time_zone!r}; use an IANA name like Europe/Berlin."
-            ) from None
+        """`time_zone` and `business_name` overwrite what the file stores when given; None keeps it
+        (a fresh file gets `fresh_time_zone`, the machine's zone when the server builds it)."""
+        for zone_name in (time_zone, fresh_time_zone):
+            try:
+                if zone_name is not None:
+                    ZoneInfo(zone_name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise InvalidArgument(
+                    f"Unknown time zone {zone_name!r}; use an IANA name like Europe/Berlin."
+                ) from None
         if plan not in ("free", "premium"):
             raise InvalidArgument(f"Unknown plan {plan!r}; use free or premium.")
-        self._time_zone = time_zone
+        # Until the file is opened the zone is the configured one; then the one the file stores.
+        self._time_zone = time_zone or fresh_time_zone
+        self._zone = ZoneInfo(self._time_zone)
+        self._configured_zone = time_zone
+        self._fresh_zone = fresh_time_zone
         self._plan = plan
         self._clock = clock
         self._http = http
@@ -117,13 +126,15 @@ class LocalBackend:
         if not self._ready:
             with self._ready_lock:
                 if not self._ready:
-                    self._store.initialize(
+                    self._time_zone = self._store.initialize(
                         business_name=self._business_name,
-                        time_zone=self._time_zone,
+                        time_zone=self._configured_zone,
+                        fresh_time_zone=self._fresh_zone,
                         plan=self._plan,
                         link=default_link(),
                         hours=BUSINESS_HOURS,
                     )
+                    self._zone = ZoneInfo(self._time_zone)
                     self._ready = True
         return fn()
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from time import monotonic, sleep
 from zoneinfo import ZoneInfo
 
+from wix_meetings_mcp.bookings import sqlite
 from wix_meetings_mcp.bookings.errors import (
     InvalidArgument,
     InvalidSlot,
@@ -24,12 +24,12 @@ from wix_meetings_mcp.bookings.errors import (
     PlanLimitReached,
     SlotUnavailable,
 )
-from wix_meetings_mcp.bookings.local import rows
+from wix_meetings_mcp.bookings.local import rows, schema
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
 from wix_meetings_mcp.bookings.model import CalendarConnection, Host, Link, Meeting, MeetingPage, MeetingQuery
 
-BUSY_TIMEOUT = timedelta(seconds=15)
+DEFAULT_BUSINESS_NAME = "My Business"
 
 # A meeting of :host collides with [:start, :end) once widened by the larger of the new slot's
 # buffer (:buf) and its own link's buffer, so neither link's buffer is broken. The first two
@@ -69,11 +69,8 @@ class Store:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
-        seconds = BUSY_TIMEOUT.total_seconds()
-        # check_same_thread=False only so that a connection can be closed from another thread.
-        conn = sqlite3.connect(self._path, timeout=seconds, isolation_level=None, check_same_thread=False)
+        conn = sqlite.connect(self._path)
         conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         self._local.conn = conn
         with self._lock:
@@ -115,45 +112,41 @@ class Store:
     def initialize(
         self,
         *,
-        business_name: str,
-        time_zone: str,
+        business_name: str | None,
+        time_zone: str | None,
+        fresh_time_zone: str,
         plan: str,
         link: Link,
         hours: Mapping[int, Sequence[Window]],
-    ) -> None:
-        """Create the schema and, on a fresh file, provision the business, its host, link and hours.
+    ) -> str:
+        """Migrate the schema and, on a fresh file, provision the business, its host, link and hours.
 
-        Runs under the write lock, so two processes opening one fresh file provision it once.
-        The configured zone and plan overwrite what an earlier run stored.
-        """
-        self._enable_wal()
-        with self._write() as conn:
-            for statement in rows.SCHEMA:
-                conn.execute(statement)
-            if conn.execute("SELECT 1 FROM business").fetchone() is not None:
-                conn.execute("UPDATE business SET time_zone = ?, plan = ?", (time_zone, plan))
-                return
-            conn.execute("INSERT INTO business VALUES (1, ?, ?, ?)", (business_name, time_zone, plan))
-            self._insert_host(conn, link.host, hours)
-            columns = rows.link_columns(link)
-            conn.execute(rows.insert_sql("links", columns), tuple(columns.values()))
-
-    def _enable_wal(self) -> None:
-        """Switch the file to WAL (a persistent setting of the file).
-
-        The switch needs an exclusive lock and SQLite refuses it at once, without the busy
-        handler, when another connection holds a shared lock, as when two processes open one
-        fresh file together; so it is retried here until the busy timeout.
+        Runs under the write lock, so two processes opening one fresh file provision it once. A name
+        or zone that is configured (not None) overwrites the stored one; one that is not keeps it
+        (a fresh file gets `DEFAULT_BUSINESS_NAME` and `fresh_time_zone`). Returns the business zone.
         """
         conn = self._conn()
-        deadline = monotonic() + BUSY_TIMEOUT.total_seconds()
-        while str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-            try:
-                conn.execute("PRAGMA journal_mode = WAL")
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or monotonic() > deadline:
-                    raise
-                sleep(0.005)
+        sqlite.enable_wal(conn)
+        sqlite.migrate(conn, schema.COMPONENT, schema.MIGRATIONS)
+        with self._write() as conn:
+            row = conn.execute("SELECT time_zone FROM business").fetchone()
+            if row is not None:
+                conn.execute(
+                    "UPDATE business SET name = COALESCE(?, name), time_zone = COALESCE(?, time_zone), plan = ?",
+                    (business_name, time_zone, plan),
+                )
+                zone = time_zone or str(row["time_zone"])
+            else:
+                zone = time_zone or fresh_time_zone
+                conn.execute(
+                    "INSERT INTO business VALUES (1, ?, ?, ?)",
+                    (business_name or DEFAULT_BUSINESS_NAME, zone, plan),
+                )
+                self._insert_host(conn, link.host, hours)
+                columns = rows.link_columns(link)
+                conn.execute(rows.insert_sql("links", columns), tuple(columns.values()))
+        self._zone = ZoneInfo(zone)
+        return zone
 
     # --- business, hosts, links, hours --------------------------------------------------------
 
