@@ -9,8 +9,10 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+
+import anyio
 
 from wix_meetings_mcp import __version__
 from wix_meetings_mcp.bookings.port import Backend
@@ -101,14 +103,40 @@ async def open_backend(settings: Settings, clock: Clock, http: HttpClient) -> Ba
     )
 
 
+class Readiness:
+    """What `/readyz` asks of a running server: its state database and its backend answer."""
+
+    def __init__(self) -> None:
+        self.backend: Backend | None = None
+        self.state: ServerState | None = None
+
+    async def problems(self) -> list[str]:
+        if self.backend is None or self.state is None:
+            return ["starting"]
+        found: list[str] = []
+        try:
+            await self.state.ping()
+        except Exception:  # a probe reports, it never raises
+            found.append("database")
+        try:
+            with anyio.fail_after(5):
+                await self.backend.get_account()
+        except Exception:
+            found.append("backend")
+        return found
+
+
 def build_server(
     settings: Settings,
     *,
     backend: Backend | None = None,
     clock: Clock = system_clock,
     allow_file_feeds: bool = True,
+    readiness: Readiness | None = None,
 ) -> CodedServer:
-    audit = AuditTrail(settings.db_path, clock)  # opens the database on the first write call
+    audit = AuditTrail(
+        settings.db_path, clock, retention=timedelta(days=settings.audit_retention_days)
+    )  # opens the database on the first write call
 
     @asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[Deps]:
@@ -123,6 +151,8 @@ def build_server(
                 chosen = await open_backend(settings, clock, http)
                 stack.push_async_callback(_close, chosen)
             secret = state.secret()
+            if readiness is not None:
+                readiness.backend, readiness.state = chosen, state
             yield Deps(
                 backend=chosen,
                 clock=clock,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -22,10 +23,12 @@ import anyio
 
 from wix_meetings_mcp.server.http_auth import current_caller
 from wix_meetings_mcp.server.schema import open_database
+from wix_meetings_mcp.server.settings import Settings
 
 SECRET_NAMES = ("password", "confirmation_token", "token", "secret", "api_key", "apikey", "authorization")
 _URLS_WITH_SECRETS = ("ics_url",)  # a calendar's "secret address in iCal format"
 REDACTED = "[redacted]"
+RETENTION = timedelta(days=90)
 _MAX_TEXT = 200
 _MAX_ITEMS = 30
 _MAX_DEPTH = 4
@@ -90,15 +93,22 @@ def _clean(name: str, value: Any, depth: int) -> Any:
 class AuditTrail:
     """The `tools.registry.AuditLog` the server uses; the connection opens on first use."""
 
-    def __init__(self, path: Path, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, path: Path, clock: Callable[[], datetime], *, retention: timedelta = RETENTION
+    ) -> None:
         self._path = path
         self._clock = clock
+        self._retention = retention
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             self._db = open_database(self._path)
+            # Pruned when the trail opens (once per process): cheap, and enough for a daily restart or
+            # a long-running server alike, since rows only accumulate at the rate of write calls.
+            cutoff = (self._clock() - self._retention).timestamp()
+            self._db.execute("DELETE FROM audit WHERE at < ?", (cutoff,))
         return self._db
 
     async def record(self, tool: str, arguments: Mapping[str, Any], result: str, status: str | None) -> None:
@@ -143,6 +153,36 @@ class AuditTrail:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def as_json(entry: AuditEntry) -> str:
+    """One JSON object per entry, arguments as an object (they are stored as JSON)."""
+    return json.dumps(
+        {
+            "at": entry.at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "caller": entry.caller,
+            "tool": entry.tool,
+            "result": entry.result,
+            "status": entry.status,
+            "arguments": json.loads(entry.arguments),
+        },
+        ensure_ascii=False,
+    )
+
+
+def print_audit(settings: Settings, limit: int, *, as_json_lines: bool = False) -> None:
+    """`meetings-mcp audit`: the newest entries first, as text or JSON lines."""
+    if not settings.db_path.exists():
+        print(f"meetings-mcp: no database at {settings.db_path} yet, so no audit entries", file=sys.stderr)
+        return
+    trail = AuditTrail(
+        settings.db_path, lambda: datetime.now(UTC), retention=timedelta(days=settings.audit_retention_days)
+    )
+    try:
+        for entry in trail.entries(limit):
+            print(as_json(entry) if as_json_lines else render(entry))
+    finally:
+        trail.close()
 
 
 def render(entry: AuditEntry) -> str:

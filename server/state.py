@@ -86,5 +86,12 @@ class ServerState:
 
         await anyio.to_thread.run_sync(release)
 
+    async def ping(self) -> None:
+        def ping() -> None:
+            with self._lock:
+                self._db.execute("SELECT 1 FROM server_secret").fetchall()
+
+        await anyio.to_thread.run_sync(ping)
+
     def close(self) -> None:
         self._db.close()

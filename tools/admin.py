@@ -449,7 +449,7 @@ async def disconnect_calendar(
         )
     if not approved(decided, answer):
         return DisconnectResult(
-            status="declined", next_step="The user said no; the calendar stays connected."
+            status="declined", next_step="The user did not confirm; the calendar stays connected."
         )
     if connection.status != "disconnected":
         connection = await _admin(d.backend).disconnect_calendar_connection(connection)

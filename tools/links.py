@@ -96,7 +96,9 @@ async def deactivate_scheduling_link(
             confirmation_request(d.confirmations, "deactivate_scheduling_link", args, decided.question)
         )
     if not approved(decided, answer):
-        return DeactivateResult(status="declined", next_step="The user said no; the link stays active.")
+        return DeactivateResult(
+            status="declined", next_step="The user did not confirm; the link stays active."
+        )
     link = await d.backend.set_link_active(link_id, active=False, redirect_url=redirect_url)
     return DeactivateResult(status="deactivated", link=link_out(link))
 

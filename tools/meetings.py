@@ -188,7 +188,7 @@ async def cancel_meeting(
             confirmation_request(d.confirmations, "cancel_meeting", args, decided.question)
         )
     if not approved(decided, answer):
-        return CancelResult(status="declined", next_step="The user said no; the meeting stands.")
+        return CancelResult(status="declined", next_step="The user did not confirm; the meeting stands.")
     tz = await d.zone_or_default(time_zone)
 
     async def cancel() -> CancelResult:
