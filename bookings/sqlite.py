@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from wix_meetings_mcp.bookings.errors import BackendUnavailable
+
 BUSY_TIMEOUT = 15.0  # seconds
 
 # One step of a migration: a SQL statement, or a function for work SQL cannot say (a backfill).
@@ -96,3 +98,16 @@ def migrate(conn: sqlite3.Connection, component: str, migrations: Sequence[Migra
         raise
     conn.execute("COMMIT")
     return len(migrations) - current
+
+
+def is_busy(exc: sqlite3.Error) -> bool:
+    """The file stayed locked by another writer past the busy timeout: a retry later will do."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text)
+
+
+def busy_error() -> BackendUnavailable:
+    return BackendUnavailable(
+        "the store is busy (another process held the database longer than 15 seconds)",
+        next_step="Retry shortly.",
+    )

@@ -22,6 +22,7 @@ from wix_meetings_mcp.server.state import ServerState
 from wix_meetings_mcp.tools.confirm import ConfirmationTokens
 from wix_meetings_mcp.tools.context import Deps
 from wix_meetings_mcp.tools.registry import CodedServer, register, selected
+from wix_meetings_mcp.tools.signing import Cursors
 from wix_meetings_mcp.tools.slot_ids import SlotIds
 
 if TYPE_CHECKING:
@@ -158,6 +159,7 @@ def build_server(
                 clock=clock,
                 slot_ids=SlotIds(secret),
                 confirmations=ConfirmationTokens(secret, clock),
+                cursors=Cursors(secret),
                 idempotency=state,
                 confirm_mode=settings.confirm,
                 allow_file_feeds=allow_file_feeds,

@@ -7,17 +7,34 @@ in a `BEGIN IMMEDIATE` transaction, which serializes the claim across threads an
 
 from __future__ import annotations
 
+import logging
 import secrets
+import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import anyio
 
+from wix_meetings_mcp.bookings import sqlite
 from wix_meetings_mcp.server.schema import open_database
 from wix_meetings_mcp.tools.idempotency import CLAIM_LEASE, KEY_LIFETIME, Claimed, StoredResult
 
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
 _PENDING = ""  # result_json while the claiming call runs
+
+
+async def _run(fn: Callable[[], T]) -> T:
+    try:
+        return await anyio.to_thread.run_sync(fn)
+    except sqlite3.OperationalError as exc:
+        if not sqlite.is_busy(exc):
+            raise
+        logger.warning("the database stayed locked past the busy timeout")
+        raise sqlite.busy_error() from None
 
 
 class ServerState:
@@ -64,7 +81,7 @@ class ServerState:
                 self._db.execute("COMMIT")
             return held
 
-        return await anyio.to_thread.run_sync(claim)
+        return await _run(claim)
 
     async def complete(self, scope: str, key: str, result_json: str) -> None:
         def complete() -> None:
@@ -74,7 +91,7 @@ class ServerState:
                     (result_json, scope, key),
                 )
 
-        await anyio.to_thread.run_sync(complete)
+        await _run(complete)
 
     async def release(self, scope: str, key: str) -> None:
         def release() -> None:
@@ -84,14 +101,14 @@ class ServerState:
                     (scope, key, _PENDING),
                 )
 
-        await anyio.to_thread.run_sync(release)
+        await _run(release)
 
     async def ping(self) -> None:
         def ping() -> None:
             with self._lock:
                 self._db.execute("SELECT 1 FROM server_secret").fetchall()
 
-        await anyio.to_thread.run_sync(ping)
+        await _run(ping)
 
     def close(self) -> None:
         self._db.close()

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from wix_meetings_mcp.bookings.errors import (
     InvalidArgument,
+    InvalidSlot,
     LinkInactive,
     NotSupported,
     PlanLimitReached,
@@ -39,6 +40,19 @@ def link_active(link: Link) -> None:
             f"the scheduling link {link.name!r} is deactivated.{where}",
             next_step="Pick another link from list_scheduling_links, or activate_scheduling_link first.",
             link_id=link.link_id,
+        )
+
+
+def slot_fits_link(slot: Slot, link: Link) -> None:
+    """A slot id is only as current as the link it was offered for: its duration must still be one
+    the link allows (an id minted before a change would book the old length)."""
+    minutes = round((slot.end - slot.start).total_seconds() / 60)
+    if minutes not in link.durations_minutes:
+        raise InvalidSlot(
+            f"that slot is {minutes} minutes long, and the link now takes "
+            + " or ".join(str(m) for m in link.durations_minutes)
+            + " minutes",
+            next_step="Call find_slots again for current times.",
         )
 
 

@@ -8,6 +8,8 @@ policies) stay in tools/; the engine only enforces what must be atomic with the 
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
 
+from wix_meetings_mcp.bookings import sqlite
 from wix_meetings_mcp.bookings.errors import InvalidArgument, InvalidSlot, NotFound, NotSupported
 from wix_meetings_mcp.bookings.local.admin import LocalAdmin
 from wix_meetings_mcp.bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
@@ -50,6 +53,7 @@ if TYPE_CHECKING:
     import httpx  # only a type here: the client is injected
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 FREE_PLAN_MEETINGS = 3
 IMPORT_HORIZON = timedelta(days=365)
@@ -122,6 +126,15 @@ class LocalBackend:
         return await anyio.to_thread.run_sync(self._call, fn)
 
     def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return self._call_ready(fn)
+        except sqlite3.OperationalError as exc:
+            if not sqlite.is_busy(exc):
+                raise
+            logger.warning("the database stayed locked past the busy timeout")
+            raise sqlite.busy_error() from None
+
+    def _call_ready(self, fn: Callable[[], T]) -> T:
         # Schema and provisioning happen on first use, not in __init__: start-up stays cheap.
         if not self._ready:
             with self._ready_lock:
@@ -166,7 +179,11 @@ class LocalBackend:
         return await self._run(lambda: self._store.link(link_id))
 
     async def set_link_active(self, link_id: str, *, active: bool, redirect_url: str | None = None) -> Link:
-        return await self.update_link(link_id, active=active, redirect_url=redirect_url)
+        """No redirect_url keeps the one set before (as Wix does): deactivating twice loses nothing."""
+        changes: dict[str, object] = {"active": active}
+        if redirect_url is not None:
+            changes["redirect_url"] = redirect_url
+        return await self.update_link(link_id, **changes)
 
     async def create_link(
         self,

@@ -189,6 +189,8 @@ def encode_cursor(start_ts: int, meeting_id: str) -> str:
 def decode_cursor(cursor: str) -> tuple[int, str]:
     try:
         start_ts, meeting_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        return int(start_ts), str(meeting_id)
-    except (ValueError, TypeError):
+        if not isinstance(start_ts, int) or not 0 <= start_ts < 2**40 or not isinstance(meeting_id, str):
+            raise ValueError("out of range")
+        return start_ts, meeting_id[:64]
+    except (ValueError, TypeError, OverflowError):
         raise InvalidArgument("The cursor is malformed; call list_meetings again without a cursor.") from None

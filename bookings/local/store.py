@@ -20,6 +20,7 @@ from wix_meetings_mcp.bookings import sqlite
 from wix_meetings_mcp.bookings.errors import (
     InvalidArgument,
     InvalidSlot,
+    LinkInactive,
     NotFound,
     PlanLimitReached,
     SlotUnavailable,
@@ -290,8 +291,9 @@ class Store:
             )
 
     def book(self, meeting: Meeting, *, buffer_minutes: int, meetings_limit: int | None) -> None:
-        """Insert the meeting unless the plan's limit is reached or its time collides."""
+        """Insert the meeting unless its link is inactive, the plan's limit is reached or its time collides."""
         with self._write() as conn:
+            self._require_active_link(conn, meeting.link_id)
             if meetings_limit is not None:
                 used = int(conn.execute(_COUNT_MEETINGS).fetchone()[0])
                 if used >= meetings_limit:
@@ -315,6 +317,7 @@ class Store:
                 raise InvalidArgument(f"Meeting {meeting_id} is cancelled and cannot be rescheduled.")
             if link_id != current.link_id:
                 raise InvalidSlot("The slot belongs to another scheduling link than the meeting.")
+            self._require_active_link(conn, link_id)
             row = conn.execute("SELECT buffer_minutes FROM links WHERE link_id = ?", (link_id,)).fetchone()
             buffer = 0 if row is None else int(row[0])
             host = current.host.host_id
@@ -324,6 +327,16 @@ class Store:
                 (ts(start), ts(end), meeting_id),
             )
             return self._meeting(conn, meeting_id)
+
+    def _require_active_link(self, conn: sqlite3.Connection, link_id: str) -> None:
+        """Checked inside the write's transaction: a deactivation that committed first wins."""
+        row = conn.execute(
+            "SELECT name, active, redirect_url FROM links WHERE link_id = ?", (link_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"Scheduling link {link_id} does not exist.", link_id=link_id)
+        if not row["active"]:
+            raise LinkInactive(f"the scheduling link {row['name']!r} was just deactivated", link_id=link_id)
 
     def cancel(self, meeting_id: str, *, reason: str | None) -> Meeting:
         with self._write() as conn:
