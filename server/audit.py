@@ -46,7 +46,7 @@ class AuditEntry(NamedTuple):
 def redact(arguments: Mapping[str, Any], *, refused_as_invalid: bool = False) -> dict[str, Any]:
     """The arguments fit to keep: secrets replaced, text cut to 200 characters, nesting bounded.
 
-    Arguments refused as invalid keep only their shape: they wrote nothing, and what failed
+    Arguments of a refused call keep only their shape: they wrote nothing, and what failed
     validation may be anything, a password typed into the email field included.
     """
     items = list(arguments.items())[:_MAX_ITEMS]
@@ -90,6 +90,33 @@ def _clean(name: str, value: Any, depth: int) -> Any:
     return _clean(name, repr(value), depth)
 
 
+MAX_ARGUMENTS = 4096  # characters of one row's arguments: a hostile caller cannot bloat the trail
+# Outcomes after which the write may have happened: their arguments are worth keeping in full.
+_MAY_HAVE_WRITTEN = {
+    "ok",
+    "input_required",
+    "cancelled",
+    "protocol_error",
+    "upstream_unavailable",
+    "internal_error",
+}
+
+
+def stored_arguments(arguments: Mapping[str, Any], result: str) -> str:
+    """The arguments as stored: redacted, only their shape when the call was refused, at most 4 KiB."""
+    refused = result not in _MAY_HAVE_WRITTEN
+    text = _dump(redact(arguments, refused_as_invalid=refused))
+    if len(text) > MAX_ARGUMENTS:
+        text = _dump(redact(arguments, refused_as_invalid=True))
+    if len(text) > MAX_ARGUMENTS:
+        text = _dump({"_omitted": f"{len(arguments)} arguments too large to keep"})
+    return text
+
+
+def _dump(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 class AuditTrail:
     """The `tools.registry.AuditLog` the server uses; the connection opens on first use."""
 
@@ -116,12 +143,7 @@ class AuditTrail:
             self._clock().timestamp(),
             current_caller(),
             tool,
-            json.dumps(
-                redact(arguments, refused_as_invalid=result == "invalid_argument"),
-                ensure_ascii=False,
-                separators=(",", ":"),
-                default=str,
-            ),
+            stored_arguments(arguments, result),
             result,
             status,
         )
