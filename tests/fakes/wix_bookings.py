@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 
 STAFF_RESOURCE_TYPE = "1cd44cf8-756f-41c3-bd90-3e2ffcaf1155"
 BOOKING_LOCATION_TYPES = ("OWNER_BUSINESS", "OWNER_CUSTOM", "CUSTOM")
-# Verified correction 3: a CREATED booking is not in the business calendar and holds no slot.
+# Verified correction 3, and Wix's Create Booking page: "CREATED bookings don't appear on the
+# business calendar and don't affect a related schedule's availability."
 HOLDS_SLOT = ("CONFIRMED", "PENDING")
 READER_ALIASES = {
     "bookedEntity.item.slot": "bookedEntity.slot",
@@ -398,7 +399,8 @@ def confirm_or_decline(fake: FakeWix, req: Req) -> dict[str, Any]:
     """`POST /bookings/v2/confirmation/{id}:confirmOrDecline`: Wix decides from the service as it is now.
 
     DECLINED when double-booked and not (partly) paid; else PENDING when the service needs the
-    business's approval, CONFIRMED otherwise (wix-api.md Verified correction 3, §6.5).
+    business's approval, CONFIRMED otherwise (wix-api.md Verified correction 3, §6.5; Wix's SDK page
+    dev.wix.com/docs/sdk/backend-modules/bookings/bookings/confirm-or-decline-booking).
     """
     booking = _booking(fake, req.groups[0])
     if booking["status"] not in ("CREATED", "PENDING", "WAITING_LIST"):
