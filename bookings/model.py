@@ -115,6 +115,7 @@ class Meeting(Domain):
     join_url: str | None = None
     payment_url: str | None = None
     notes: dict[str, str] = Field(default_factory=dict)
+    unsaved_notes: tuple[str, ...] = ()  # note keys the backend could not store with the booking
     invite_title: str | None = None
     invite_description: str | None = None
     created_at: AwareDatetime

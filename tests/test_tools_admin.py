@@ -339,7 +339,9 @@ async def test_a_paid_meeting_on_wix_sets_a_fixed_price_and_deposit(tmp_path: Pa
         made = await call("create_scheduling_link", name="Consult", price={"amount": 50, "currency": "EUR"})
         assert world.fake.services[made["link"]["link_id"]]["payment"]["fixed"]["price"]["value"] == "50"
         free = await call("update_scheduling_link", link_id=link_id, make_free=True)
-        assert free["link"]["price"] is None and "payment" not in world.fake.services[link_id]
+        assert (
+            free["link"]["price"] is None and world.fake.services[link_id]["payment"]["rateType"] == "NO_FEE"
+        )
 
 
 async def test_a_free_wix_site_is_refused_paid_and_video_links_before_any_write(

@@ -299,11 +299,18 @@ async def test_the_fake_rejects_slot_location_types_on_create_booking(
     assert booking["status"] == "CREATED" and booking["revision"] == "1"
     assert booking["bookedEntity"]["slot"]["startDate"] == "2026-12-01T10:00:00.000+01:00"
     assert booking["bookingSource"]["appName"] == "Wix Meetings"
+    # A CREATED booking holds no slot (Verified correction 3): a second one can be created...
+    second = (await http.post("/bookings/v2/bookings", json=body)).json()["booking"]
+    decided = await http.post(f"/bookings/v2/confirmation/{booking['id']}:confirmOrDecline", json={})
+    assert decided.json()["booking"]["status"] == "CONFIRMED"
+    # ...but once the first is confirmed the slot is taken, and Wix declines the unpaid double booking.
     taken = await http.post("/bookings/v2/bookings", json=body)
     assert (
         taken.status_code == 428
         and taken.json()["details"]["applicationError"]["code"] == "SLOT_NOT_AVAILABLE"
     )
+    declined = await http.post(f"/bookings/v2/confirmation/{second['id']}:confirmOrDecline", json={})
+    assert declined.json()["booking"]["status"] == "DECLINED"
     stale = await http.post(f"/bookings/v2/bookings/{booking['id']}/confirm", json={"revision": "7"})
     assert stale.status_code == 409
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
+from wix_meetings_mcp.bookings.attendees import same_attendee
 from wix_meetings_mcp.bookings.errors import SlotUnavailable
 from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Meeting, MeetingQuery, Slot
 from wix_meetings_mcp.bookings.port import Backend
@@ -74,7 +74,8 @@ Notes = Annotated[
     Field(
         default=None,
         max_length=30,
-        description="Form answers and tracking keys (e.g. utm_source) as name → text.",
+        description="Form answers and tracking keys (e.g. utm_source) as name → text. A backend may "
+        "store only the keys its booking form has; the others come back in unsaved_notes.",
     ),
 ]
 
@@ -96,8 +97,9 @@ async def book_meeting(
     (already_booked=true) instead of a second one; pass idempotency_key to make retries safe.
 
     status is "confirmed", "pending" (the host must approve) or "payment_required" (send the
-    person payment_url). Read the `when` sentence back to the person. On slot_unavailable,
-    call find_slots again and offer other times.
+    person payment_url). Read the `when` sentence back to the person. unsaved_notes lists notes
+    keys the backend could not store (e.g. not fields of the Wix booking form). On
+    slot_unavailable, call find_slots again and offer other times.
     """
     d = deps(ctx)
     person = Attendee(
@@ -167,6 +169,7 @@ def _booked(meeting: Meeting, tz: ZoneInfo, *, already: bool) -> BookResult:
         meeting=meeting_out(meeting, tz),
         payment_url=meeting.payment_url,
         already_booked=already,
+        unsaved_notes=list(meeting.unsaved_notes) or None,
         next_step="This person already holds this slot; nothing new was booked."
         if already
         else _NEXT[meeting.status],
@@ -197,6 +200,4 @@ async def _same_booking(backend: Backend, slot: Slot, person: Attendee) -> Meeti
 
 
 def _same_person(a: Attendee, b: Attendee) -> bool:
-    if a.email and b.email:
-        return a.email.casefold() == b.email.casefold()
-    return bool(a.phone and b.phone and re.sub(r"\D", "", a.phone) == re.sub(r"\D", "", b.phone))
+    return same_attendee(a.email, a.phone, b.email, b.phone)

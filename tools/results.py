@@ -174,6 +174,7 @@ class BookResult(BaseModel):
     meeting: MeetingOut | None = None
     payment_url: str | None = None
     already_booked: bool = False  # a repeat of an earlier booking: nothing new was written
+    unsaved_notes: list[str] | None = None  # notes keys the backend could not store with the booking
     next_step: str | None = None
     untrusted: str = UNTRUSTED
 
