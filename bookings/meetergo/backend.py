@@ -20,6 +20,7 @@ from wix_meetings_mcp.bookings.errors import (
     LinkInactive,
     NotFound,
     NotSupported,
+    WriteOutcomeUnknown,
 )
 from wix_meetings_mcp.bookings.meetergo import _booking as booking
 from wix_meetings_mcp.bookings.meetergo import _mapping as mapping
@@ -35,7 +36,7 @@ from wix_meetings_mcp.bookings.meetergo._payloads import (
     RescheduleBody,
     parse,
 )
-from wix_meetings_mcp.bookings.meetergo.client import AmbiguousWrite, MeetergoClient
+from wix_meetings_mcp.bookings.meetergo.client import MeetergoClient
 from wix_meetings_mcp.bookings.model import (
     Account,
     BookingRequest,
@@ -150,7 +151,7 @@ class MeetergoBackend:
             )
         try:
             data: object = await self._client.patch(f"/v4/meeting-type/{link_id}", {"enabled": active})
-        except AmbiguousWrite:
+        except WriteOutcomeUnknown:
             current = await self._catalog.meeting_type(link_id, fresh=True)
             if current.enabled is not active:
                 raise
@@ -223,7 +224,7 @@ class MeetergoBackend:
         body = booking.booking_body(request, meeting_type).model_dump(by_alias=True, exclude_none=True)
         try:
             data = await self._client.post("/v4/booking", body)
-        except AmbiguousWrite as exc:
+        except WriteOutcomeUnknown as exc:
             # No idempotency key: look for the appointment before answering, never book twice.
             found = await self._catalog.find_booked(meeting_type.id, slot.start, slot.end, request.attendee)
             if found is None:
@@ -297,7 +298,7 @@ class MeetergoBackend:
         body = RescheduleBody(start=slot.start.isoformat()).model_dump(by_alias=True)
         try:
             data = await self._client.post(f"/v4/appointment/{meeting_id}/reschedule", body)
-        except AmbiguousWrite:
+        except WriteOutcomeUnknown:
             again = await self._catalog.appointment_or_none(meeting_id)
             if again is None or again.start != slot.start:
                 raise
@@ -327,7 +328,7 @@ class MeetergoBackend:
         body = CancelBody(reason=reason, cancel_all=True).model_dump(by_alias=True, exclude_none=True)
         try:
             data = await self._client.post(f"/v4/appointment/{meeting_id}/cancel", body)
-        except AmbiguousWrite:
+        except WriteOutcomeUnknown:
             again = await self._catalog.appointment_or_none(meeting_id)
             if again is None or not again.cancelled:
                 raise
