@@ -234,6 +234,6 @@ def _decode_cursor(cursor: str | None) -> tuple[int, int]:
     match = _CURSOR.match(cursor)
     if match is None:
         raise InvalidArgument(
-            "cursor is not one this backend issued", next_step="Call list_meetings without it."
+            "cursor is not one this backend issued", next_step="Start the listing again without a cursor."
         )
     return int(match.group(1)), int(match.group(2))

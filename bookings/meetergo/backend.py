@@ -13,10 +13,8 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from wix_meetings_mcp.bookings.errors import (
-    BackendUnavailable,
     BookingError,
     InvalidArgument,
-    InvalidSlot,
     LinkInactive,
     NotFound,
     NotSupported,
@@ -55,7 +53,6 @@ from wix_meetings_mcp.bookings.model import (
 
 PROVISIONAL_PREFIX = "provisional:"
 LINK_MAX_AGE = timedelta(minutes=1)
-_MAX_REASON = 500
 
 
 @dataclass
@@ -177,11 +174,8 @@ class MeetergoBackend:
         self, link: Link, *, start: datetime, end: datetime, duration: timedelta, limit: int | None = None
     ) -> list[Slot]:
         if start.tzinfo is None or end.tzinfo is None or end <= start:
-            raise InvalidArgument("find_slots needs an aware, non-empty range")
-        length = booking.minutes(duration)
-        if length not in link.durations_minutes:
-            allowed = ", ".join(str(d) for d in link.durations_minutes)
-            raise InvalidArgument(f"{length} minutes is not offered by this link (allowed: {allowed})")
+            raise InvalidArgument("a slot search needs an aware, non-empty range")
+        length = booking.minutes(duration)  # tools/ checks it is one of the link's durations
         meeting_type = await self._catalog.meeting_type(link.link_id)
         host_id = mapping.scope_of(meeting_type).domain_host_id
         first, last = (
@@ -228,11 +222,8 @@ class MeetergoBackend:
             # No idempotency key: look for the appointment before answering, never book twice.
             found = await self._catalog.find_booked(meeting_type.id, slot.start, slot.end, request.attendee)
             if found is None:
-                exc.next_step = (
-                    "It may await confirmation: check pending bookings in meetergo before booking again."
-                    if mapping.requires_approval(meeting_type)
-                    else "Check with list_meetings before booking again."
-                )
+                if mapping.requires_approval(meeting_type):
+                    exc.next_step = "It may await confirmation: check pending bookings in meetergo."
                 raise
             return await self._read_back(found.id, meeting_type, request)
         result = parse(BookingResult, data, what="booking")
@@ -242,10 +233,8 @@ class MeetergoBackend:
             self._pending[meeting_id] = _Pending(meeting=meeting, request=request)
             return meeting
         if not result.appointment_id:
-            raise BackendUnavailable(
-                "meetergo answered the booking without an appointment id",
-                next_step="Check with list_meetings before trying again.",
-            )
+            # It answered 2xx, so something was booked; which appointment is unknown.
+            raise WriteOutcomeUnknown("meetergo answered the booking without an appointment id")
         return await self._read_back(result.appointment_id, meeting_type, request)
 
     async def _read_back(
@@ -283,13 +272,8 @@ class MeetergoBackend:
                 "meetergo always notifies the attendee of a reschedule",
                 next_step="Call again with notify_attendee=true.",
             )
+        # A cancelled meeting and a slot of another link are refused in tools/.
         current = await self._catalog.appointment(meeting_id)
-        if current.cancelled:
-            raise InvalidArgument(
-                "this meeting is cancelled and cannot be rescheduled", meeting_id=meeting_id
-            )
-        if current.meeting_type_id and slot.link_id != current.meeting_type_id:
-            raise InvalidSlot("the slot belongs to another scheduling link", meeting_id=meeting_id)
         if slot.end - slot.start != current.end - current.start:
             raise NotSupported(
                 "meetergo keeps a meeting's duration when rescheduling",
@@ -314,8 +298,6 @@ class MeetergoBackend:
                 "meetergo always notifies the attendee of a cancellation",
                 next_step="Call again with notify_attendee=true.",
             )
-        if reason and len(reason) > _MAX_REASON:
-            raise InvalidArgument(f"reason is longer than {_MAX_REASON} characters")
         if _provisional(meeting_id):
             confirmed = await self._confirmed_pending(meeting_id)
             if confirmed is None:
@@ -378,7 +360,7 @@ class MeetergoBackend:
         if pending is None:
             raise NotFound(
                 "this booking awaits confirmation and meetergo offers no API to read it back",
-                next_step="See pending bookings in meetergo, or call list_meetings once it is confirmed.",
+                next_step="See pending bookings in meetergo; once confirmed it is listed under its own id.",
                 meeting_id=meeting_id,
             )
         return pending
@@ -389,12 +371,12 @@ class MeetergoBackend:
         if request.ics_url:
             raise NotSupported(
                 "meetergo connects calendars through the provider's sign-in, not an iCal address",
-                next_step="Call connect_calendar with provider google or outlook and without ics_url.",
+                next_step="Use provider google or outlook, without ics_url.",
             )
         if request.provider == "apple":
             raise NotSupported(
                 "meetergo's API cannot connect an Apple (iCloud) calendar with an app-specific password",
-                next_step="Connect iCloud in the meetergo web app, then call list_calendar_connections.",
+                next_step="Connect iCloud in the meetergo web app; it then shows among the calendar connections.",
             )
         params = await self._user_param(request.host_id)
         if request.redirect_url:
@@ -405,7 +387,7 @@ class MeetergoBackend:
             status="authorization_required",
             authorization_url=auth.auth_url,
             next_step=f"Ask the host to open authorization_url and sign in to {request.provider}; "
-            "then call list_calendar_connections to confirm the connection.",
+            "then list the calendar connections to confirm it.",
         )
 
     async def list_calendar_connections(self, host_id: str | None = None) -> list[CalendarConnection]:
