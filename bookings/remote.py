@@ -77,7 +77,8 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         rf"\1\2{REDACTED}",
     ),
-    (re.compile(r"(?i)\b(bearer|basic)\s+[a-z0-9._~+/=:-]{8,}"), rf"\1 {REDACTED}"),
+    # a bearer token anywhere ("Basic" alone is too common a word; its header form is caught above)
+    (re.compile(r"(?i)\b(bearer)\s+[a-z0-9._~+/=:-]{8,}"), rf"\1 {REDACTED}"),
 )
 
 
@@ -85,7 +86,8 @@ class Scrubber:
     """Removes known secrets and anything shaped like a credential from text."""
 
     def __init__(self, secrets: Sequence[str] = ()) -> None:
-        # Longest first, so a secret containing another is removed whole.
+        # Longest first, so a secret containing another is removed whole. Values under 4 characters
+        # are skipped: they would blank out ordinary words, and no key or password is that short.
         self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
 
     def __call__(self, text: str, extra: Sequence[str] = ()) -> str:

@@ -289,6 +289,8 @@ async def test_the_agent_is_told_to_check_before_writing_again() -> None:
 LEAKS = [
     f"key {KEY} rejected",
     "header Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload.sig was refused",
+    "token Bearer eyJhbGciOiJIUzI1NiJ9.other was sent",
+    "proxy-authorization: Basic eyJhbGciOiJIUzI1NiJ9 denied",
     'got {"authorization": "IST.raw-wix-key-value"}',
     "x-api-key=abcdef123456 is unknown",
     "see https://cal.example.com/feed.ics?token=abc123SECRET&view=week",
@@ -309,7 +311,7 @@ def test_the_scrubber_removes_every_credential_shape(text: str) -> None:
 
 
 def test_the_scrubber_keeps_ordinary_text() -> None:
-    text = "Meeting type not found (GET /v4/meeting-type/abc?start=2026-12-01)"
+    text = "Basic availability: meeting type not found (GET /v4/meeting-type/abc?start=2026-12-01)"
     assert Scrubber((KEY,))(text) == text
 
 
