@@ -13,7 +13,7 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import ValidationError
 
-from wix_meetings_mcp.bookings.errors import BackendError, BookingError
+from wix_meetings_mcp.bookings.errors import BackendError, BookingError, SlotUnavailable, WriteOutcomeUnknown
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,20 @@ def from_booking_error(exc: BookingError) -> CallToolResult:
     if isinstance(exc, BackendError):
         # status and request id go to the log for support; the agent gets the code and advice.
         logger.warning("backend error %s status=%s request_id=%s", exc.code, exc.status, exc.request_id)
-    return coded(exc.code, exc.message.rstrip("."), exc.next_step)
+    return coded(exc.code, exc.message.rstrip("."), _next_step(exc))
+
+
+def _next_step(exc: BookingError) -> str | None:
+    """The adapter's advice plus the tool to call: adapters never name a tool, this layer does."""
+    if isinstance(exc, WriteOutcomeUnknown):
+        check = (
+            "It may have been applied: check with get_meeting, list_meetings or list_scheduling_links "
+            "before writing again, never just repeat it."
+        )
+        return f"{exc.next_step.rstrip('.')}. {check}" if exc.next_step else check
+    if isinstance(exc, SlotUnavailable) and "find_slots" not in (exc.next_step or ""):
+        return "Call find_slots again and offer other times."
+    return exc.next_step
 
 
 def from_validation_error(exc: ValidationError) -> CallToolResult:
