@@ -83,6 +83,7 @@ async def open_backend(settings: Settings, clock: Clock, http: HttpClient) -> Ba
             api_key=settings.meetergo_api_key.get_secret_value(),
             user_id=settings.meetergo_user_id,
             base_url=settings.meetergo_api_base_url,
+            clock=clock,  # Retry-After in its date form is measured against it
         )
         # meetergo has no plan API: premium unless MEETINGS_PLAN says otherwise.
         premium = settings.plan == "premium" or "plan" not in settings.model_fields_set
@@ -95,6 +96,7 @@ async def open_backend(settings: Settings, clock: Clock, http: HttpClient) -> Ba
         api_key=settings.wix_api_key.get_secret_value(),
         site_id=settings.wix_site_id,
         base_url=settings.wix_api_base_url,
+        clock=clock,
     )
     return WixBackend(
         client=wix,

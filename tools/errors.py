@@ -13,7 +13,13 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import ValidationError
 
-from wix_meetings_mcp.bookings.errors import BackendError, BookingError, SlotUnavailable, WriteOutcomeUnknown
+from wix_meetings_mcp.bookings.errors import (
+    BackendError,
+    BookingError,
+    NotFound,
+    SlotUnavailable,
+    WriteOutcomeUnknown,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +46,20 @@ def _next_step(exc: BookingError) -> str | None:
         return f"{exc.next_step.rstrip('.')}. {check}" if exc.next_step else check
     if isinstance(exc, SlotUnavailable) and "find_slots" not in (exc.next_step or ""):
         return "Call find_slots again and offer other times."
+    if isinstance(exc, NotFound) and not exc.next_step:
+        for key, where in _LISTS.items():
+            if key in exc.context:
+                return f"Valid ids come from {where}"
     return exc.next_step
+
+
+# Where an agent finds valid ids of each kind, by the context key a NotFound carries.
+_LISTS = {
+    "meeting_id": "list_meetings",
+    "link_id": "list_scheduling_links",
+    "connection_id": "list_calendar_connections",
+    "host_id": "list_scheduling_links (each link names its host)",
+}
 
 
 def from_validation_error(exc: ValidationError) -> CallToolResult:

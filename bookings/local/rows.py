@@ -193,4 +193,6 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
             raise ValueError("out of range")
         return start_ts, meeting_id[:64]
     except (ValueError, TypeError, OverflowError):
-        raise InvalidArgument("The cursor is malformed; call list_meetings again without a cursor.") from None
+        raise InvalidArgument(
+            "The cursor is malformed", next_step="Omit cursor to start from the first page."
+        ) from None

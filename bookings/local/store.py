@@ -286,9 +286,7 @@ class Store:
             conn.execute(_MEETING_CONFLICT, params).fetchone()
             or conn.execute(_BUSY_CONFLICT, params).fetchone()
         ):
-            raise SlotUnavailable(
-                "That time is no longer free.", next_step="Call find_slots again and pick another slot."
-            )
+            raise SlotUnavailable("That time is no longer free.")
 
     def book(self, meeting: Meeting, *, buffer_minutes: int, meetings_limit: int | None) -> None:
         """Insert the meeting unless its link is inactive, the plan's limit is reached or its time collides."""

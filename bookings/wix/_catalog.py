@@ -119,7 +119,7 @@ class Catalog:
             self.invalidate()  # perhaps created elsewhere since we cached: look once more
             services = await self.services()
         if link_id not in services:
-            raise NotFound(f"No scheduling link {link_id!r}.")
+            raise NotFound(f"No scheduling link {link_id!r}.", link_id=link_id)
         return services[link_id]
 
     def invalidate(self) -> None:
@@ -138,7 +138,7 @@ class Catalog:
         path = f"{SERVICES}/{link_id}"
         service = (await self._client.read("GET", path, p.ServiceResponse)).service
         if service.app_id != MEETINGS_APP_ID:
-            raise NotFound(f"No scheduling link {link_id!r}.")
+            raise NotFound(f"No scheduling link {link_id!r}.", link_id=link_id)
         return service
 
     async def fresh_service(self, link_id: str) -> p.Service:
@@ -246,7 +246,7 @@ class Catalog:
         staff = await self.staff_member(host_id)
         schedule = staff.resource.events_schedule if staff.resource else None
         if schedule is None or not schedule.id:
-            raise NotFound(f"Host {host_id!r} has no calendar schedule on Wix.")
+            raise NotFound(f"Host {host_id!r} has no calendar schedule on Wix.", host_id=host_id)
         return schedule.id
 
     # ---- booking forms ----

@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from wix_meetings_mcp.bookings.attendees import same_attendee
-from wix_meetings_mcp.bookings.errors import BackendUnavailable, InvalidArgument, NotFound, SlotUnavailable
+from wix_meetings_mcp.bookings.errors import InvalidArgument, NotFound, SlotUnavailable
 from wix_meetings_mcp.bookings.model import BookingRequest, Meeting, MeetingPage, MeetingQuery, Slot
 from wix_meetings_mcp.bookings.wix import _forms
 from wix_meetings_mcp.bookings.wix import _mapping as m
@@ -48,7 +48,7 @@ class Meetings:
         """Meetings bookings: the Meetings appId and a Meetings service; None when there is none."""
         services = await self._catalog.services()
         if link_id is not None and link_id not in services:
-            raise NotFound(f"No scheduling link {link_id!r}.")
+            raise NotFound(f"No scheduling link {link_id!r}.", link_id=link_id)
         ids = [link_id] if link_id else sorted(services)
         return {"appId": m.MEETINGS_APP_ID, SERVICE_KEY: {"$in": ids}} if ids else None
 
@@ -60,7 +60,7 @@ class Meetings:
         meetings = await self._filter()
         found = await self._query({"filter": {**meetings, "id": meeting_id}}) if meetings else None
         if not found or not found.extended_bookings:
-            raise NotFound(f"No meeting {meeting_id!r}.")
+            raise NotFound(f"No meeting {meeting_id!r}.", meeting_id=meeting_id)
         return found.extended_bookings[0]
 
     async def _meeting(
@@ -187,12 +187,8 @@ class Meetings:
         except WriteOutcomeUnknown as lost:
             found = await self._find_booked(request)
             if found is None:
-                raise BackendUnavailable(
-                    "Wix did not confirm the booking and no booking was found for that slot.",
-                    next_step="Look for free times again and retry.",
-                    status=lost.status,
-                    request_id=lost.request_id,
-                ) from None
+                # Wix's reader may lag its writer: not found yet is not "not written".
+                raise lost from None
             created = found
         payment_url = None
         if paid and m.meeting_status(created) == "payment_required":

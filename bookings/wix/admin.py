@@ -139,7 +139,7 @@ class WixAdmin:
         one_duration(durations_minutes)
         resource_id = (await self._catalog.staff_member(host_id)).resource_id
         if not resource_id:
-            raise NotFound(f"Host {host_id!r} has no staff resource on Wix.")
+            raise NotFound(f"Host {host_id!r} has no staff resource on Wix.", host_id=host_id)
         service: dict[str, Any] = {
             "type": "APPOINTMENT",
             "appId": m.MEETINGS_APP_ID,
