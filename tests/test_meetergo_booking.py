@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +18,10 @@ from wix_meetings_mcp.bookings.errors import (
     SlotUnavailable,
     WriteOutcomeUnknown,
 )
+from wix_meetings_mcp.bookings.meetergo import MeetergoBackend
 from wix_meetings_mcp.bookings.meetergo.backend import PROVISIONAL_PREFIX
 from wix_meetings_mcp.bookings.model import Attendee, BookingRequest
+from wix_meetings_mcp.server.state import ServerState
 
 
 @pytest.fixture
@@ -283,3 +286,21 @@ async def test_unknown_meetings_are_not_found(world: World) -> None:
         await world.backend.get_meeting(f"{PROVISIONAL_PREFIX}unknown")
     with pytest.raises(NotFound):
         await world.backend.cancel("appt-missing", reason=None, notify_attendee=True)
+
+
+async def test_a_pending_booking_is_found_by_another_process_on_the_same_database(
+    world: World, tmp_path: Path, clock: FakeClock
+) -> None:
+    shared = tmp_path / "shared.db"
+    vetted = world.fake.add_meeting_type("Vetted", user_id=world.host, double_opt_in="enabled")
+    slot = await slot_at(world, vetted, TUESDAY_9)
+    first, second = ServerState(shared), ServerState(shared)  # two server processes' state
+    booking = MeetergoBackend(client=world.client, clock=clock, time_zone="Europe/Berlin", records=first)
+    pending = await booking.book(request_for(slot), meetings_limit=None)
+    other = MeetergoBackend(client=world.client, clock=clock, time_zone="Europe/Berlin", records=second)
+    assert (await other.get_meeting(pending.meeting_id)).status == "pending"
+    cancelled = await other.cancel(pending.meeting_id, reason="no longer needed", notify_attendee=True)
+    assert cancelled.status == "cancelled"
+    assert (await booking.get_meeting(pending.meeting_id)).status == "cancelled"
+    first.close()
+    second.close()

@@ -8,9 +8,10 @@ MeetergoClient; reads and caches live in _catalog, payloads in _payloads, mappin
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel
 
 from wix_meetings_mcp.bookings.errors import (
     BookingError,
@@ -50,17 +51,21 @@ from wix_meetings_mcp.bookings.model import (
     Plan,
     Slot,
 )
+from wix_meetings_mcp.bookings.records import MemoryRecords, Records
 
 PROVISIONAL_PREFIX = "provisional:"
 LINK_MAX_AGE = timedelta(minutes=1)
 
 
-@dataclass
-class _Pending:
-    """A provisional booking this process made: the API offers no read of one by id."""
+class _Pending(BaseModel):
+    """A provisional booking made through this server: the API offers no read of one by id, so it
+    is kept in the shared records (any process on the database can answer for it)."""
 
     meeting: Meeting
     request: BookingRequest
+
+
+_PENDING = "meetergo.pending"
 
 
 class MeetergoBackend:
@@ -73,6 +78,7 @@ class MeetergoBackend:
         clock: Callable[[], datetime],
         time_zone: str,
         premium: bool = True,
+        records: Records | None = None,
     ) -> None:
         try:
             self._tz = ZoneInfo(time_zone)
@@ -85,7 +91,7 @@ class MeetergoBackend:
         # personal token, Enterprise for platform keys), hence the default.
         self._premium = premium
         self._catalog = Catalog(client=client, clock=clock, time_zone=time_zone)
-        self._pending: dict[str, _Pending] = {}
+        self._records: Records = records if records is not None else MemoryRecords()
 
     @property
     def name(self) -> str:
@@ -230,7 +236,7 @@ class MeetergoBackend:
         if result.pending:
             meeting_id = f"{PROVISIONAL_PREFIX}{result.provisional_booking_id or ''}"
             meeting = self._echo(meeting_id, meeting_type, request, confirmed=False)
-            self._pending[meeting_id] = _Pending(meeting=meeting, request=request)
+            await self._save_pending(meeting_id, _Pending(meeting=meeting, request=request))
             return meeting
         if not result.appointment_id:
             # It answered 2xx, so something was booked; which appointment is unknown.
@@ -327,11 +333,12 @@ class MeetergoBackend:
         )
 
     async def _decline(self, meeting_id: str, reason: str | None) -> Meeting:
-        pending = self._pending_or_raise(meeting_id)
+        pending = await self._pending_or_raise(meeting_id)
         body = DeclineBody(reason=reason).model_dump(by_alias=True, exclude_none=True)
         provisional_id = meeting_id.removeprefix(PROVISIONAL_PREFIX)
         await self._client.post(f"/v4/provisional-booking/{provisional_id}/decline", body)
         pending.meeting = pending.meeting.model_copy(update={"status": "cancelled", "cancel_reason": reason})
+        await self._save_pending(meeting_id, pending)
         return pending.meeting
 
     # --- reading meetings ----------------------------------------------------------------------
@@ -339,7 +346,7 @@ class MeetergoBackend:
     async def get_meeting(self, meeting_id: str) -> Meeting:
         if not _provisional(meeting_id):
             return await self._catalog.to_meeting(await self._catalog.appointment(meeting_id))
-        pending = self._pending_or_raise(meeting_id)
+        pending = await self._pending_or_raise(meeting_id)
         if pending.meeting.status == "pending":
             confirmed = await self._confirmed_pending(meeting_id)
             if confirmed is not None:
@@ -351,12 +358,16 @@ class MeetergoBackend:
 
     async def _confirmed_pending(self, meeting_id: str) -> Appointment | None:
         """The appointment a provisional booking became once confirmed (the API links none)."""
-        request = self._pending_or_raise(meeting_id).request
+        request = (await self._pending_or_raise(meeting_id)).request
         slot = request.slot
         return await self._catalog.find_booked(slot.link_id, slot.start, slot.end, request.attendee)
 
-    def _pending_or_raise(self, meeting_id: str) -> _Pending:
-        pending = self._pending.get(meeting_id)
+    async def _save_pending(self, meeting_id: str, pending: _Pending) -> None:
+        await self._records.save(_PENDING, meeting_id, pending.model_dump_json())
+
+    async def _pending_or_raise(self, meeting_id: str) -> _Pending:
+        stored = await self._records.load(_PENDING, meeting_id)
+        pending = None if stored is None else _Pending.model_validate_json(stored)
         if pending is None:
             raise NotFound(
                 "this booking awaits confirmation and meetergo offers no API to read it back",
