@@ -66,8 +66,26 @@ def from_validation_error(exc: ValidationError) -> CallToolResult:
     problems = []
     for err in exc.errors(include_input=False, include_url=False)[:5]:
         where = ".".join(str(part) for part in err["loc"] if part != "arguments") or "arguments"
-        problems.append(f"{where}: {err['msg']}")
+        problems.append(f"{where}: {_plain(err['type'], err['msg'])}")
     return coded("invalid_argument", "; ".join(problems), "Fix the named arguments and call again.")
+
+
+def _plain(kind: str, message: str) -> str:
+    """The parser's words where they would confuse a model, else pydantic's own."""
+    if kind.startswith("date_"):
+        return "use a date as YYYY-MM-DD"
+    if kind.startswith(("datetime_", "timezone_")):
+        return "use ISO 8601 with a UTC offset, e.g. 2026-12-01T09:00:00+01:00"
+    return message
+
+
+def unknown_arguments(name: str, given: set[str], known: set[str]) -> CallToolResult:
+    unknown = sorted(given - known)
+    return coded(
+        "invalid_argument",
+        f"{name} has no argument {', '.join(repr(u[:40]) for u in unknown[:5])}; it takes {', '.join(sorted(known))}",
+        "Call again with only those arguments.",
+    )
 
 
 def from_tool_error(name: str, exc: ToolError) -> CallToolResult:
