@@ -160,7 +160,8 @@ def serve_http(settings: Settings, *, host: str, port: int) -> None:
     _start_line(settings, f"http://{shown}:{listener.getsockname()[1]}/mcp")
     limits = ConnectionLimits(max_connections=connection_cap())
     proxies = tuple(p for p in settings.trusted_proxies.split(",") if p)
-    uvicorn.Server(server_config(app, trusted_proxies=proxies, limits=limits)).run(sockets=[listener])
+    config, gated = server_config(app, listener, trusted_proxies=proxies, limits=limits)
+    uvicorn.Server(config).run(sockets=[gated])
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import resource
+import socket
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -34,9 +36,14 @@ Phase = Literal["headers", "body", "idle", "serving"]
 # File descriptors kept back from the connection cap for the database, logs, the listener and the
 # backend's outbound HTTP pool (httpx allows 100 connections by default).
 RESERVED_FILES = 128
-# The listen backlog. asyncio also accepts up to this many connections in one go before any of
-# them reaches the protocol (and so the cap), so the open-files limit must cover a batch too.
+# The listen backlog, and how many connections beyond the cap may hold a file: asyncio accepts in
+# batches before any of them reaches the protocol (and so the cap), and closed connections keep
+# their file until asyncio reports them lost, so the listener below holds off accepting at the
+# cap plus this many, and the open-files limit covers that.
 BACKLOG = 256
+SPARE_FILES = RESERVED_FILES + BACKLOG
+# The soft open-files limit is raised toward the hard one up to this, to keep well clear of it.
+WANTED_FILES = 65_536
 
 
 @dataclass(frozen=True)
@@ -52,8 +59,35 @@ class _Registry:
 
     def __init__(self, limits: ConnectionLimits) -> None:
         self.limits = limits
-        self.open: set[GuardedH11Protocol] = set()
+        self.open: set[GuardedH11Protocol] = set()  # made and not yet lost: each holds a file
+        self.closing: set[GuardedH11Protocol] = set()  # closed by us, not yet lost
         self.waiting: dict[GuardedH11Protocol, None] = {}  # insertion order = when the wait began
+        self.accepted = 0  # accepted by the listener, not yet made a connection of the protocol
+        self.held_since: float | None = None
+
+
+class GatedListener(socket.socket):
+    """A listening socket that stops accepting while the cap plus BACKLOG connections hold files.
+
+    Refusing with BlockingIOError leaves the connections in the kernel's queue and asyncio tries
+    again on its next turn, once the accepted ones have reached the cap (which evicts) and the
+    evicted ones are gone. Without it accept() fails with EMFILE and asyncio stops for a second.
+    """
+
+    registry: _Registry
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        registry = self.registry
+        if registry.accepted + len(registry.open) >= registry.limits.max_connections + BACKLOG:
+            now = time.monotonic()
+            registry.held_since = registry.held_since or now
+            if now - registry.held_since < 1.0:
+                raise BlockingIOError
+            registry.accepted = 0  # a batch that never arrives (transports that failed) holds nothing up
+        registry.held_since = None
+        conn, address = super().accept()
+        registry.accepted += 1
+        return conn, address
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -67,9 +101,10 @@ class GuardedH11Protocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]  # uvicorn narrows BaseTransport the same way
         super().connection_made(transport)
         registry = self.registry
+        registry.accepted = max(0, registry.accepted - 1)
         registry.open.add(self)
         self._enter("headers")
-        if len(registry.open) > registry.limits.max_connections:
+        if len(registry.open) - len(registry.closing) > registry.limits.max_connections:
             oldest = next(iter(registry.waiting))
             if oldest is self:  # every other connection is being served: turn this one away
                 transport.write(
@@ -125,10 +160,14 @@ class GuardedH11Protocol(H11Protocol):
         self._cancel_deadline()
         self.registry.waiting.pop(self, None)
         self.registry.open.discard(self)
+        self.registry.closing.discard(self)
 
     def _drop(self) -> None:
         """Close this connection now (deadline passed, or evicted at the cap)."""
-        self._forget()
+        self._cancel_deadline()
+        self.registry.waiting.pop(self, None)
+        if self in self.registry.open:
+            self.registry.closing.add(self)  # its file stays open until asyncio reports it lost
         if not self.transport.is_closing():
             self.transport.close()
 
@@ -145,10 +184,9 @@ def connection_cap(wanted: int = ConnectionLimits.max_connections) -> int:
     and the server stops taking connections at all, which is the starvation the cap prevents.
     """
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    spare = RESERVED_FILES + BACKLOG
-    needed = wanted + spare
-    if soft != resource.RLIM_INFINITY and soft < needed:
-        raised = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    wanted_files = max(WANTED_FILES, wanted + SPARE_FILES)
+    if soft != resource.RLIM_INFINITY and soft < wanted_files:
+        raised = wanted_files if hard == resource.RLIM_INFINITY else min(wanted_files, hard)
         try:
             resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
             soft = raised
@@ -156,21 +194,24 @@ def connection_cap(wanted: int = ConnectionLimits.max_connections) -> int:
             pass
     if soft == resource.RLIM_INFINITY:
         return wanted
-    return max(1, min(wanted, soft - spare))
+    return max(1, min(wanted, soft - SPARE_FILES))
 
 
 def server_config(
-    app: ASGIApp, *, trusted_proxies: tuple[str, ...], limits: ConnectionLimits
-) -> uvicorn.Config:
-    """uvicorn's settings for the HTTP transport.
+    app: ASGIApp, listener: socket.socket, *, trusted_proxies: tuple[str, ...], limits: ConnectionLimits
+) -> tuple[uvicorn.Config, socket.socket]:
+    """uvicorn's settings for the HTTP transport, and `listener` gated to go with them.
 
     uvicorn would otherwise believe X-Forwarded-For from loopback (or from FORWARDED_ALLOW_IPS,
     outside our settings); it is honoured only from MEETINGS_TRUSTED_PROXIES, and then scope's
     client is the address the nearest trusted proxy saw.
     """
-    return uvicorn.Config(
+    protocol = guarded_protocol(limits)
+    gated = GatedListener(listener.family, listener.type, listener.proto, fileno=listener.detach())
+    gated.registry = protocol.registry
+    config = uvicorn.Config(
         app,
-        http=guarded_protocol(limits),
+        http=protocol,
         log_level="warning",
         timeout_graceful_shutdown=3,
         timeout_keep_alive=limits.idle_timeout,
@@ -178,3 +219,4 @@ def server_config(
         proxy_headers=bool(trusted_proxies),
         forwarded_allow_ips=list(trusted_proxies),
     )
+    return config, gated

@@ -34,8 +34,7 @@ from tests.test_reliability_contention import (
 )
 from wix_meetings_mcp.server.app import Readiness, build_server
 from wix_meetings_mcp.server.connections import (
-    BACKLOG,
-    RESERVED_FILES,
+    SPARE_FILES,
     ConnectionLimits,
     server_config,
 )
@@ -99,9 +98,10 @@ def serving(
         auth_failures=auth_failures,
     )
     proxies = tuple(p for p in settings.trusted_proxies.split(",") if p)
-    server = uvicorn.Server(server_config(app, trusted_proxies=proxies, limits=limits or ConnectionLimits()))
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
+    bound = socket.socket()
+    bound.bind(("127.0.0.1", 0))
+    config, listener = server_config(app, bound, trusted_proxies=proxies, limits=limits or ConnectionLimits())
+    server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -186,11 +186,16 @@ def test_idle_connections_beyond_the_cap_do_not_starve_an_authenticated_client(t
 
 
 def test_the_served_process_stays_reachable_when_idle_connections_outnumber_its_files(tmp_path: Path) -> None:
-    """The real CLI allowed 600 files: without a cap, accept() fails and nothing gets in."""
+    """The real CLI allowed 1,000 files: without a cap, accept() fails and nothing gets in."""
 
     def few_files() -> None:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (600, 600))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1000, 1000))
 
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < 1500:  # this process holds the 1,100 client ends
+        if hard != resource.RLIM_INFINITY and hard < 1500:
+            pytest.skip("this process may not open 1,500 files")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1500, hard))
     (port,) = free_ports(1)
     log = tmp_path / "server.log"
     with log.open("ab") as err:
@@ -206,19 +211,20 @@ def test_the_served_process_stays_reachable_when_idle_connections_outnumber_its_
     try:
         wait_until_listening([served], timeout=30)
         with ExitStack() as stack:
-            for _ in range(700):
+            for _ in range(1100):
                 stack.enter_context(socket.create_connection(("127.0.0.1", port)))
             answer = call(port)
             assert answer.status_code == 200 and '"isError":false' in answer.text, answer.text
     finally:
         stop(served)
-    assert "Traceback" not in log.read_text()
+    written = log.read_text()
+    assert "Traceback" not in written, written[-2000:]
 
 
 @pytest.mark.parametrize(
     ("files", "cap"),
     [
-        ((600, 600), 600 - RESERVED_FILES - BACKLOG),  # cannot raise: fewer connections
+        ((1000, 1000), 1000 - SPARE_FILES),  # cannot raise: fewer connections
         ((400, 4000), 1000),  # the soft limit is raised toward the hard one
     ],
 )
