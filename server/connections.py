@@ -6,7 +6,9 @@ nothing, holds its connection forever, and a thousand such clients starve everyo
 `limit_concurrency` does not help: it is checked only once a request's headers are complete, and
 it counts the dripping connections too, so it answers 503 to the authenticated clients instead.
 
-So the h11 protocol is wrapped here (the server stays uvicorn; only the protocol class changes):
+So the h11 protocol is wrapped here: the server stays uvicorn, which the MCP SDK documents and the
+project already runs, and only the protocol class changes (always h11, even where httptools is
+installed, so these rules hold everywhere):
 - a request's headers must be complete `header_deadline` seconds after its first byte (for a new
   connection: after the connection opened), and its body `body_deadline` seconds after that;
   the connection is closed otherwise;
@@ -14,7 +16,9 @@ So the h11 protocol is wrapped here (the server stays uvicorn; only the protocol
 - at most `max_connections` stay open: a new one beyond the cap closes the connection that has
   waited longest for a request (idle, or still sending headers or body), or is itself refused
   with 503 when every open connection has a request in progress. Connections whose request is
-  being served are never evicted, so stalled strangers cannot push out a running tool call.
+  being served are never evicted, so stalled strangers cannot push out a running tool call;
+- the listening socket stops accepting while the cap plus a batch of connections hold files, and
+  the open-files limit is raised to cover that, so accept() never fails for want of a file.
 """
 
 from __future__ import annotations
