@@ -39,6 +39,7 @@ _MEETING_CONFLICT = """
     SELECT 1 FROM meetings m LEFT JOIN links l ON l.link_id = m.link_id
     WHERE m.host_id = :host AND m.status != 'cancelled' AND m.meeting_id != :ignore
       AND m.start_ts < :end + (SELECT COALESCE(MAX(buffer_minutes), 0) * 60 + :buf FROM links)
+      AND m.start_ts > :start - :day - (SELECT COALESCE(MAX(buffer_minutes), 0) * 60 + :buf FROM links)
       AND m.end_ts > :start - (SELECT COALESCE(MAX(buffer_minutes), 0) * 60 + :buf FROM links)
       AND m.start_ts - MAX(:buf, COALESCE(l.buffer_minutes, 0) * 60) < :end
       AND m.end_ts + MAX(:buf, COALESCE(l.buffer_minutes, 0) * 60) > :start
@@ -51,9 +52,13 @@ _HOST_MEETINGS = """
     FROM meetings m LEFT JOIN links l ON l.link_id = m.link_id
     WHERE m.host_id = :host AND m.status != 'cancelled' AND m.meeting_id != :ignore
       AND m.start_ts < :hi + (SELECT COALESCE(MAX(buffer_minutes), 0) * 60 FROM links)
+      AND m.start_ts > :lo - :day - (SELECT COALESCE(MAX(buffer_minutes), 0) * 60 FROM links)
       AND m.start_ts - COALESCE(l.buffer_minutes, 0) * 60 < :hi
       AND m.end_ts + COALESCE(l.buffer_minutes, 0) * 60 > :lo"""
-_COUNT_MEETINGS = "SELECT COUNT(*) FROM meetings WHERE status != 'cancelled'"
+_COUNT_MEETINGS = "SELECT live FROM meeting_count"  # kept by triggers (schema migration 2)
+# A meeting lasts at most a day (:day): a lower bound on start_ts lets the (host_id, start_ts)
+# index skip the past instead of reading every meeting ever booked.
+MAX_MEETING = 86400
 
 
 class Store:
@@ -258,7 +263,7 @@ class Store:
 
         A meeting is returned when, widened by its own link's buffer, it overlaps [lo, hi).
         """
-        params = {"host": host_id, "ignore": ignore_meeting_id or "", "lo": ts(lo), "hi": ts(hi)}
+        params = {"host": host_id, "ignore": ignore_meeting_id or "", "lo": ts(lo), "hi": ts(hi), "day": MAX_MEETING}
         with self._read() as conn:
             meetings = conn.execute(_HOST_MEETINGS, params).fetchall()
             imported = conn.execute(
@@ -280,7 +285,7 @@ class Store:
         buffer: int,
         ignore: str,
     ) -> None:
-        params = {"host": host_id, "start": ts(start), "end": ts(end), "buf": buffer * 60, "ignore": ignore}
+        params = {"host": host_id, "start": ts(start), "end": ts(end), "buf": buffer * 60, "ignore": ignore, "day": MAX_MEETING}
         # Imported busy times get the slot's buffer too, as in find_slots: what it offers, book accepts.
         if (
             conn.execute(_MEETING_CONFLICT, params).fetchone()
@@ -372,9 +377,10 @@ class Store:
             clauses.append("status = 'cancelled'")
         elif query.status != "all":
             clauses.append(
-                "status != 'cancelled' AND " + ("end_ts > ?" if query.status == "upcoming" else "end_ts <= ?")
+                "status != 'cancelled' AND "
+                + ("end_ts > ? AND start_ts > ?" if query.status == "upcoming" else "end_ts <= ?")
             )
-            args.append(ts(now))
+            args.extend([ts(now), ts(now) - MAX_MEETING] if query.status == "upcoming" else [ts(now)])
         descending = query.status == "past"  # most recent first
         if query.cursor is not None:
             clauses.append(f"(start_ts, meeting_id) {'<' if descending else '>'} (?, ?)")
