@@ -263,7 +263,13 @@ class Store:
 
         A meeting is returned when, widened by its own link's buffer, it overlaps [lo, hi).
         """
-        params = {"host": host_id, "ignore": ignore_meeting_id or "", "lo": ts(lo), "hi": ts(hi), "day": MAX_MEETING}
+        params = {
+            "host": host_id,
+            "ignore": ignore_meeting_id or "",
+            "lo": ts(lo),
+            "hi": ts(hi),
+            "day": MAX_MEETING,
+        }
         with self._read() as conn:
             meetings = conn.execute(_HOST_MEETINGS, params).fetchall()
             imported = conn.execute(
@@ -285,7 +291,14 @@ class Store:
         buffer: int,
         ignore: str,
     ) -> None:
-        params = {"host": host_id, "start": ts(start), "end": ts(end), "buf": buffer * 60, "ignore": ignore, "day": MAX_MEETING}
+        params = {
+            "host": host_id,
+            "start": ts(start),
+            "end": ts(end),
+            "buf": buffer * 60,
+            "ignore": ignore,
+            "day": MAX_MEETING,
+        }
         # Imported busy times get the slot's buffer too, as in find_slots: what it offers, book accepts.
         if (
             conn.execute(_MEETING_CONFLICT, params).fetchone()
