@@ -58,9 +58,9 @@ def table(toolsets: Collection[Toolset]) -> tuple[ToolSpec, ...]:
     """Every tool of the chosen toolsets; the admin module loads only when its toolset is on."""
     if "admin" not in toolsets:
         return TOOLS
-    from wix_meetings_mcp.tools import admin
+    from wix_meetings_mcp.tools import admin, video
 
-    return (*TOOLS, *admin.TOOLS)
+    return (*TOOLS, *admin.TOOLS, *video.TOOLS)
 
 
 def selected(toolsets: Collection[Toolset], *, read_only: bool) -> list[ToolSpec]:

@@ -66,4 +66,13 @@ _V2_LIVE_COUNT: Migration = (
     "CREATE INDEX meetings_attendee_email ON meetings (lower(attendee_email), start_ts)",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL, _V2_LIVE_COUNT)
+# Video-conferencing accounts: '' is the business default, else a host's own.
+_V3_VIDEO_ACCOUNTS: Migration = (
+    """CREATE TABLE video_accounts (
+        host_id TEXT PRIMARY KEY, url TEXT NOT NULL, password TEXT, description TEXT,
+        unique_rooms INTEGER NOT NULL)""",
+    "ALTER TABLE meetings ADD COLUMN location_password TEXT",
+    "ALTER TABLE meetings ADD COLUMN location_description TEXT",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL, _V2_LIVE_COUNT, _V3_VIDEO_ACCOUNTS)

@@ -28,7 +28,15 @@ from wix_meetings_mcp.bookings.errors import (
 from wix_meetings_mcp.bookings.local import rows, schema
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
-from wix_meetings_mcp.bookings.model import CalendarConnection, Host, Link, Meeting, MeetingPage, MeetingQuery
+from wix_meetings_mcp.bookings.model import (
+    CalendarConnection,
+    Host,
+    Link,
+    Meeting,
+    MeetingPage,
+    MeetingQuery,
+    VideoAccount,
+)
 
 DEFAULT_BUSINESS_NAME = "My Business"
 
@@ -411,6 +419,45 @@ class Store:
         page, more = found[: query.limit], len(found) > query.limit
         cursor = rows.encode_cursor(page[-1]["start_ts"], page[-1]["meeting_id"]) if more else None
         return MeetingPage(meetings=tuple(rows.to_meeting(r, self._zone) for r in page), next_cursor=cursor)
+
+    # --- video accounts -------------------------------------------------------------------------
+
+    def video_accounts(self) -> list[VideoAccount]:
+        found = self._conn().execute("SELECT * FROM video_accounts ORDER BY host_id").fetchall()
+        return [
+            VideoAccount(
+                host_id=r["host_id"] or None,
+                url=r["url"],
+                password=r["password"],
+                description=r["description"],
+                unique_rooms=bool(r["unique_rooms"]),
+            )
+            for r in found
+        ]
+
+    def save_video_account(self, account: VideoAccount) -> None:
+        with self._write() as conn:
+            if account.host_id is not None:
+                self._require_host(conn, account.host_id)
+            conn.execute(
+                "INSERT OR REPLACE INTO video_accounts VALUES (?, ?, ?, ?, ?)",
+                (account.host_id or "", account.url, account.password, account.description, account.unique_rooms),
+            )
+
+    def delete_video_account(self, host_id: str | None) -> VideoAccount | None:
+        with self._write() as conn:
+            key = host_id or ""
+            row = conn.execute("SELECT * FROM video_accounts WHERE host_id = ?", (key,)).fetchone()
+            conn.execute("DELETE FROM video_accounts WHERE host_id = ?", (key,))
+        if row is None:
+            return None
+        return VideoAccount(
+            host_id=host_id,
+            url=row["url"],
+            password=row["password"],
+            description=row["description"],
+            unique_rooms=bool(row["unique_rooms"]),
+        )
 
     # --- calendar connections -------------------------------------------------------------------
 
