@@ -441,7 +441,13 @@ class Store:
                 self._require_host(conn, account.host_id)
             conn.execute(
                 "INSERT OR REPLACE INTO video_accounts VALUES (?, ?, ?, ?, ?)",
-                (account.host_id or "", account.url, account.password, account.description, account.unique_rooms),
+                (
+                    account.host_id or "",
+                    account.url,
+                    account.password,
+                    account.description,
+                    account.unique_rooms,
+                ),
             )
 
     def delete_video_account(self, host_id: str | None) -> VideoAccount | None:

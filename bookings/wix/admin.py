@@ -98,6 +98,7 @@ _VIDEO_NOT_YET = (
     "manage them yet (meetings still carry the join link Wix gives them)"
 )
 
+
 class WixAdmin:
     def __init__(self, client: WixClient, catalog: Catalog, *, premium: Callable[[], bool | None]) -> None:
         self._client = client
