@@ -167,6 +167,8 @@ async def test_the_fourth_meeting_on_the_free_plan_is_refused_before_anything_is
         ]
         refused = await call.error("book_meeting", slot_id=slots[3]["slot_id"], attendee=ANN)
         assert refused.startswith("plan_limit_reached: ") and "3" in refused
+        dry = await call.error("book_meeting", slot_id=slots[3]["slot_id"], attendee=ANN, dry_run=True)
+        assert dry.startswith("plan_limit_reached: ")
         assert await site.stored_meetings() == 3
         assert (await call("get_account"))["plan"]["meetings_used"] == 3
         # A cancelled meeting frees its place on the plan.

@@ -78,6 +78,10 @@ async def test_unknown_ids_are_not_found(site: Site) -> None:
         await site.backend.get_meeting("no-such-meeting")
     with pytest.raises(NotFound):
         await site.backend.cancel("no-such-meeting", reason=None, notify_attendee=True)
+    with pytest.raises(NotFound):
+        await site.backend.reschedule("no-such-meeting", await slot_at(site, at(2, 10)), notify_attendee=True)
+    with pytest.raises(NotFound):
+        await site.backend.set_link_active("no-such-link", active=False)
 
 
 async def test_cancelling_twice_leaves_one_cancelled_meeting(site: Site) -> None:
