@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.conftest import FakeClock
 from tests.fakes.wix import MEETINGS_APP_ID, Fault
 from tests.fakes.wix_calendars import WRONG_PASSWORD
 from tests.fakes.wix_setup import World, wix_world
@@ -40,8 +41,8 @@ CREATE = "/bookings/v2/bookings"
 
 
 @pytest.fixture
-async def world() -> AsyncIterator[World]:
-    async with wix_world() as w:
+async def world(clock: FakeClock) -> AsyncIterator[World]:
+    async with wix_world(clock=clock) as w:
         yield w
 
 
