@@ -44,10 +44,13 @@ from wix_meetings_mcp.bookings.model import (
     Price,
     Slot,
 )
+from wix_meetings_mcp.bookings.outbound import Outbound, OutboundError, Resolver
 from wix_meetings_mcp.bookings.port import Backend
 
 if TYPE_CHECKING:
     import httpx  # only a type here: the client is injected
+
+    from wix_meetings_mcp.bookings.local.feeds import FeedLimits, FeedReader
 
 T = TypeVar("T")
 
@@ -76,6 +79,9 @@ class LocalBackend:
         clock: Callable[[], datetime],
         http: httpx.AsyncClient | Callable[[], httpx.AsyncClient] | None = None,
         business_name: str = "My Business",
+        allowed_private_hosts: str | Sequence[str] = (),
+        resolver: Resolver | None = None,
+        feed_limits: FeedLimits | None = None,
     ) -> None:
         try:
             self._zone = ZoneInfo(time_zone)
@@ -89,6 +95,10 @@ class LocalBackend:
         self._plan = plan
         self._clock = clock
         self._http = http
+        self._allowed_private_hosts = allowed_private_hosts
+        self._resolver = resolver
+        self._feed_limits = feed_limits
+        self._feed_reader: FeedReader | None = None
         self._business_name = business_name
         self._store = Store(db_path, self._zone)
         self._ready = False
@@ -126,6 +136,15 @@ class LocalBackend:
                     )
                     self._ready = True
         return fn()
+
+    def _feeds(self) -> FeedReader:
+        """Made on first use, inside the event loop: its limiters belong to one."""
+        if self._feed_reader is None:
+            from wix_meetings_mcp.bookings.local.feeds import FeedLimits, FeedReader
+
+            outbound = Outbound(allowed_private_hosts=self._allowed_private_hosts, resolver=self._resolver)
+            self._feed_reader = FeedReader(outbound=outbound, limits=self._feed_limits or FeedLimits())
+        return self._feed_reader
 
     def _now(self) -> datetime:
         now = self._clock()
@@ -378,11 +397,9 @@ class LocalBackend:
                 "with it as ics_url.",
                 provider=request.provider,
             )
-        from wix_meetings_mcp.bookings.local import (
-            ics,  # icalendar & co. load only when a calendar is connected
-        )
+        from wix_meetings_mcp.bookings.local import feeds
 
-        url = ics.normalize_feed_url(request.ics_url)
+        url = feeds.normalize_feed_url(request.ics_url)
         now = self._now()
         links = await self._run(lambda: self._store.links(include_inactive=True))
         horizon = max(
@@ -393,13 +410,6 @@ class LocalBackend:
                 if ln.host.host_id == host.host_id and ln.policy.max_advance
             ]
         )
-        busy = await ics.fetch_busy(
-            url,
-            http=self._http() if callable(self._http) else self._http,
-            zone=self._zone,
-            start=now - timedelta(days=1),
-            end=now + horizon,
-        )
         connection = CalendarConnection(
             connection_id=uuid.uuid4().hex,
             host_id=host.host_id,
@@ -409,9 +419,26 @@ class LocalBackend:
             export_enabled=False,
             account_email=request.email,
         )
-        saved = await self._run(
-            lambda: self._store.save_connection(connection, ics_url=url, busy=busy, imported_at=now)
-        )
+        reader = self._feeds()
+        try:
+            busy = await reader.busy(
+                url,
+                http=self._http() if callable(self._http) else self._http,
+                zone=self._zone,
+                start=now - timedelta(days=1),
+                end=now + horizon,
+            )
+            saved = await self._run(
+                lambda: self._store.save_connection(
+                    connection,
+                    ics_url=url,
+                    busy=busy,
+                    imported_at=now,
+                    host_limit=reader.limits.host_intervals,
+                )
+            )
+        except OutboundError as exc:
+            raise feeds.feed_error(exc.reason, file=url.startswith("file:")) from None
         return ConnectCalendarResult(
             status="connected",
             connection=saved,

@@ -28,6 +28,7 @@ from wix_meetings_mcp.bookings.local import rows
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
 from wix_meetings_mcp.bookings.model import CalendarConnection, Host, Link, Meeting, MeetingPage, MeetingQuery
+from wix_meetings_mcp.bookings.outbound import OutboundError
 
 BUSY_TIMEOUT = timedelta(seconds=15)
 
@@ -392,15 +393,32 @@ class Store:
     # --- calendar connections -------------------------------------------------------------------
 
     def save_connection(
-        self, connection: CalendarConnection, *, ics_url: str, busy: Sequence[Interval], imported_at: datetime
+        self,
+        connection: CalendarConnection,
+        *,
+        ics_url: str,
+        busy: Sequence[Interval],
+        imported_at: datetime,
+        host_limit: int | None = None,
     ) -> CalendarConnection:
-        """Store a connection and replace its busy times; the same host+provider+url keeps its id."""
+        """Store a connection and replace its busy times; the same host+provider+url keeps its id.
+
+        With `host_limit`, more busy intervals than that for the host across all its calendars is
+        refused (OutboundError too_large) and nothing changes.
+        """
         with self._write() as conn:
             row = conn.execute(
                 "SELECT connection_id FROM calendar_connections WHERE host_id = ? AND provider = ? AND ics_url = ?",
                 (connection.host_id, connection.provider, ics_url),
             ).fetchone()
             connection_id = connection.connection_id if row is None else str(row[0])
+            if host_limit is not None:
+                (others,) = conn.execute(
+                    "SELECT COUNT(*) FROM busy WHERE host_id = ? AND connection_id != ?",
+                    (connection.host_id, connection_id),
+                ).fetchone()
+                if others + len(busy) > host_limit:
+                    raise OutboundError("too_large")
             conn.execute("DELETE FROM busy WHERE connection_id = ?", (connection_id,))
             conn.execute("DELETE FROM calendar_connections WHERE connection_id = ?", (connection_id,))
             columns: dict[str, object] = {
