@@ -1,18 +1,18 @@
 """Busy times from iCalendar data: parse, expand recurrences within limits, merge.
 
 The data is a third party's (and possibly an attacker's), so every step is bounded: rules that
-repeat more often than hourly are refused, time-zone rules may produce only so many transitions,
-recurrences are expanded lazily and no further than the window (an UNTIL is added where a rule has
-neither UNTIL nor COUNT, so a rule that never matches does not search until the year 9999), the
-occurrences and the merged busy intervals are counted. Any limit hit is `too_large`; a cap never
-silently drops busy time. This runs in a worker process (see feeds.py) that is killed when its
-time is up, which also covers whatever these limits miss.
+repeat more often than hourly (by FREQ, or by several BYMINUTE or BYSECOND values) are refused,
+time-zone rules may produce only so many transitions, recurrences are expanded a week at a time
+and counted as they come, and the merged busy intervals are counted. Any limit hit is `too_large`;
+a cap never silently drops busy time. A rule that never matches (30 February) still makes dateutil
+search until the year 9999, seconds per rule, UNTIL or not; that, and whatever else these limits
+miss, is what the worker process's time budget is for (see feeds.py).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,6 +26,7 @@ from wix_meetings_mcp.bookings.local.slots import Interval
 from wix_meetings_mcp.bookings.outbound import OutboundError
 
 _SUB_HOURLY = frozenset({"SECONDLY", "MINUTELY"})
+_PAGE = timedelta(days=7)
 
 
 def parse_busy(
@@ -44,8 +45,7 @@ def parse_busy(
             raise ValueError("not a VCALENDAR")
         _screen(calendar, limits)
         calendar = x_wr_timezone.to_standard(calendar)
-        _clamp_open_rules(calendar, end + timedelta(days=1))
-        busy = _expand(recurring_ical_events.of(calendar).after(start), zone, end, limits)
+        busy = _expand(calendar, zone, start, end, limits)
     except (OutboundError, MemoryError):
         raise
     # The parsers raise assorted exception types on malformed input from a third party; any of
@@ -75,7 +75,8 @@ def _screen(calendar: icalendar.Calendar, limits: ParseLimits) -> None:
     transitions = 0
     for component in calendar.walk():
         for rule in _rules(component):
-            if not _freq(rule).isdisjoint(_SUB_HOURLY):
+            per_hour = len(rule.get("BYMINUTE", [0])) * len(rule.get("BYSECOND", [0]))
+            if not _freq(rule).isdisjoint(_SUB_HOURLY) or per_hour > 1:
                 raise OutboundError("too_large")
         if component.name not in ("STANDARD", "DAYLIGHT"):
             continue
@@ -103,43 +104,31 @@ def _freq(rule: icalendar.vRecur) -> set[str]:
     return {str(f).upper() for f in rule.get("FREQ", [])}
 
 
-def _clamp_open_rules(calendar: icalendar.Calendar, until: datetime) -> None:
-    """Give rules without UNTIL or COUNT an UNTIL just past the window, in DTSTART's own kind.
-
-    A rule with COUNT keeps its own bound (dateutil refuses both); the time budget covers it.
-    """
-    for component in calendar.walk("VEVENT"):
-        rules = component.get("RRULE")
-        if rules is None or "DTSTART" not in component:
-            continue
-        first = component.decoded("DTSTART")
-        if not isinstance(first, datetime):
-            bound: date | datetime = until.date()
-        elif first.tzinfo is None:
-            bound = until.replace(tzinfo=None)
-        else:
-            bound = until.astimezone(UTC)
-        for rule in rules if isinstance(rules, list) else [rules]:
-            if "UNTIL" not in rule and "COUNT" not in rule:
-                rule["UNTIL"] = [bound]
-
-
 def _expand(
-    events: Iterator[icalendar.Event], zone: ZoneInfo, end: datetime, limits: ParseLimits
+    calendar: icalendar.Calendar, zone: ZoneInfo, start: datetime, end: datetime, limits: ParseLimits
 ) -> list[Interval]:
+    """Occurrences a week at a time, so the count is checked long before a bomb is built."""
+    query = recurring_ical_events.of(calendar)
+    seen: set[tuple[str, datetime]] = set()
     busy: list[Interval] = []
-    for count, event in enumerate(events, start=1):
-        if count > limits.occurrences:
-            raise OutboundError("too_large")
-        event_start, event_end = _instant(event.start, zone), _instant(event.end, zone)
-        if event_start >= end:
-            break  # occurrences come in order of their start
-        if str(event.get("TRANSP", "")).upper() == "TRANSPARENT":
-            continue
-        if str(event.get("STATUS", "")).upper() == "CANCELLED":
-            continue
-        if event_end > event_start:
-            busy.append((event_start, event_end))
+    page = start
+    while page < end:
+        page_end = min(page + _PAGE, end)
+        for event in query.between(page, page_end):
+            event_start, event_end = _instant(event.start, zone), _instant(event.end, zone)
+            key = (str(event.get("UID", "")), event_start)
+            if key in seen:
+                continue  # an event across the page boundary comes back on the next page
+            seen.add(key)
+            if len(seen) > limits.occurrences:
+                raise OutboundError("too_large")
+            if str(event.get("TRANSP", "")).upper() == "TRANSPARENT":
+                continue
+            if str(event.get("STATUS", "")).upper() == "CANCELLED":
+                continue
+            if event_end > event_start:
+                busy.append((event_start, event_end))
+        page = page_end
     return busy
 
 
