@@ -9,17 +9,20 @@ from __future__ import annotations
 import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+
+import anyio
 
 from wix_meetings_mcp import __version__
 from wix_meetings_mcp.bookings.port import Backend
 from wix_meetings_mcp.server.audit import AuditTrail
-from wix_meetings_mcp.server.settings import Settings
+from wix_meetings_mcp.server.settings import Settings, machine_zone
 from wix_meetings_mcp.server.state import ServerState
 from wix_meetings_mcp.tools.confirm import ConfirmationTokens
 from wix_meetings_mcp.tools.context import Deps
 from wix_meetings_mcp.tools.registry import CodedServer, register, selected
+from wix_meetings_mcp.tools.signing import Cursors
 from wix_meetings_mcp.tools.slot_ids import SlotIds
 
 if TYPE_CHECKING:
@@ -64,11 +67,12 @@ async def open_backend(settings: Settings, clock: Clock, http: HttpClient) -> Ba
 
         return LocalBackend(
             db_path=settings.db_path,
-            time_zone=settings.business_zone,
+            time_zone=settings.time_zone,  # None keeps the stored zone
+            fresh_time_zone=machine_zone(),
             plan=settings.plan,
             clock=clock,
             http=http,  # lazily: only a calendar feed needs it
-            business_name=settings.business_name,
+            business_name=settings.business_name,  # None keeps the stored name
         )
     if settings.backend == "meetergo":
         from wix_meetings_mcp.bookings.meetergo import MeetergoBackend, MeetergoClient
@@ -93,8 +97,34 @@ async def open_backend(settings: Settings, clock: Clock, http: HttpClient) -> Ba
         base_url=settings.wix_api_base_url,
     )
     return WixBackend(
-        client=wix, clock=clock, business_name=settings.business_name, time_zone=settings.time_zone
+        client=wix,
+        clock=clock,
+        business_name=settings.business_name or "Wix site",
+        time_zone=settings.time_zone,
     )
+
+
+class Readiness:
+    """What `/readyz` asks of a running server: its state database and its backend answer."""
+
+    def __init__(self) -> None:
+        self.backend: Backend | None = None
+        self.state: ServerState | None = None
+
+    async def problems(self) -> list[str]:
+        if self.backend is None or self.state is None:
+            return ["starting"]
+        found: list[str] = []
+        try:
+            await self.state.ping()
+        except Exception:  # a probe reports, it never raises
+            found.append("database")
+        try:
+            with anyio.fail_after(5):
+                await self.backend.get_account()
+        except Exception:
+            found.append("backend")
+        return found
 
 
 def build_server(
@@ -103,8 +133,11 @@ def build_server(
     backend: Backend | None = None,
     clock: Clock = system_clock,
     allow_file_feeds: bool = True,
+    readiness: Readiness | None = None,
 ) -> CodedServer:
-    audit = AuditTrail(settings.db_path, clock)  # opens the database on the first write call
+    audit = AuditTrail(
+        settings.db_path, clock, retention=timedelta(days=settings.audit_retention_days)
+    )  # opens the database on the first write call
 
     @asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[Deps]:
@@ -119,11 +152,14 @@ def build_server(
                 chosen = await open_backend(settings, clock, http)
                 stack.push_async_callback(_close, chosen)
             secret = state.secret()
+            if readiness is not None:
+                readiness.backend, readiness.state = chosen, state
             yield Deps(
                 backend=chosen,
                 clock=clock,
                 slot_ids=SlotIds(secret),
                 confirmations=ConfirmationTokens(secret, clock),
+                cursors=Cursors(secret),
                 idempotency=state,
                 confirm_mode=settings.confirm,
                 allow_file_feeds=allow_file_feeds,

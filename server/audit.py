@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -21,17 +22,13 @@ from urllib.parse import urlsplit
 import anyio
 
 from wix_meetings_mcp.server.http_auth import current_caller
-from wix_meetings_mcp.server.state import open_database
+from wix_meetings_mcp.server.schema import open_database
+from wix_meetings_mcp.server.settings import Settings
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at REAL NOT NULL, caller TEXT NOT NULL, tool TEXT NOT NULL,
-    arguments TEXT NOT NULL, result TEXT NOT NULL, status TEXT
-);
-"""
 SECRET_NAMES = ("password", "confirmation_token", "token", "secret", "api_key", "apikey", "authorization")
 _URLS_WITH_SECRETS = ("ics_url",)  # a calendar's "secret address in iCal format"
 REDACTED = "[redacted]"
+RETENTION = timedelta(days=90)
 _MAX_TEXT = 200
 _MAX_ITEMS = 30
 _MAX_DEPTH = 4
@@ -49,7 +46,7 @@ class AuditEntry(NamedTuple):
 def redact(arguments: Mapping[str, Any], *, refused_as_invalid: bool = False) -> dict[str, Any]:
     """The arguments fit to keep: secrets replaced, text cut to 200 characters, nesting bounded.
 
-    Arguments refused as invalid keep only their shape: they wrote nothing, and what failed
+    Arguments of a refused call keep only their shape: they wrote nothing, and what failed
     validation may be anything, a password typed into the email field included.
     """
     items = list(arguments.items())[:_MAX_ITEMS]
@@ -93,18 +90,52 @@ def _clean(name: str, value: Any, depth: int) -> Any:
     return _clean(name, repr(value), depth)
 
 
+MAX_ARGUMENTS = 4096  # characters of one row's arguments: a hostile caller cannot bloat the trail
+# Outcomes after which the write may have happened: their arguments are worth keeping in full.
+_MAY_HAVE_WRITTEN = {
+    "ok",
+    "input_required",
+    "cancelled",
+    "protocol_error",
+    "upstream_unavailable",
+    "internal_error",
+}
+
+
+def stored_arguments(arguments: Mapping[str, Any], result: str) -> str:
+    """The arguments as stored: redacted, only their shape when the call was refused, at most 4 KiB."""
+    refused = result not in _MAY_HAVE_WRITTEN
+    text = _dump(redact(arguments, refused_as_invalid=refused))
+    if len(text) > MAX_ARGUMENTS:
+        text = _dump(redact(arguments, refused_as_invalid=True))
+    if len(text) > MAX_ARGUMENTS:
+        text = _dump({"_omitted": f"{len(arguments)} arguments too large to keep"})
+    return text
+
+
+def _dump(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
 class AuditTrail:
     """The `tools.registry.AuditLog` the server uses; the connection opens on first use."""
 
-    def __init__(self, path: Path, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, path: Path, clock: Callable[[], datetime], *, retention: timedelta = RETENTION
+    ) -> None:
         self._path = path
         self._clock = clock
+        self._retention = retention
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = None
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
-            self._db = open_database(self._path, _SCHEMA)
+            self._db = open_database(self._path)
+            # Pruned when the trail opens (once per process): cheap, and enough for a daily restart or
+            # a long-running server alike, since rows only accumulate at the rate of write calls.
+            cutoff = (self._clock() - self._retention).timestamp()
+            self._db.execute("DELETE FROM audit WHERE at < ?", (cutoff,))
         return self._db
 
     async def record(self, tool: str, arguments: Mapping[str, Any], result: str, status: str | None) -> None:
@@ -112,12 +143,7 @@ class AuditTrail:
             self._clock().timestamp(),
             current_caller(),
             tool,
-            json.dumps(
-                redact(arguments, refused_as_invalid=result == "invalid_argument"),
-                ensure_ascii=False,
-                separators=(",", ":"),
-                default=str,
-            ),
+            stored_arguments(arguments, result),
             result,
             status,
         )
@@ -149,6 +175,36 @@ class AuditTrail:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+
+
+def as_json(entry: AuditEntry) -> str:
+    """One JSON object per entry, arguments as an object (they are stored as JSON)."""
+    return json.dumps(
+        {
+            "at": entry.at.isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "caller": entry.caller,
+            "tool": entry.tool,
+            "result": entry.result,
+            "status": entry.status,
+            "arguments": json.loads(entry.arguments),
+        },
+        ensure_ascii=False,
+    )
+
+
+def print_audit(settings: Settings, limit: int, *, as_json_lines: bool = False) -> None:
+    """`meetings-mcp audit`: the newest entries first, as text or JSON lines."""
+    if not settings.db_path.exists():
+        print(f"meetings-mcp: no database at {settings.db_path} yet, so no audit entries", file=sys.stderr)
+        return
+    trail = AuditTrail(
+        settings.db_path, lambda: datetime.now(UTC), retention=timedelta(days=settings.audit_retention_days)
+    )
+    try:
+        for entry in trail.entries(limit):
+            print(as_json(entry) if as_json_lines else render(entry))
+    finally:
+        trail.close()
 
 
 def render(entry: AuditEntry) -> str:

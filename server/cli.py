@@ -1,24 +1,50 @@
 """Command line: `meetings-mcp` serves stdio; `--transport http` serves streamable HTTP at /mcp;
-`meetings-mcp audit` prints the audit trail of write calls."""
+`doctor`, `migrate`, `reset`, `audit` and `--version` are the other commands.
+
+Every failure a person can cause (a bad setting, a port in use, a database that cannot be used)
+ends with one line on stderr and a non-zero exit code, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
+import socket
+import sqlite3
 import sys
+from typing import NoReturn
 
 from pydantic import ValidationError
 
-from wix_meetings_mcp.server.app import build_server, system_clock
-from wix_meetings_mcp.server.audit import AuditTrail, render
-from wix_meetings_mcp.server.http_auth import BearerAuth
-from wix_meetings_mcp.server.rate_limit import RateLimit, RateLimiter
-from wix_meetings_mcp.server.settings import Settings, unknown_meetings_variables
+from wix_meetings_mcp import __version__
+from wix_meetings_mcp.server import logs
+from wix_meetings_mcp.server.app import Readiness, build_server
+from wix_meetings_mcp.server.database import DatabaseUnusable, database_files, migrate_database
+from wix_meetings_mcp.server.settings import (
+    MIN_HTTP_TOKEN,
+    Settings,
+    dotenv_file,
+    unknown_meetings_variables,
+)
 
-# The largest legitimate call (book_meeting with 30 notes of 2,000 characters, every character
-# escaped as a surrogate pair) stays under 0.8 MiB; the SDK answers 413 above this.
-MAX_REQUEST_BODY = 1024 * 1024
+logger = logging.getLogger("wix_meetings_mcp")
+_TOKEN_HINT = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    print(f"meetings-mcp: {message}", file=sys.stderr)
+    sys.exit(code)
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 1 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a port (1 to 65535)")
+    return value
 
 
 def _positive(text: str) -> int:
@@ -32,68 +58,158 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="meetings-mcp", description="Meeting scheduling for AI agents, over MCP."
     )
-    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
-    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: loopback only)")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--version", action="version", version=f"meetings-mcp {__version__}")
+    parser.add_argument(
+        "--transport", choices=["stdio", "http"], help="default: MEETINGS_TRANSPORT, else stdio"
+    )
+    parser.add_argument("--host", help="HTTP bind address (default: MEETINGS_HTTP_HOST, else loopback only)")
+    parser.add_argument("--port", type=_port, help="HTTP port (default: MEETINGS_HTTP_PORT, else 8000)")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     audit = commands.add_parser(
         "audit", help="print who called which write tool, when, and the result (newest first)"
     )
     audit.add_argument("--limit", type=_positive, default=50, help="entries to print (default: 50)")
+    audit.add_argument("--json", action="store_true", help="one JSON object per line")
+    commands.add_parser("doctor", help="check the configuration, database, backend and time zone")
+    commands.add_parser(
+        "migrate", help="bring the database's schema up to date (the server also does at start)"
+    )
+    reset = commands.add_parser("reset", help="start the local database over (deletes every meeting in it)")
+    reset.add_argument("--yes", action="store_true", help="really delete it")
     return parser.parse_args(argv)
 
 
 def read_settings() -> Settings:
     typos = unknown_meetings_variables(dict(os.environ))
     if typos:
-        sys.exit(f"meetings-mcp: unknown settings {', '.join(typos)} (see the README's configuration table)")
+        fail(f"unknown settings {', '.join(typos)} in the environment (see the README's configuration table)")
+    typos = unknown_meetings_variables(dotenv_file())
+    if typos:
+        fail(f"unknown settings {', '.join(typos)} in .env (see the README's configuration table)")
     try:
         return Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False)
+            f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
+            for e in exc.errors(include_input=False)
         )
-        sys.exit(f"meetings-mcp: bad configuration: {problems}")
-
-
-def print_audit(settings: Settings, limit: int) -> None:
-    if not settings.db_path.exists():
-        print(f"meetings-mcp: no database at {settings.db_path} yet, so no audit entries", file=sys.stderr)
-        return
-    trail = AuditTrail(settings.db_path, system_clock)
-    try:
-        for entry in trail.entries(limit):
-            print(render(entry))
-    finally:
-        trail.close()
+        fail(f"bad configuration: {problems}")
 
 
 def main(argv: list[str] | None = None) -> None:
+    try:
+        _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C in a terminal: stop now, quietly
+        sys.exit(130)
+
+
+def _main(argv: list[str] | None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-    )
-    # httpx logs every request's full URL at INFO, and a calendar's secret iCal address is a credential.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     settings = read_settings()
+    logs.configure(settings.log_format, settings.log_level)
+    if args.command == "doctor":
+        from wix_meetings_mcp.server.doctor import run_doctor
+
+        sys.exit(run_doctor(settings))
     if args.command == "audit":
-        print_audit(settings, args.limit)
+        from wix_meetings_mcp.server.audit import print_audit
+
+        print_audit(settings, args.limit, as_json_lines=args.json)
         return
-    if args.transport == "stdio":
+    if args.command == "reset":
+        reset(settings, confirmed=args.yes)
+        return
+    transport = args.transport or settings.transport
+    if transport != "http" and (args.port is not None or args.host is not None):
+        fail("--host and --port need --transport http (stdio has no address)")
+    try:
+        applied = migrate_database(settings)
+    except DatabaseUnusable as exc:
+        fail(str(exc))
+    if args.command == "migrate":
+        for line in applied:
+            print(line)
+        return
+    if transport == "stdio":
+        _start_line(settings, "stdio")
         build_server(settings).run()
         return
-    server = build_server(settings, allow_file_feeds=False)
-    if settings.http_token is None:
-        sys.exit(
-            "meetings-mcp: MEETINGS_HTTP_TOKEN must be set to serve HTTP (clients send it as a bearer token)"
-        )
-    import uvicorn
-    from starlette.types import ASGIApp
+    serve_http(settings, host=args.host or settings.http_host, port=args.port or settings.http_port)
 
-    # Outside in: the token gate, then the per-token rate limit, then the SDK's app (which checks
-    # Host and Origin on loopback binds and caps the body size).
-    app: ASGIApp = server.streamable_http_app(host=args.host, max_request_body_size=MAX_REQUEST_BODY)
-    if settings.http_rate_limit:
-        app = RateLimit(app, RateLimiter(settings.http_rate_limit))
-    app = BearerAuth(app, settings.http_token.get_secret_value())
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+
+def serve_http(settings: Settings, *, host: str, port: int) -> None:
+    token = settings.http_token.get_secret_value() if settings.http_token else ""
+    if not token:
+        fail(
+            f"MEETINGS_HTTP_TOKEN must be set to serve HTTP (clients send it as a bearer token); make one with {_TOKEN_HINT}"
+        )
+    if len(token) < MIN_HTTP_TOKEN:
+        fail(
+            f"MEETINGS_HTTP_TOKEN is too short ({len(token)} characters; at least {MIN_HTTP_TOKEN}); make one with {_TOKEN_HINT}"
+        )
+    listener = _listen(host, port)
+    import uvicorn
+
+    from wix_meetings_mcp.server.http_app import build_http_app
+
+    readiness = Readiness()
+    server = build_server(settings, allow_file_feeds=False, readiness=readiness)
+    app = build_http_app(server, settings, readiness, host=host)
+    shown = f"[{host}]" if ":" in host else host
+    _start_line(settings, f"http://{shown}:{listener.getsockname()[1]}/mcp")
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3)
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind before anything else starts, so a busy port is one clear line, not a traceback."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+    except socket.gaierror:
+        fail(f"cannot listen on {host!r}: no such address")
+    except OSError as exc:
+        if exc.errno == 98:  # EADDRINUSE
+            fail(f"port {port} on {host} is already in use; stop the other server or choose another --port")
+        fail(f"cannot listen on {host} port {port}: {exc.strerror}")
+    listener.set_inheritable(True)
+    return listener
+
+
+def _start_line(settings: Settings, where: str) -> None:
+    """One line naming where, which backend, plan and database (never a secret)."""
+    plan = f" · plan {settings.plan}" if settings.backend == "local" else ""
+    logger.info(
+        "meetings-mcp %s serving %s · backend %s%s · database %s",
+        __version__,
+        where,
+        settings.backend,
+        plan,
+        settings.db_path,
+    )
+
+
+def reset(settings: Settings, *, confirmed: bool) -> None:
+    if settings.backend != "local":
+        fail(
+            f"reset starts the local engine's database over; with MEETINGS_BACKEND={settings.backend} the meetings live there, not here"
+        )
+    files = [f for f in database_files(settings.db_path) if f.exists()]
+    if not files:
+        print(f"meetings-mcp: no database at {settings.db_path}; nothing to reset", file=sys.stderr)
+        return
+    if not confirmed:
+        fail(
+            f"reset deletes every meeting, link and setting in {settings.db_path}; run `meetings-mcp reset --yes` to do it (stop running servers first)"
+        )
+    try:
+        with sqlite3.connect(settings.db_path, timeout=1) as db:  # a running server holds it: refuse
+            db.execute("BEGIN EXCLUSIVE")
+            db.execute("ROLLBACK")
+    except sqlite3.Error:
+        fail(f"{settings.db_path} is in use by a running server; stop it first")
+    for f in files:
+        f.unlink()
+    print(f"meetings-mcp: deleted {settings.db_path}; the next start provisions a fresh one", file=sys.stderr)

@@ -35,7 +35,7 @@ def token_subject(token: str) -> str:
 class BearerAuth:
     def __init__(self, app: ASGIApp, token: str) -> None:
         self._app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
         self._subject = token_subject(token)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -43,7 +43,9 @@ class BearerAuth:
             await self._app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"authorization", b"")
-        if hmac.compare_digest(given, self._expected):
+        # The scheme name is case-insensitive (RFC 9110 section 11.1): "bearer" and "BEARER" count too.
+        scheme, _, credentials = given.partition(b" ")
+        if scheme.lower() == b"bearer" and hmac.compare_digest(credentials.strip(), self._expected):
             reset = _caller.set(self._subject)
             try:
                 await self._app(scope, receive, send)

@@ -6,6 +6,7 @@ Nothing else in the project reads os.environ. Secrets are SecretStr so they neve
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -32,9 +33,7 @@ class Settings(BaseSettings):
     db: Path | None = Field(None, validation_alias=_env("db", "MEETINGS_DB"))
     plan: Literal["free", "premium"] = Field("free", validation_alias=_env("plan", "MEETINGS_PLAN"))
     time_zone: str | None = Field(None, validation_alias=_env("time_zone", "MEETINGS_TIME_ZONE"))
-    business_name: str = Field(
-        "My Business", validation_alias=_env("business_name", "MEETINGS_BUSINESS_NAME")
-    )
+    business_name: str | None = Field(None, validation_alias=_env("business_name", "MEETINGS_BUSINESS_NAME"))
     toolsets: str = Field(",".join(DEFAULT_TOOLSETS), validation_alias=_env("toolsets", "MEETINGS_TOOLSETS"))
     read_only: bool = Field(False, validation_alias=_env("read_only", "MEETINGS_READ_ONLY"))
     confirm: ConfirmMode = Field("auto", validation_alias=_env("confirm", "MEETINGS_CONFIRM"))
@@ -45,12 +44,32 @@ class Settings(BaseSettings):
         600, ge=0, validation_alias=_env("http_rate_limit", "MEETINGS_HTTP_RATE_LIMIT")
     )
 
+    transport: Literal["stdio", "http"] = Field(
+        "stdio", validation_alias=_env("transport", "MEETINGS_TRANSPORT")
+    )
+    http_host: str = Field("127.0.0.1", validation_alias=_env("http_host", "MEETINGS_HTTP_HOST"))
+    http_port: int = Field(8000, ge=1, le=65535, validation_alias=_env("http_port", "MEETINGS_HTTP_PORT"))
+    log_format: Literal["text", "json"] = Field(
+        "text", validation_alias=_env("log_format", "MEETINGS_LOG_FORMAT")
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", validation_alias=_env("log_level", "MEETINGS_LOG_LEVEL")
+    )
+    audit_retention_days: int = Field(
+        90, ge=1, validation_alias=_env("audit_retention_days", "MEETINGS_AUDIT_RETENTION_DAYS")
+    )
+
     wix_api_key: SecretStr | None = None
     wix_site_id: str | None = None
     wix_api_base_url: str = "https://www.wixapis.com"
     meetergo_api_key: SecretStr | None = None
     meetergo_user_id: str | None = None
     meetergo_api_base_url: str = "https://api.meetergo.com"
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("toolsets")
     @classmethod
@@ -113,7 +132,19 @@ def machine_zone() -> str:
     return "UTC"
 
 
-def unknown_meetings_variables(environ: dict[str, str]) -> list[str]:
+MIN_HTTP_TOKEN = 32  # characters: a bearer token shorter than this can be guessed online
+
+
+def unknown_meetings_variables(environ: Mapping[str, str | None]) -> list[str]:
     """MEETINGS_* variables this version does not know: almost always a typo worth stopping for."""
     known = {f"MEETINGS_{name.upper()}" for name in Settings.model_fields}
-    return sorted(k for k in environ if k.startswith("MEETINGS_") and k not in known)
+    return sorted(k for k in environ if k.upper().startswith("MEETINGS_") and k.upper() not in known)
+
+
+def dotenv_file(path: Path = Path(".env")) -> dict[str, str | None]:
+    """What the .env file in the working directory sets (the file Settings reads), or nothing."""
+    if not path.is_file():
+        return {}
+    from dotenv import dotenv_values  # pydantic-settings' own .env reader
+
+    return dict(dotenv_values(path))

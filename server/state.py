@@ -7,57 +7,39 @@ in a `BEGIN IMMEDIATE` transaction, which serializes the claim across threads an
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sqlite3
 import threading
-import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import anyio
 
+from wix_meetings_mcp.bookings import sqlite
+from wix_meetings_mcp.server.schema import open_database
 from wix_meetings_mcp.tools.idempotency import CLAIM_LEASE, KEY_LIFETIME, Claimed, StoredResult
 
-# result_json is '' while the claiming call runs (the column predates claims and is NOT NULL).
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS server_secret (id INTEGER PRIMARY KEY CHECK (id = 1), secret BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS idempotency (
-    scope TEXT NOT NULL, key TEXT NOT NULL, args_hash TEXT NOT NULL, result_json TEXT NOT NULL,
-    created_at REAL NOT NULL, PRIMARY KEY (scope, key)
-);
-CREATE INDEX IF NOT EXISTS idempotency_created_at ON idempotency (created_at);
-"""
-_PENDING = ""
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+_PENDING = ""  # result_json while the claiming call runs
 
 
-BUSY_TIMEOUT = 30.0  # seconds
-
-
-def open_database(path: Path, schema: str) -> sqlite3.Connection:
-    """A connection to the shared file, in WAL mode, with `schema` created.
-
-    Switching a fresh file to WAL needs an exclusive lock, and SQLite refuses it at once, without
-    the busy handler, while another process holds a shared lock (as when several servers start
-    together on a new file); so the switch is retried until the busy timeout.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, check_same_thread=False, isolation_level=None)
-    deadline = time.monotonic() + BUSY_TIMEOUT
-    while str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-        except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) or time.monotonic() > deadline:
-                db.close()
-                raise
-            time.sleep(0.005)
-    db.executescript(schema)
-    return db
+async def _run(fn: Callable[[], T]) -> T:
+    try:
+        return await anyio.to_thread.run_sync(fn)
+    except sqlite3.OperationalError as exc:
+        if not sqlite.is_busy(exc):
+            raise
+        logger.warning("the database stayed locked past the busy timeout")
+        raise sqlite.busy_error() from None
 
 
 class ServerState:
     def __init__(self, path: Path) -> None:
-        self._db = open_database(path, _SCHEMA)
+        self._db = open_database(path)
         self._lock = threading.Lock()
 
     def secret(self) -> bytes:
@@ -99,7 +81,7 @@ class ServerState:
                 self._db.execute("COMMIT")
             return held
 
-        return await anyio.to_thread.run_sync(claim)
+        return await _run(claim)
 
     async def complete(self, scope: str, key: str, result_json: str) -> None:
         def complete() -> None:
@@ -109,7 +91,7 @@ class ServerState:
                     (result_json, scope, key),
                 )
 
-        await anyio.to_thread.run_sync(complete)
+        await _run(complete)
 
     async def release(self, scope: str, key: str) -> None:
         def release() -> None:
@@ -119,7 +101,14 @@ class ServerState:
                     (scope, key, _PENDING),
                 )
 
-        await anyio.to_thread.run_sync(release)
+        await _run(release)
+
+    async def ping(self) -> None:
+        def ping() -> None:
+            with self._lock:
+                self._db.execute("SELECT 1 FROM server_secret").fetchall()
+
+        await _run(ping)
 
     def close(self) -> None:
         self._db.close()

@@ -374,8 +374,10 @@ async def test_deactivating_a_link_hides_it_and_keeps_the_redirect(backend: Loca
     assert (off.active, off.redirect_url) == (False, "https://example.com/away")
     assert await backend.list_links() == []
     assert await backend.list_links(include_inactive=True) == [off]
+    again = await backend.set_link_active(link.link_id, active=False)  # no redirect_url: keep it
+    assert again.redirect_url == "https://example.com/away"
     on = await backend.set_link_active(link.link_id, active=True)
-    assert (on.active, on.redirect_url) == (True, None)
+    assert (on.active, on.redirect_url) == (True, "https://example.com/away")  # kept for next time, as on Wix
     assert await backend.get_link(link.link_id) == on
 
 

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 from tests.test_reliability_contention import TOKEN, Served, servers
-from wix_meetings_mcp.server.cli import MAX_REQUEST_BODY, parse_args
+from wix_meetings_mcp.server.cli import parse_args
+from wix_meetings_mcp.server.http_app import MAX_REQUEST_BODY
 from wix_meetings_mcp.server.rate_limit import RateLimiter
 from wix_meetings_mcp.server.settings import Settings, unknown_meetings_variables
 
@@ -54,7 +55,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 def test_the_http_transport_binds_loopback_unless_told_otherwise(server: Served) -> None:
-    assert parse_args(["--transport", "http"]).host == "127.0.0.1"
+    assert parse_args(["--transport", "http"]).host is None  # so the setting decides
+    assert Settings.model_fields["http_host"].default == "127.0.0.1"
     socket.create_connection(("127.0.0.1", server.port), timeout=2).close()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
         try:

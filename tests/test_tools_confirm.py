@@ -36,7 +36,7 @@ async def test_cancel_without_elicitation_returns_a_token_and_writes_nothing(con
         first = await call("cancel_meeting", meeting_id=meeting["meeting_id"], reason="ill")
         assert first["status"] == "confirmation_required"
         assert first["preview"].startswith(
-            "Cancel the meeting with Ann Lee on Thursday 3 December 2026, 9:00–9:30 AM"
+            'Cancel the meeting with "Ann Lee" on Thursday 3 December 2026, 9:00–9:30 AM'
         )
         assert first["expires_at"] == "2026-11-30T08:10:00Z"
         assert (await call("get_meeting", meeting_id=meeting["meeting_id"]))["meeting"][
@@ -156,3 +156,17 @@ async def test_deactivating_a_link_stops_booking_until_it_is_activated(connect: 
         again = await call("activate_scheduling_link", link_id=link)
         assert again["link"]["active"] is True
         assert (await call("book_meeting", slot_id=slot, attendee=ANN))["status"] == "confirmed"
+
+
+async def test_an_accept_without_content_is_a_no_not_an_internal_error(connect: Connect) -> None:
+    async def accept_empty(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+        return ElicitResult(action="accept")
+
+    async with connect(elicitation_callback=accept_empty) as call:
+        meeting = await book(call)
+        answer = await call("cancel_meeting", meeting_id=meeting["meeting_id"])
+        assert answer["status"] == "declined"
+        assert "did not confirm" in answer["next_step"]
+        assert (await call("get_meeting", meeting_id=meeting["meeting_id"]))["meeting"][
+            "status"
+        ] == "confirmed"

@@ -47,6 +47,7 @@ from wix_meetings_mcp.tools.results import (
     link_out,
 )
 from wix_meetings_mcp.tools.spec import ToolSpec, spec, write
+from wix_meetings_mcp.tools.text import fenced
 
 # --- arguments ------------------------------------------------------------------------------------
 
@@ -404,14 +405,14 @@ async def _disconnect_gate(
     ctx: ToolContext,
     connection: Annotated[CalendarConnection, Resolve(_connection)],
 ) -> Gate:
-    account = f" ({connection.account_email})" if connection.account_email else ""
+    account = f" ({fenced(connection.account_email)})" if connection.account_email else ""
     question = (
         f"Disconnect the {_PROVIDERS[connection.provider]} calendar{account} of host {connection.host_id}? "
         "Its busy times will no longer block meeting slots."
     )
     if connection.status == "disconnected":
         return Gate(decision="proceed", question=question)  # already done: nothing to confirm
-    return confirmation_gate(
+    return await confirmation_gate(
         ctx,
         tool="disconnect_calendar",
         args={"connection_id": connection_id, "host_id": host_id},
@@ -449,7 +450,7 @@ async def disconnect_calendar(
         )
     if not approved(decided, answer):
         return DisconnectResult(
-            status="declined", next_step="The user said no; the calendar stays connected."
+            status="declined", next_step="The user did not confirm; the calendar stays connected."
         )
     if connection.status != "disconnected":
         connection = await _admin(d.backend).disconnect_calendar_connection(connection)

@@ -6,7 +6,7 @@ import re
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from wix_meetings_mcp.bookings.errors import SlotUnavailable
 from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Meeting, MeetingQuery, Slot
@@ -15,6 +15,7 @@ from wix_meetings_mcp.tools import guards
 from wix_meetings_mcp.tools.context import ToolContext, deps
 from wix_meetings_mcp.tools.idempotency import once
 from wix_meetings_mcp.tools.results import BookResult, meeting_out
+from wix_meetings_mcp.tools.text import normalized_contact
 from wix_meetings_mcp.tools.timefmt import spoken
 
 EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
@@ -37,6 +38,18 @@ NotifyAttendee = Annotated[bool, Field(description="Send the attendee the usual 
 
 
 class AttendeeIn(BaseModel):
+    @field_validator("name", "email", "phone", mode="before")
+    @classmethod
+    def _plain(cls, value: object, info: ValidationInfo) -> object:
+        return normalized_contact(value, str(info.field_name)) if isinstance(value, str) else value
+
+    @field_validator("guest_emails", mode="before")
+    @classmethod
+    def _plain_guests(cls, value: object) -> object:
+        if isinstance(value, list):
+            return [normalized_contact(v, "guest email") if isinstance(v, str) else v for v in value]
+        return value
+
     name: str = Field(min_length=1, max_length=200, description="The person's full name.")
     email: str | None = Field(default=None, max_length=254, pattern=EMAIL, description="Email address.")
     phone: str | None = Field(
@@ -102,6 +115,7 @@ async def book_meeting(
         backend = d.backend
         link = await backend.get_link(slot.link_id)
         guards.link_active(link)
+        guards.slot_fits_link(slot, link)
         guards.contact(person, link)
         guards.bookable_time(slot, link, d.clock())
         account = await d.account_for_booking()

@@ -25,7 +25,8 @@ TOKEN_LIFETIME = timedelta(minutes=10)
 class ConfirmAnswer(BaseModel):
     """What the user is asked (an elicitation form with one checkbox)."""
 
-    confirm: bool = Field(description="Yes, go ahead")
+    # An "accept" with no content (some clients send one) is no consent: it counts as a no.
+    confirm: bool = Field(False, description="Yes, go ahead")
 
 
 class Gate(BaseModel):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -10,10 +11,12 @@ from zoneinfo import ZoneInfo
 
 from mcp.server.mcpserver import Context
 
+from wix_meetings_mcp.bookings.errors import ConfirmationRequired
 from wix_meetings_mcp.bookings.model import Account, Business
 from wix_meetings_mcp.bookings.port import Backend
 from wix_meetings_mcp.tools.confirm import ConfirmationTokens, ConfirmMode, Gate, gate
-from wix_meetings_mcp.tools.idempotency import IdempotencyStore
+from wix_meetings_mcp.tools.idempotency import IdempotencyStore, args_hash
+from wix_meetings_mcp.tools.signing import Cursors
 from wix_meetings_mcp.tools.slot_ids import SlotIds
 from wix_meetings_mcp.tools.timefmt import zone
 
@@ -27,6 +30,7 @@ class Deps:
     slot_ids: SlotIds
     confirmations: ConfirmationTokens
     idempotency: IdempotencyStore
+    cursors: Cursors
     confirm_mode: ConfirmMode = "auto"
     # file:// calendar feeds read the server's disk: stdio (the user's own machine) only.
     allow_file_feeds: bool = True
@@ -71,12 +75,17 @@ def deps(ctx: ToolContext) -> Deps:
     return ctx.request_context.lifespan_context
 
 
-def confirmation_gate(
+async def confirmation_gate(
     ctx: ToolContext, *, tool: str, args: Mapping[str, object], question: str, token: str | None
 ) -> Gate:
-    """How this destructive call may proceed, given the server's mode and what the client can do."""
+    """How this destructive call may proceed, given the server's mode and what the client can do.
+
+    Callers return early when the work is already done (a retry after a lost answer gets the
+    result again), so a token that reaches here is about to be used: it is spent, once. A replay
+    after the state changed back (a link activated again) finds it spent and the user is asked anew.
+    """
     d = deps(ctx)
-    return gate(
+    decided = gate(
         mode=d.confirm_mode,
         token=token,
         client_can_elicit=client_can_elicit(ctx),
@@ -85,6 +94,20 @@ def confirmation_gate(
         args=args,
         question=question,
     )
+    if token is not None and d.confirm_mode != "off":
+        spent = await d.idempotency.claim(
+            _SPENT_TOKENS, hashlib.sha256(token.encode()).hexdigest(), args_hash(args), now=d.clock()
+        )
+        if spent != "claimed":
+            raise ConfirmationRequired(
+                "this confirmation_token was already used, and the state has changed since",
+                next_step="Call again without confirmation_token, show the new preview and ask the user again.",
+            )
+        await d.idempotency.complete(_SPENT_TOKENS, hashlib.sha256(token.encode()).hexdigest(), "spent")
+    return decided
+
+
+_SPENT_TOKENS = "confirmation_token"
 
 
 def client_can_elicit(ctx: ToolContext) -> bool:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from wix_meetings_mcp.bookings.errors import (
     InvalidArgument,
+    InvalidSlot,
     LinkInactive,
     NotSupported,
     PlanLimitReached,
@@ -21,6 +22,14 @@ from wix_meetings_mcp.bookings.errors import (
 from wix_meetings_mcp.bookings.model import Account, Attendee, Link, Location, Meeting, Price, Slot
 
 _UPGRADE = "Ask the site owner to upgrade to a premium plan, then try again."
+# On the embedded engine there is no site owner: the plan is a setting of the server.
+_LOCAL_UPGRADE = "Tell the user the server's setting MEETINGS_PLAN=premium (then a restart) lifts this."
+
+
+def _upgrade(account: Account) -> str:
+    return _LOCAL_UPGRADE if account.backend == "local" else _UPGRADE
+
+
 MIN_DURATION, MAX_DURATION = 5, 720  # minutes: shorter is no meeting, longer than 12 hours is a typo
 
 
@@ -34,13 +43,32 @@ def link_active(link: Link) -> None:
         )
 
 
+def slot_fits_link(slot: Slot, link: Link) -> None:
+    """A slot id is only as current as the link it was offered for: its duration must still be one
+    the link allows (an id minted before a change would book the old length)."""
+    minutes = round((slot.end - slot.start).total_seconds() / 60)
+    if minutes not in link.durations_minutes:
+        raise InvalidSlot(
+            f"that slot is {minutes} minutes long, and the link now takes "
+            + " or ".join(str(m) for m in link.durations_minutes)
+            + " minutes",
+            next_step="Call find_slots again for current times.",
+        )
+
+
 def plan_allows_another_meeting(account: Account) -> None:
     limit = account.plan.meetings_limit
     if limit is not None and account.meetings_used >= limit:
         raise PlanLimitReached(
             f"the {account.plan.name} plan allows {limit} meetings and {account.meetings_used} are used "
-            "(cancelled meetings do not count)",
-            next_step="Cancel an unneeded meeting or upgrade to a premium plan.",
+            "(past and upcoming count, cancelled ones do not)",
+            next_step="Cancel an unneeded meeting, or "
+            + (
+                "tell the user the server's setting MEETINGS_PLAN=premium (then a restart) lifts the limit; "
+                "a test database starts over with `meetings-mcp reset --yes`."
+                if account.backend == "local"
+                else "ask the site owner to upgrade to a premium plan."
+            ),
             limit=limit,
             used=account.meetings_used,
         )
@@ -49,7 +77,7 @@ def plan_allows_another_meeting(account: Account) -> None:
 def premium(account: Account, feature: str, enabled: bool) -> None:
     if not enabled:
         raise PremiumRequired(
-            f"{feature} needs a premium plan (current plan: {account.plan.name})", next_step=_UPGRADE
+            f"{feature} needs a premium plan (current plan: {account.plan.name})", next_step=_upgrade(account)
         )
 
 

@@ -16,6 +16,7 @@ from wix_meetings_mcp.tools.confirm import (
 )
 from wix_meetings_mcp.tools.context import ToolContext, confirmation_gate, deps
 from wix_meetings_mcp.tools.results import DeactivateResult, LinkResult, LinksResult, link_out
+from wix_meetings_mcp.tools.text import fenced
 
 LinkId = Annotated[
     str, Field(min_length=1, max_length=128, description="A link_id from list_scheduling_links.")
@@ -57,11 +58,11 @@ async def _deactivate_gate(
     d = deps(ctx)
     link = await d.backend.get_link(link_id)
     question = (
-        f"Deactivate the scheduling link {link.name!r}? Nobody can book it until it is activated again."
+        f"Deactivate the scheduling link {fenced(link.name)}? Nobody can book it until it is activated again."
     )
     if not link.active and (redirect_url is None or redirect_url == link.redirect_url):
         return Gate(decision="proceed", question=question)  # already done: nothing to confirm
-    return confirmation_gate(
+    return await confirmation_gate(
         ctx,
         tool="deactivate_scheduling_link",
         args={"link_id": link_id, "redirect_url": redirect_url},
@@ -96,7 +97,9 @@ async def deactivate_scheduling_link(
             confirmation_request(d.confirmations, "deactivate_scheduling_link", args, decided.question)
         )
     if not approved(decided, answer):
-        return DeactivateResult(status="declined", next_step="The user said no; the link stays active.")
+        return DeactivateResult(
+            status="declined", next_step="The user did not confirm; the link stays active."
+        )
     link = await d.backend.set_link_active(link_id, active=False, redirect_url=redirect_url)
     return DeactivateResult(status="deactivated", link=link_out(link))
 

@@ -23,6 +23,7 @@ from wix_meetings_mcp.tools.idempotency import once
 from wix_meetings_mcp.tools.links import ConfirmationToken
 from wix_meetings_mcp.tools.results import CancelResult, MeetingResult, MeetingsResult, meeting_out
 from wix_meetings_mcp.tools.slots import Cursor, FromDate, Limit, TimeZoneArg, ToDate
+from wix_meetings_mcp.tools.text import fenced
 from wix_meetings_mcp.tools.timefmt import open_day_range, spoken
 
 MeetingId = Annotated[
@@ -61,11 +62,13 @@ async def list_meetings(
             status=status,
             attendee_email=attendee_email,
             limit=limit,
-            cursor=cursor,
+            cursor=d.cursors.unwrap(cursor, tool="list_meetings"),
         )
     )
     return MeetingsResult(
-        time_zone=tz.key, meetings=[meeting_out(m, tz) for m in page.meetings], next_cursor=page.next_cursor
+        time_zone=tz.key,
+        meetings=[meeting_out(m, tz) for m in page.meetings],
+        next_cursor=d.cursors.wrap(page.next_cursor),
     )
 
 
@@ -108,6 +111,8 @@ async def reschedule_meeting(
                 next_step=f"Call find_slots with link_id {meeting.link_id!r}.",
             )
         link = await backend.get_link(meeting.link_id)
+        guards.link_active(link)
+        guards.slot_fits_link(slot, link)
         now = d.clock()
         guards.change_window(meeting, link, now, action="rescheduled", override=override_policy)
         guards.bookable_time(slot, link, now)
@@ -144,12 +149,12 @@ async def _cancel_gate(
     d = deps(ctx)
     meeting = await d.backend.get_meeting(meeting_id)
     tz = await d.zone_or_default(None)
-    question = f"Cancel the meeting with {meeting.attendee.name} on {spoken(meeting.start, meeting.end, tz)}?"
+    question = f"Cancel the meeting with {fenced(meeting.attendee.name)} on {spoken(meeting.start, meeting.end, tz)}?"
     if meeting.status == "cancelled":
         return Gate(decision="proceed", question=question)  # already done: nothing to confirm
     link = await d.backend.get_link(meeting.link_id)
     guards.change_window(meeting, link, d.clock(), action="cancelled", override=override_policy)
-    return confirmation_gate(
+    return await confirmation_gate(
         ctx,
         tool="cancel_meeting",
         args=_cancel_args(meeting_id, reason, notify_attendee, override_policy),
@@ -188,7 +193,7 @@ async def cancel_meeting(
             confirmation_request(d.confirmations, "cancel_meeting", args, decided.question)
         )
     if not approved(decided, answer):
-        return CancelResult(status="declined", next_step="The user said no; the meeting stands.")
+        return CancelResult(status="declined", next_step="The user did not confirm; the meeting stands.")
     tz = await d.zone_or_default(time_zone)
 
     async def cancel() -> CancelResult:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Collection, Mapping
 from typing import Any, Protocol
 
@@ -78,7 +79,9 @@ class AuditLog(Protocol):
 
 
 logger = logging.getLogger(__name__)
+calls_logger = logging.getLogger("wix_meetings_mcp.calls")
 _CODE = re.compile(r"^([a-z_]+): ")
+_EMPTY_ACCEPT = "accepted elicitation with no content"  # the SDK's words in both protocol eras (mcp 2.3.0)
 
 
 class CodedServer(MCPServer):
@@ -129,29 +132,22 @@ class CodedServer(MCPServer):
     async def call_tool(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
-        if self._audit is None or name not in self._audited:
-            return await self._coded_call(name, arguments, context)
+        started = time.perf_counter()
         try:
             result = await self._coded_call(name, arguments, context)
         except BaseException as exc:
-            # The write may have happened before the client went away: keep the trace.
-            with anyio.CancelScope(shield=True):
-                cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
-                await self._report(name, arguments, "cancelled" if cancelled else "protocol_error", None)
+            cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
+            outcome = "cancelled" if cancelled else "protocol_error"
+            _log_call(name, outcome, None, started)
+            if self._audit is not None and name in self._audited:
+                # The write may have happened before the client went away: keep the trace.
+                with anyio.CancelScope(shield=True):
+                    await self._report(name, arguments, outcome, None)
             raise
-        if isinstance(result, InputRequiredResult):
-            await self._report(name, arguments, "input_required", None)
-        elif result.is_error:
-            text = (
-                result.content[0].text
-                if result.content and isinstance(result.content[0], TextContent)
-                else ""
-            )
-            code = _CODE.match(text)
-            await self._report(name, arguments, code.group(1) if code else "error", None)
-        else:
-            status = (result.structured_content or {}).get("status")
-            await self._report(name, arguments, "ok", status if isinstance(status, str) else None)
+        outcome, status = _outcome(result)
+        _log_call(name, outcome, status, started)
+        if self._audit is not None and name in self._audited:
+            await self._report(name, arguments, outcome, status)
         return result
 
     async def _report(self, name: str, arguments: Mapping[str, Any], result: str, status: str | None) -> None:
@@ -167,6 +163,10 @@ class CodedServer(MCPServer):
         try:
             result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
+            if _empty_accept(exc):
+                # Some clients answer "accept" with no form content: that is no consent (and the
+                # SDK refuses it before the tool runs), so it reads as the user's no.
+                return _declined("The user did not confirm (their answer was empty), so nothing was changed.")
             return from_tool_error(name, exc)
         if (
             isinstance(result, CallToolResult)
@@ -178,6 +178,46 @@ class CodedServer(MCPServer):
             )
             result = result.model_copy(update={"content": [TextContent(type="text", text=text)]})
         return result
+
+
+def _outcome(result: CallToolResult | InputRequiredResult) -> tuple[str, str | None]:
+    """The call's outcome for logs and the audit trail: "ok" (and the result's status), a code, or
+    "input_required" while the user is asked to confirm."""
+    if isinstance(result, InputRequiredResult):
+        return "input_required", None
+    if result.is_error:
+        text = result.content[0].text if result.content and isinstance(result.content[0], TextContent) else ""
+        code = _CODE.match(text)
+        return (code.group(1) if code else "error"), None
+    status = (result.structured_content or {}).get("status")
+    return "ok", status if isinstance(status, str) else None
+
+
+def _log_call(name: str, outcome: str, status: str | None, started: float) -> None:
+    """One line per call: tool, outcome and duration, never arguments (they hold personal data)."""
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    calls_logger.info(
+        "tool=%s code=%s%s duration_ms=%s",
+        name,
+        outcome,
+        f" status={status}" if status else "",
+        duration_ms,
+        extra={"tool": name, "code": outcome, "status": status, "duration_ms": duration_ms},
+    )
+
+
+def _empty_accept(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if _EMPTY_ACCEPT in str(exc).lower():
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _declined(next_step: str) -> CallToolResult:
+    structured = {"status": "declined", "next_step": next_step}
+    text = json.dumps(structured, separators=(",", ":"))
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 
 def _without_nulls(value: Any) -> Any:

@@ -11,6 +11,8 @@ import base64
 import hashlib
 import hmac
 
+from wix_meetings_mcp.bookings.errors import InvalidArgument
+
 _TAG_BYTES = 12  # 96-bit tags: forgery stays out of reach while the ids stay short for the model
 
 
@@ -45,3 +47,25 @@ class Signer:
         if not hmac.compare_digest(given, self._tag(raw)):
             raise ValueError("bad signature")
         return raw.decode()
+
+
+class Cursors:
+    """Page cursors the server signed: a backend's own cursor (or a slot time) inside, so a crafted
+    cursor is refused as one line instead of reaching a query."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._signer = Signer(secret, purpose="cursor/v1")
+
+    def wrap(self, cursor: str | None) -> str | None:
+        return None if cursor is None else self._signer.sign(cursor)
+
+    def unwrap(self, cursor: str | None, *, tool: str) -> str | None:
+        if cursor is None:
+            return None
+        try:
+            return self._signer.verify(cursor)
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidArgument(
+                "cursor is not one this tool returned",
+                next_step=f"Pass next_cursor from the previous {tool} result unchanged, or omit cursor.",
+            ) from None

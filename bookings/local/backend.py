@@ -8,6 +8,8 @@ policies) stay in tools/; the engine only enforces what must be atomic with the 
 
 from __future__ import annotations
 
+import logging
+import sqlite3
 import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -18,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import anyio
 
+from wix_meetings_mcp.bookings import sqlite
 from wix_meetings_mcp.bookings.errors import InvalidArgument, InvalidSlot, NotFound, NotSupported
 from wix_meetings_mcp.bookings.local.admin import LocalAdmin
 from wix_meetings_mcp.bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
     from wix_meetings_mcp.bookings.local.feeds import FeedLimits, FeedReader
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 FREE_PLAN_MEETINGS = 3
 IMPORT_HORIZON = timedelta(days=365)
@@ -74,24 +78,33 @@ class LocalBackend:
         self,
         *,
         db_path: Path,
-        time_zone: str,
+        time_zone: str | None,
         plan: Literal["free", "premium"],
         clock: Callable[[], datetime],
         http: httpx.AsyncClient | Callable[[], httpx.AsyncClient] | None = None,
-        business_name: str = "My Business",
+        business_name: str | None = None,
+        fresh_time_zone: str = "UTC",
         allowed_private_hosts: str | Sequence[str] = (),
         resolver: Resolver | None = None,
         feed_limits: FeedLimits | None = None,
     ) -> None:
-        try:
-            self._zone = ZoneInfo(time_zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise InvalidArgument(
-                f"Unknown time zone {time_zone!r}; use an IANA name like Europe/Berlin."
-            ) from None
+        """`time_zone` and `business_name` overwrite what the file stores when given; None keeps it
+        (a fresh file gets `fresh_time_zone`, the machine's zone when the server builds it)."""
+        for zone_name in (time_zone, fresh_time_zone):
+            try:
+                if zone_name is not None:
+                    ZoneInfo(zone_name)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise InvalidArgument(
+                    f"Unknown time zone {zone_name!r}; use an IANA name like Europe/Berlin."
+                ) from None
         if plan not in ("free", "premium"):
             raise InvalidArgument(f"Unknown plan {plan!r}; use free or premium.")
-        self._time_zone = time_zone
+        # Until the file is opened the zone is the configured one; then the one the file stores.
+        self._time_zone = time_zone or fresh_time_zone
+        self._zone = ZoneInfo(self._time_zone)
+        self._configured_zone = time_zone
+        self._fresh_zone = fresh_time_zone
         self._plan = plan
         self._clock = clock
         self._http = http
@@ -123,17 +136,28 @@ class LocalBackend:
         return await anyio.to_thread.run_sync(self._call, fn)
 
     def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return self._call_ready(fn)
+        except sqlite3.OperationalError as exc:
+            if not sqlite.is_busy(exc):
+                raise
+            logger.warning("the database stayed locked past the busy timeout")
+            raise sqlite.busy_error() from None
+
+    def _call_ready(self, fn: Callable[[], T]) -> T:
         # Schema and provisioning happen on first use, not in __init__: start-up stays cheap.
         if not self._ready:
             with self._ready_lock:
                 if not self._ready:
-                    self._store.initialize(
+                    self._time_zone = self._store.initialize(
                         business_name=self._business_name,
-                        time_zone=self._time_zone,
+                        time_zone=self._configured_zone,
+                        fresh_time_zone=self._fresh_zone,
                         plan=self._plan,
                         link=default_link(),
                         hours=BUSINESS_HOURS,
                     )
+                    self._zone = ZoneInfo(self._time_zone)
                     self._ready = True
         return fn()
 
@@ -174,7 +198,11 @@ class LocalBackend:
         return await self._run(lambda: self._store.link(link_id))
 
     async def set_link_active(self, link_id: str, *, active: bool, redirect_url: str | None = None) -> Link:
-        return await self.update_link(link_id, active=active, redirect_url=redirect_url)
+        """No redirect_url keeps the one set before (as Wix does): deactivating twice loses nothing."""
+        changes: dict[str, object] = {"active": active}
+        if redirect_url is not None:
+            changes["redirect_url"] = redirect_url
+        return await self.update_link(link_id, **changes)
 
     async def create_link(
         self,

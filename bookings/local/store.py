@@ -14,23 +14,24 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
-from time import monotonic, sleep
 from zoneinfo import ZoneInfo
 
+from wix_meetings_mcp.bookings import sqlite
 from wix_meetings_mcp.bookings.errors import (
     InvalidArgument,
     InvalidSlot,
+    LinkInactive,
     NotFound,
     PlanLimitReached,
     SlotUnavailable,
 )
-from wix_meetings_mcp.bookings.local import rows
+from wix_meetings_mcp.bookings.local import rows, schema
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
 from wix_meetings_mcp.bookings.model import CalendarConnection, Host, Link, Meeting, MeetingPage, MeetingQuery
 from wix_meetings_mcp.bookings.outbound import OutboundError
 
-BUSY_TIMEOUT = timedelta(seconds=15)
+DEFAULT_BUSINESS_NAME = "My Business"
 
 # A meeting of :host collides with [:start, :end) once widened by the larger of the new slot's
 # buffer (:buf) and its own link's buffer, so neither link's buffer is broken. The first two
@@ -70,11 +71,8 @@ class Store:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None:
             return conn
-        seconds = BUSY_TIMEOUT.total_seconds()
-        # check_same_thread=False only so that a connection can be closed from another thread.
-        conn = sqlite3.connect(self._path, timeout=seconds, isolation_level=None, check_same_thread=False)
+        conn = sqlite.connect(self._path)
         conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
         conn.execute("PRAGMA foreign_keys = ON")
         self._local.conn = conn
         with self._lock:
@@ -116,45 +114,41 @@ class Store:
     def initialize(
         self,
         *,
-        business_name: str,
-        time_zone: str,
+        business_name: str | None,
+        time_zone: str | None,
+        fresh_time_zone: str,
         plan: str,
         link: Link,
         hours: Mapping[int, Sequence[Window]],
-    ) -> None:
-        """Create the schema and, on a fresh file, provision the business, its host, link and hours.
+    ) -> str:
+        """Migrate the schema and, on a fresh file, provision the business, its host, link and hours.
 
-        Runs under the write lock, so two processes opening one fresh file provision it once.
-        The configured zone and plan overwrite what an earlier run stored.
-        """
-        self._enable_wal()
-        with self._write() as conn:
-            for statement in rows.SCHEMA:
-                conn.execute(statement)
-            if conn.execute("SELECT 1 FROM business").fetchone() is not None:
-                conn.execute("UPDATE business SET time_zone = ?, plan = ?", (time_zone, plan))
-                return
-            conn.execute("INSERT INTO business VALUES (1, ?, ?, ?)", (business_name, time_zone, plan))
-            self._insert_host(conn, link.host, hours)
-            columns = rows.link_columns(link)
-            conn.execute(rows.insert_sql("links", columns), tuple(columns.values()))
-
-    def _enable_wal(self) -> None:
-        """Switch the file to WAL (a persistent setting of the file).
-
-        The switch needs an exclusive lock and SQLite refuses it at once, without the busy
-        handler, when another connection holds a shared lock, as when two processes open one
-        fresh file together; so it is retried here until the busy timeout.
+        Runs under the write lock, so two processes opening one fresh file provision it once. A name
+        or zone that is configured (not None) overwrites the stored one; one that is not keeps it
+        (a fresh file gets `DEFAULT_BUSINESS_NAME` and `fresh_time_zone`). Returns the business zone.
         """
         conn = self._conn()
-        deadline = monotonic() + BUSY_TIMEOUT.total_seconds()
-        while str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-            try:
-                conn.execute("PRAGMA journal_mode = WAL")
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or monotonic() > deadline:
-                    raise
-                sleep(0.005)
+        sqlite.enable_wal(conn)
+        sqlite.migrate(conn, schema.COMPONENT, schema.MIGRATIONS)
+        with self._write() as conn:
+            row = conn.execute("SELECT time_zone FROM business").fetchone()
+            if row is not None:
+                conn.execute(
+                    "UPDATE business SET name = COALESCE(?, name), time_zone = COALESCE(?, time_zone), plan = ?",
+                    (business_name, time_zone, plan),
+                )
+                zone = time_zone or str(row["time_zone"])
+            else:
+                zone = time_zone or fresh_time_zone
+                conn.execute(
+                    "INSERT INTO business VALUES (1, ?, ?, ?)",
+                    (business_name or DEFAULT_BUSINESS_NAME, zone, plan),
+                )
+                self._insert_host(conn, link.host, hours)
+                columns = rows.link_columns(link)
+                conn.execute(rows.insert_sql("links", columns), tuple(columns.values()))
+        self._zone = ZoneInfo(zone)
+        return zone
 
     # --- business, hosts, links, hours --------------------------------------------------------
 
@@ -298,8 +292,9 @@ class Store:
             )
 
     def book(self, meeting: Meeting, *, buffer_minutes: int, meetings_limit: int | None) -> None:
-        """Insert the meeting unless the plan's limit is reached or its time collides."""
+        """Insert the meeting unless its link is inactive, the plan's limit is reached or its time collides."""
         with self._write() as conn:
+            self._require_active_link(conn, meeting.link_id)
             if meetings_limit is not None:
                 used = int(conn.execute(_COUNT_MEETINGS).fetchone()[0])
                 if used >= meetings_limit:
@@ -323,6 +318,7 @@ class Store:
                 raise InvalidArgument(f"Meeting {meeting_id} is cancelled and cannot be rescheduled.")
             if link_id != current.link_id:
                 raise InvalidSlot("The slot belongs to another scheduling link than the meeting.")
+            self._require_active_link(conn, link_id)
             row = conn.execute("SELECT buffer_minutes FROM links WHERE link_id = ?", (link_id,)).fetchone()
             buffer = 0 if row is None else int(row[0])
             host = current.host.host_id
@@ -332,6 +328,16 @@ class Store:
                 (ts(start), ts(end), meeting_id),
             )
             return self._meeting(conn, meeting_id)
+
+    def _require_active_link(self, conn: sqlite3.Connection, link_id: str) -> None:
+        """Checked inside the write's transaction: a deactivation that committed first wins."""
+        row = conn.execute(
+            "SELECT name, active, redirect_url FROM links WHERE link_id = ?", (link_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"Scheduling link {link_id} does not exist.", link_id=link_id)
+        if not row["active"]:
+            raise LinkInactive(f"the scheduling link {row['name']!r} was just deactivated", link_id=link_id)
 
     def cancel(self, meeting_id: str, *, reason: str | None) -> Meeting:
         with self._write() as conn:

@@ -1,0 +1,54 @@
+"""The local engine's schema as versioned, forward-only migrations (see bookings/sqlite.py).
+
+Version 1 is the schema the engine had before migrations existed; its `IF NOT EXISTS` adopts a file
+an earlier version created. A released migration is never edited: add a new one at the end.
+"""
+
+from __future__ import annotations
+
+from wix_meetings_mcp.bookings.sqlite import Migration
+
+COMPONENT = "engine"
+
+_V1_INITIAL: Migration = (
+    """CREATE TABLE IF NOT EXISTS business (
+        id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, time_zone TEXT NOT NULL,
+        plan TEXT NOT NULL)""",
+    "CREATE TABLE IF NOT EXISTS hosts (host_id TEXT PRIMARY KEY, name TEXT NOT NULL, email TEXT)",
+    """CREATE TABLE IF NOT EXISTS links (
+        link_id TEXT PRIMARY KEY, host_id TEXT NOT NULL REFERENCES hosts, name TEXT NOT NULL,
+        slug TEXT NOT NULL UNIQUE, active INTEGER NOT NULL, redirect_url TEXT,
+        durations_minutes TEXT NOT NULL, buffer_minutes INTEGER NOT NULL,
+        location_kind TEXT NOT NULL, location_address TEXT,
+        price_amount TEXT, price_currency TEXT, price_deposit TEXT, booking_url TEXT,
+        requires_approval INTEGER NOT NULL, phone_only_allowed INTEGER NOT NULL,
+        cancellation_window_minutes INTEGER, min_notice_minutes INTEGER, max_advance_minutes INTEGER)""",
+    """CREATE TABLE IF NOT EXISTS working_hours (
+        host_id TEXT NOT NULL REFERENCES hosts, weekday INTEGER NOT NULL,
+        start_minute INTEGER NOT NULL, end_minute INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS working_hours_host ON working_hours (host_id)",
+    """CREATE TABLE IF NOT EXISTS meetings (
+        meeting_id TEXT PRIMARY KEY, link_id TEXT NOT NULL REFERENCES links, link_name TEXT NOT NULL,
+        host_id TEXT NOT NULL REFERENCES hosts, host_name TEXT NOT NULL, host_email TEXT,
+        status TEXT NOT NULL, start_ts INTEGER NOT NULL, end_ts INTEGER NOT NULL,
+        location_kind TEXT NOT NULL, location_address TEXT,
+        attendee_name TEXT NOT NULL, attendee_email TEXT, attendee_phone TEXT,
+        attendee_time_zone TEXT, attendee_language TEXT, guest_emails TEXT NOT NULL,
+        notes TEXT NOT NULL, invite_title TEXT, invite_description TEXT,
+        join_url TEXT, payment_url TEXT, cancel_reason TEXT, created_at INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS meetings_host_start ON meetings (host_id, start_ts)",
+    "CREATE INDEX IF NOT EXISTS meetings_start ON meetings (start_ts, meeting_id)",
+    """CREATE TABLE IF NOT EXISTS calendar_connections (
+        connection_id TEXT PRIMARY KEY, host_id TEXT NOT NULL REFERENCES hosts,
+        provider TEXT NOT NULL, status TEXT NOT NULL, ics_url TEXT NOT NULL,
+        import_enabled INTEGER NOT NULL, export_enabled INTEGER NOT NULL,
+        imported_at INTEGER NOT NULL, account_email TEXT,
+        UNIQUE (host_id, provider, ics_url))""",
+    """CREATE TABLE IF NOT EXISTS busy (
+        connection_id TEXT NOT NULL REFERENCES calendar_connections, host_id TEXT NOT NULL,
+        start_ts INTEGER NOT NULL, end_ts INTEGER NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS busy_host_start ON busy (host_id, start_ts)",
+    "CREATE INDEX IF NOT EXISTS busy_connection ON busy (connection_id)",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL,)

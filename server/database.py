@@ -1,0 +1,77 @@
+"""The database file as a whole: bring it up to date at start-up, and explain why it cannot be used.
+
+The server's own tables and, on the `local` backend, the engine's are migrated here before the
+server serves (each component also migrates on first use, for tests and embedders). A file that
+cannot be used becomes one sentence that names the path and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+from wix_meetings_mcp.bookings import sqlite
+from wix_meetings_mcp.bookings.local import schema as engine_schema
+from wix_meetings_mcp.server import schema as server_schema
+from wix_meetings_mcp.server.settings import Settings
+
+
+class DatabaseUnusable(Exception):
+    """The configured database cannot be used; the message says why and what to do."""
+
+
+def database_files(path: Path) -> list[Path]:
+    """The file and SQLite's WAL companions."""
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+def migrate_database(settings: Settings) -> list[str]:
+    """Apply pending migrations; one line per component saying where its schema stands."""
+    path = settings.db_path
+    components = [(server_schema.COMPONENT, server_schema.MIGRATIONS)]
+    if settings.backend == "local":
+        components.append((engine_schema.COMPONENT, engine_schema.MIGRATIONS))
+    try:
+        conn = _open(path)
+        try:
+            sqlite.enable_wal(conn)
+            lines = []
+            for component, migrations in components:
+                applied = sqlite.migrate(conn, component, migrations)
+                lines.append(
+                    f"{path}: {component} schema at version {len(migrations)} ({applied} applied now)"
+                )
+        finally:
+            conn.close()
+    except sqlite.SchemaTooNew as exc:
+        raise DatabaseUnusable(f"cannot use the database {path}: {exc}") from None
+    except (sqlite3.Error, OSError) as exc:
+        raise DatabaseUnusable(explain(path, exc)) from None
+    return lines
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    if path.is_dir():
+        raise IsADirectoryError(path)
+    return sqlite.connect(path)
+
+
+def explain(path: Path, exc: BaseException) -> str:
+    """One sentence for a database that cannot be used: the path, the reason, the fix."""
+    if path.is_dir():
+        return f"MEETINGS_DB {path} is a directory; give a file path such as {path / 'meetings.db'}"
+    text = str(exc).lower()
+    if "not a database" in text or "malformed" in text:
+        return f"MEETINGS_DB {path} is not a meetings-mcp database (not SQLite, or damaged); point MEETINGS_DB at another file"
+    parent = path.parent
+    if (
+        (path.exists() and not os.access(path, os.W_OK))
+        or (parent.exists() and not os.access(parent, os.W_OK))
+        or "readonly" in text
+        or isinstance(exc, PermissionError)
+    ):
+        return f"MEETINGS_DB {path} cannot be written (permission denied); choose a writable path"
+    if "locked" in text or "busy" in text:
+        return f"MEETINGS_DB {path} is locked by another process; try again, or stop the process holding it"
+    return f"MEETINGS_DB {path} cannot be opened ({exc.__class__.__name__}); choose another path"

@@ -1,0 +1,134 @@
+"""`meetings-mcp doctor`: one line per thing that must be right, each `ok` or the fix.
+
+It changes nothing: the database is opened read-only (a missing one is only checked for being
+creatable), and a remote backend gets one harmless read. Exit 0 when nothing is wrong.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import anyio
+
+from wix_meetings_mcp import __version__
+from wix_meetings_mcp.bookings import sqlite
+from wix_meetings_mcp.bookings.errors import AuthFailed, BookingError
+from wix_meetings_mcp.bookings.local import schema as engine_schema
+from wix_meetings_mcp.server import schema as server_schema
+from wix_meetings_mcp.server.app import HttpClient, open_backend, system_clock
+from wix_meetings_mcp.server.database import explain
+from wix_meetings_mcp.server.settings import MIN_HTTP_TOKEN, Settings, machine_zone
+
+Check = tuple[bool, str]
+
+
+def run_doctor(settings: Settings, *, emit: Callable[[str], None] = print) -> int:
+    emit(f"meetings-mcp {__version__}")
+    checks = [
+        _configuration(settings),
+        _database(settings),
+        _time_zone(settings),
+        anyio.run(_backend, settings),
+    ]
+    if settings.transport == "http":
+        checks.append(_http_token(settings))
+    for good, line in checks:
+        emit(f"{'ok ' if good else 'FIX'}  {line}")
+    return 0 if all(good for good, _ in checks) else 1
+
+
+def _configuration(settings: Settings) -> Check:
+    mode = ", read-only" if settings.read_only else ""
+    plan = f", plan {settings.plan}" if settings.backend == "local" else ""
+    return True, f"configuration: backend {settings.backend}{plan}, toolsets {settings.toolsets}{mode}"
+
+
+def _database(settings: Settings) -> Check:
+    path = settings.db_path
+    if not path.exists():
+        creatable = _first_existing(path.parent)
+        if (path.parent.exists() and path.parent.is_dir()) or creatable.is_dir():
+            return True, f"database: {path} (created on the first start)"
+        return False, f"database: {explain(path, FileNotFoundError(path))}"
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            pending = sqlite_pending(db, settings)
+    except (sqlite3.Error, OSError) as exc:
+        return False, f"database: {explain(path, exc)}"
+    if pending < 0:
+        return False, f"database: {path} was written by a newer meetings-mcp; upgrade this one"
+    note = (
+        f"; {pending} migrations pending (applied at the next start, or run `meetings-mcp migrate`)"
+        if pending
+        else ""
+    )
+    return True, f"database: {path}{note}"
+
+
+def sqlite_pending(db: sqlite3.Connection, settings: Settings) -> int:
+    """Migrations this file lacks (negative: it is ahead of this version)."""
+    db.execute("SELECT 1 FROM sqlite_master").fetchall()  # raises on a file that is not SQLite
+    components = [(server_schema.COMPONENT, server_schema.MIGRATIONS)]
+    if settings.backend == "local":
+        components.append((engine_schema.COMPONENT, engine_schema.MIGRATIONS))
+    behind = [len(m) - sqlite.schema_version(db, c) for c, m in components]
+    return min(behind) if min(behind) < 0 else sum(behind)
+
+
+def _first_existing(path: Path) -> Path:
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def _time_zone(settings: Settings) -> Check:
+    if settings.time_zone:
+        return True, f"time zone: {settings.time_zone} (MEETINGS_TIME_ZONE)"
+    if settings.backend != "local":
+        return (
+            True,
+            f"time zone: the backend's business zone (MEETINGS_TIME_ZONE unset; fallback {machine_zone()})",
+        )
+    stored = _stored_zone(settings.db_path)
+    if stored:
+        return True, f"time zone: {stored} (stored in the database; MEETINGS_TIME_ZONE changes it)"
+    return True, f"time zone: {machine_zone()} (the machine's; set MEETINGS_TIME_ZONE to choose another)"
+
+
+def _stored_zone(path: Path) -> str | None:
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            row = db.execute("SELECT time_zone FROM business").fetchone()
+    except sqlite3.Error:
+        return None
+    return str(row[0]) if row else None
+
+
+async def _backend(settings: Settings) -> Check:
+    if settings.backend == "local":
+        return True, "backend: local (the embedded engine, no account needed)"
+    http = HttpClient()
+    names = {"wix": "WIX_API_KEY and WIX_SITE_ID", "meetergo": "MEETERGO_API_KEY and MEETERGO_USER_ID"}
+    try:
+        with anyio.fail_after(20):
+            backend = await open_backend(settings, system_clock, http)
+            account = await backend.get_account()
+    except AuthFailed:
+        return False, f"backend: {settings.backend} refused the credentials; check {names[settings.backend]}"
+    except (BookingError, TimeoutError, OSError) as exc:
+        return (
+            False,
+            f"backend: {settings.backend} did not answer ({exc.__class__.__name__}); check the network and {settings.backend.upper()}_API_BASE_URL",
+        )
+    finally:
+        await http.aclose()
+    return True, f"backend: {settings.backend} answers (business {account.business.name!r})"
+
+
+def _http_token(settings: Settings) -> Check:
+    token = settings.http_token.get_secret_value() if settings.http_token else ""
+    if len(token) >= MIN_HTTP_TOKEN:
+        return True, "HTTP token: set"
+    return False, f"HTTP token: MEETINGS_HTTP_TOKEN must have at least {MIN_HTTP_TOKEN} characters"

@@ -1,0 +1,57 @@
+"""The ASGI app the HTTP transport serves: probes without a token, MCP behind the token.
+
+Outside in: `/healthz` and `/readyz` answer first (load balancers carry no token and learn
+nothing but up or not), then the token gate, then the per-token rate limit, then the SDK's
+streamable HTTP app at `/mcp` (which checks Host and Origin on loopback binds and caps bodies).
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from wix_meetings_mcp.server.app import Readiness
+from wix_meetings_mcp.server.http_auth import BearerAuth
+from wix_meetings_mcp.server.rate_limit import RateLimit, RateLimiter
+from wix_meetings_mcp.server.settings import Settings
+from wix_meetings_mcp.tools.registry import CodedServer
+
+# The largest legitimate call (book_meeting with 30 notes of 2,000 characters, every character
+# escaped as a surrogate pair) stays under 0.8 MiB; the SDK answers 413 above this.
+MAX_REQUEST_BODY = 1024 * 1024
+
+
+class Probes:
+    """`GET /healthz`: the process serves. `GET /readyz`: its database and backend answer too."""
+
+    def __init__(self, app: ASGIApp, readiness: Readiness) -> None:
+        self._app = app
+        self._readiness = readiness
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path") if scope["type"] == "http" else None
+        if path == "/healthz":
+            await _json(send, 200, {"status": "ok"})
+        elif path == "/readyz":
+            problems = await self._readiness.problems()
+            await _json(send, 503 if problems else 200, {"status": "unavailable" if problems else "ready"}
+                        | ({"failing": problems} if problems else {}))  # fmt: skip
+        else:
+            await self._app(scope, receive, send)
+
+
+async def _json(send: Send, status: int, body: dict[str, object]) -> None:
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def build_http_app(server: CodedServer, settings: Settings, readiness: Readiness, *, host: str) -> ASGIApp:
+    assert settings.http_token is not None  # the CLI refuses to serve HTTP without one
+    app: ASGIApp = server.streamable_http_app(host=host, max_request_body_size=MAX_REQUEST_BODY)
+    if settings.http_rate_limit:
+        app = RateLimit(app, RateLimiter(settings.http_rate_limit))
+    app = BearerAuth(app, settings.http_token.get_secret_value())
+    return Probes(app, readiness)
