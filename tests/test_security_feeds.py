@@ -11,7 +11,7 @@ import multiprocessing
 import os
 import resource
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +140,40 @@ async def test_database_calls_go_on_while_a_feed_is_being_parsed(
             account = await backend.get_account()
         assert not outcome  # the feed was still being read while the account came back
     assert account.plan.premium and outcome == ["timeout"]
+    backend.close()
+
+
+async def test_a_refresh_that_hits_a_cap_turns_the_connection_error_and_keeps_its_busy_times(
+    make: Callable[..., LocalBackend], server: Loopback
+) -> None:
+    backend = make()
+    url = server.url("/mine.ics")
+    server.routes["/mine.ics"] = response(GOOD)
+    await connect(backend, url)
+    server.routes["/mine.ics"] = response(attack("secondly.ics"))  # the same address turns hostile
+    error = await refusal(backend, url)
+    [connection] = await backend.list_calendar_connections()
+    link = (await backend.list_links())[0]
+    day = datetime(2026, 3, 5, tzinfo=UTC)
+    starts = {
+        s.start
+        for s in await backend.find_slots(
+            link, start=day, end=day + timedelta(days=1), duration=timedelta(minutes=30)
+        )
+    }
+    assert error.context["reason"] == "too_large"
+    assert (connection.status, connection.error_reason, connection.busy_intervals) == (
+        "error",
+        "too_large",
+        1,
+    )
+    assert datetime(2026, 3, 5, 10, 0, tzinfo=UTC) not in starts  # the dentist still blocks 11:00 Berlin
+    assert datetime(2026, 3, 5, 9, 0, tzinfo=UTC) in starts
+
+    server.routes["/mine.ics"] = response(GOOD)
+    await connect(backend, url)
+    [healed] = await backend.list_calendar_connections()
+    assert (healed.status, healed.error_reason) == ("connected", None)
     backend.close()
 
 

@@ -47,7 +47,7 @@ from wix_meetings_mcp.bookings.model import (
     Price,
     Slot,
 )
-from wix_meetings_mcp.bookings.outbound import Outbound, OutboundError, Resolver
+from wix_meetings_mcp.bookings.outbound import Outbound, OutboundError, Reason, Resolver
 from wix_meetings_mcp.bookings.port import Backend
 
 if TYPE_CHECKING:
@@ -466,7 +466,15 @@ class LocalBackend:
                 )
             )
         except OutboundError as exc:
-            raise feeds.feed_error(exc.reason, file=url.startswith("file:")) from None
+            is_file = url.startswith("file:")
+            reason: Reason = "unreachable" if is_file else exc.reason
+            # A cap hit never frees time silently: a known feed turns `error` and keeps its busy times.
+            await self._run(
+                lambda: self._store.mark_feed_error(
+                    host_id=host.host_id, provider=request.provider, ics_url=url, reason=reason
+                )
+            )
+            raise feeds.feed_error(reason, file=is_file) from None
         return ConnectCalendarResult(
             status="connected",
             connection=saved,

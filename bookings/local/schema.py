@@ -51,4 +51,8 @@ _V1_INITIAL: Migration = (
     "CREATE INDEX IF NOT EXISTS busy_connection ON busy (connection_id)",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL,)
+# Version 2: a calendar whose refresh failed keeps its last good busy times and says why, with one
+# reason from a fixed list (outbound.Reason), never the underlying error.
+_V2_CONNECTION_ERROR: Migration = ("ALTER TABLE calendar_connections ADD COLUMN error_reason TEXT",)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL, _V2_CONNECTION_ERROR)

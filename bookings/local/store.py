@@ -29,7 +29,7 @@ from wix_meetings_mcp.bookings.local import rows, schema
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
 from wix_meetings_mcp.bookings.model import CalendarConnection, Host, Link, Meeting, MeetingPage, MeetingQuery
-from wix_meetings_mcp.bookings.outbound import OutboundError
+from wix_meetings_mcp.bookings.outbound import OutboundError, Reason
 
 DEFAULT_BUSINESS_NAME = "My Business"
 
@@ -445,6 +445,15 @@ class Store:
             )
         return connection.model_copy(update={"connection_id": connection_id, "busy_intervals": len(busy)})
 
+    def mark_feed_error(self, *, host_id: str, provider: str, ics_url: str, reason: Reason) -> None:
+        """A refresh of a connected feed failed: it turns `error` and keeps its busy times."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE calendar_connections SET status = 'error', error_reason = ?"
+                " WHERE host_id = ? AND provider = ? AND ics_url = ? AND status != 'disconnected'",
+                (reason, host_id, provider, ics_url),
+            )
+
     def connections(self, host_id: str | None) -> list[CalendarConnection]:
         found = self._conn().execute(
             "SELECT c.*, (SELECT COUNT(*) FROM busy b WHERE b.connection_id = c.connection_id) AS busy_count"
@@ -465,8 +474,8 @@ class Store:
                 )
             conn.execute("DELETE FROM busy WHERE connection_id = ?", (connection_id,))
             conn.execute(
-                "UPDATE calendar_connections SET status = 'disconnected', import_enabled = 0, export_enabled = 0"
-                " WHERE connection_id = ?",
+                "UPDATE calendar_connections SET status = 'disconnected', import_enabled = 0, export_enabled = 0,"
+                " error_reason = NULL WHERE connection_id = ?",
                 (connection_id,),
             )
             row = conn.execute(
