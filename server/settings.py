@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     http_rate_limit: int = Field(
         600, ge=0, validation_alias=_env("http_rate_limit", "MEETINGS_HTTP_RATE_LIMIT")
     )
+    # Comma-separated host names (as written in URLs), addresses or CIDR ranges that caller-named
+    # URLs (iCal feeds, CalDAV) may reach although they are not public; ports are ignored.
+    allowed_private_hosts: str = Field(
+        "", validation_alias=_env("allowed_private_hosts", "MEETINGS_ALLOWED_PRIVATE_HOSTS")
+    )
 
     transport: Literal["stdio", "http"] = Field(
         "stdio", validation_alias=_env("transport", "MEETINGS_TRANSPORT")
