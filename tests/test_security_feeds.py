@@ -10,6 +10,7 @@ import asyncio
 import multiprocessing
 import os
 import resource
+import sys
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -299,3 +300,33 @@ async def test_file_feeds_fail_alike_whether_or_not_the_path_exists(
     assert len(answers) == 1
     assert result.connection is not None and result.connection.busy_intervals == 1
     backend.close()
+
+
+# --- the worker process under the real entry points ----------------------------------------------
+
+
+@pytest.mark.parametrize("entry", ["console script", "python -m"])
+async def test_a_feed_is_parsed_in_a_worker_under_the_stdio_server_without_touching_its_stdout(
+    tmp_path: Path, entry: str
+) -> None:
+    from mcp import Client, StdioServerParameters
+
+    from tests.conftest import Caller
+    from tests.test_stdio_e2e import server_command
+
+    command, args = (
+        server_command() if entry == "console script" else (sys.executable, ["-m", "wix_meetings_mcp"])
+    )
+    feed = tmp_path / "calendar.ics"
+    soon = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y%m%d")  # the server runs on the real clock
+    feed.write_bytes(GOOD.replace(b"20260305", soon.encode()))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEETINGS_")}
+    env.update({"MEETINGS_DB": str(tmp_path / "e2e.db"), "MEETINGS_PLAN": "premium"})
+    params = StdioServerParameters(command=command, args=args, env=env, cwd=tmp_path)
+    with anyio.fail_after(60):
+        async with Client(params) as client:
+            call = Caller(client)
+            connected = await call("connect_calendar", provider="google", ics_url=feed.as_uri())
+            again = await call("list_calendar_connections")  # the channel still speaks MCP
+    assert connected["status"] == "connected" and connected["connection"]["busy_intervals"] == 1
+    assert again["connections"][0]["status"] == "connected"

@@ -193,6 +193,11 @@ def _parse_in_worker(
     )
     try:
         worker.start()
+    except BaseException:
+        receive.close()
+        send.close()
+        raise
+    try:
         send.close()
         if not receive.poll(limits.parse_seconds):
             raise OutboundError("timeout")
@@ -215,6 +220,10 @@ def _work(
     send: Connection, data: bytes, zone: str, start: datetime, end: datetime, limits: FeedLimits
 ) -> None:
     """The worker process's body: parse, send the intervals or a reason, exit."""
+    # Over stdio, fd 1 is the MCP channel this process inherited: nothing here may write to it.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.close(devnull)
     _cap_memory(limits.worker_memory)
     from wix_meetings_mcp.bookings.local import ics
 
