@@ -78,8 +78,10 @@ class FeedLimits:
 
 
 def feed_error(reason: Reason, *, file: bool = False) -> InvalidArgument:
+    """The agent's error: a fixed text per reason, the reason named, nothing from the failure itself."""
+    reason = "unreachable" if file else reason
     message, next_step = _FILE_MESSAGE if file else _MESSAGES[reason]
-    return InvalidArgument(message, next_step=next_step, reason="unreachable" if file else reason)
+    return InvalidArgument(f"{message} (reason: {reason})", next_step=next_step, reason=reason)
 
 
 def normalize_feed_url(url: str) -> str:
