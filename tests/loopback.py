@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
@@ -50,16 +51,16 @@ class Loopback:
                 await writer.drain()
             else:
                 await answer(writer)
-        except (OSError, asyncio.IncompleteReadError, TimeoutError):
+        except (OSError, asyncio.IncompleteReadError, TimeoutError, ssl.SSLError):
             pass  # the client hung up, as it should on a refused answer
         finally:
             writer.close()
 
 
 @asynccontextmanager
-async def loopback(routes: dict[str, Answer]) -> AsyncIterator[Loopback]:
+async def loopback(routes: dict[str, Answer], tls: ssl.SSLContext | None = None) -> AsyncIterator[Loopback]:
     server = Loopback(port=0, routes=routes)
-    listening = await asyncio.start_server(server._serve, "127.0.0.1", 0)
+    listening = await asyncio.start_server(server._serve, "127.0.0.1", 0, ssl=tls)
     server.port = listening.sockets[0].getsockname()[1]
     try:
         yield server

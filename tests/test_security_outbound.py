@@ -8,8 +8,9 @@ connecting, which a transport that records each attempt proves.
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -258,3 +259,63 @@ async def test_the_allowed_private_hosts_setting_reaches_the_engine(connect: Con
     assert refused.is_error and refused.content[0].text.startswith("invalid_argument:")  # type: ignore[union-attr]
     assert "private" in refused.content[0].text  # type: ignore[union-attr]
     assert allowed["status"] == "connected" and server.connections == 1
+
+
+def certificate_for(name: str, tmp_path: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """(server context with a certificate for `name`, client context trusting its issuer)."""
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def build(subject: str, issuer: str, key: Any, signer: Any, *, ca: bool) -> Any:
+        now = datetime.now(UTC)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(hours=1))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = build("test CA", "test CA", ca_key, ca_key, ca=True)
+    leaf = build(name, "test CA", leaf_key, ca_key, ca=False)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "leaf.pem").write_bytes(
+        leaf.public_bytes(pem)
+        + leaf_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(tmp_path / "leaf.pem")
+    client = ssl.create_default_context(cadata=ca.public_bytes(pem).decode())
+    return server, client
+
+
+@pytest.mark.parametrize(("certificate_name", "ok"), [("calendar.test", True), ("elsewhere.test", False)])
+async def test_https_to_the_pinned_address_checks_the_certificate_against_the_name(
+    tmp_path: Path, certificate_name: str, ok: bool
+) -> None:
+    server_tls, client_tls = certificate_for(certificate_name, tmp_path)
+    dns = FakeDns({"calendar.test": ["127.0.0.1"]})
+    async with (
+        httpx.AsyncClient(verify=client_tls) as http,
+        loopback({"/cal.ics": response(FEED)}, server_tls) as server,
+    ):
+        engine = backend(tmp_path, http, resolver=dns, allowed_private_hosts="127.0.0.1")
+        url = f"https://calendar.test:{server.port}/cal.ics"
+        if ok:
+            assert (await connect(engine, url)).status == "connected"
+            assert server.requests == [("/cal.ics", f"calendar.test:{server.port}")]
+        else:
+            assert (await refusal(engine, url)).context["reason"] == "unreachable"
+            assert server.requests == []  # the handshake failed: no request was sent
+    engine.close()
