@@ -96,7 +96,7 @@ def normalize_feed_url(url: str) -> str:
         raise InvalidArgument(
             "The calendar address must start with https://, webcal://, http:// or file://.", next_step=_CHECK
         )
-    return url.strip()
+    return scheme + url.strip()[len(scheme) :]  # the scheme in lower case: FILE:// is file://
 
 
 class FeedReader:
@@ -116,7 +116,7 @@ class FeedReader:
 
         Raises OutboundError with the reason; a file:// feed's reason is always `unreachable`.
         """
-        is_file = url.lower().startswith("file:")
+        is_file = url.startswith("file:")
         try:
             async with self._slots:
                 data = await (self._read_file(url) if is_file else self._read_http(url, http))
