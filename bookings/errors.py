@@ -16,6 +16,7 @@
         ├── AuthFailed
         ├── RateLimited
         └── BackendUnavailable
+            └── WriteOutcomeUnknown   a write may or may not have been applied
 
 Every error carries a message written for the model and, where one exists, the next step.
 Messages never hold credentials: adapters build them from vendor codes and ids only.
@@ -107,3 +108,11 @@ class RateLimited(BackendError):
 
 class BackendUnavailable(BackendError):
     code = "upstream_unavailable"
+
+
+class WriteOutcomeUnknown(BackendUnavailable):
+    """A write was sent and its answer lost (timeout, dropped connection, 5xx, unreadable reply).
+
+    It may or may not have been applied. Adapters look the result up before answering; when they
+    cannot tell, the caller must check the current state before writing again, never just repeat.
+    """

@@ -16,6 +16,7 @@ import anyio
 
 from wix_meetings_mcp import __version__
 from wix_meetings_mcp.bookings.port import Backend
+from wix_meetings_mcp.bookings.records import Records
 from wix_meetings_mcp.server.audit import AuditTrail
 from wix_meetings_mcp.server.settings import Settings, machine_zone
 from wix_meetings_mcp.server.state import ServerState
@@ -60,8 +61,10 @@ class HttpClient:
             await self._client.aclose()
 
 
-async def open_backend(settings: Settings, clock: Clock, http: HttpClient) -> Backend:
-    """The only place an adapter is chosen."""
+async def open_backend(
+    settings: Settings, clock: Clock, http: HttpClient, *, records: Records | None = None
+) -> Backend:
+    """The only place an adapter is chosen; `records` is the shared database's (None: in memory)."""
     if settings.backend == "local":
         from wix_meetings_mcp.bookings.local import LocalBackend
 
@@ -84,10 +87,13 @@ async def open_backend(settings: Settings, clock: Clock, http: HttpClient) -> Ba
             api_key=settings.meetergo_api_key.get_secret_value(),
             user_id=settings.meetergo_user_id,
             base_url=settings.meetergo_api_base_url,
+            clock=clock,  # Retry-After in its date form is measured against it
         )
         # meetergo has no plan API: premium unless MEETINGS_PLAN says otherwise.
         premium = settings.plan == "premium" or "plan" not in settings.model_fields_set
-        return MeetergoBackend(client=client, clock=clock, time_zone=settings.business_zone, premium=premium)
+        return MeetergoBackend(
+            client=client, clock=clock, time_zone=settings.business_zone, premium=premium, records=records
+        )
     from wix_meetings_mcp.bookings.wix import WixBackend, WixClient
 
     assert settings.wix_api_key is not None and settings.wix_site_id is not None  # Settings checks both
@@ -96,6 +102,7 @@ async def open_backend(settings: Settings, clock: Clock, http: HttpClient) -> Ba
         api_key=settings.wix_api_key.get_secret_value(),
         site_id=settings.wix_site_id,
         base_url=settings.wix_api_base_url,
+        clock=clock,
     )
     return WixBackend(
         client=wix,
@@ -150,7 +157,7 @@ def build_server(
             stack.push_async_callback(http.aclose)
             chosen = backend
             if chosen is None:
-                chosen = await open_backend(settings, clock, http)
+                chosen = await open_backend(settings, clock, http, records=state)
                 stack.push_async_callback(_close, chosen)
             secret = state.secret()
             if readiness is not None:

@@ -150,6 +150,7 @@ def serve_http(settings: Settings, *, host: str, port: int) -> None:
     listener = _listen(host, port)
     import uvicorn
 
+    from wix_meetings_mcp.server.connections import ConnectionLimits, connection_cap, server_config
     from wix_meetings_mcp.server.http_app import build_http_app
 
     readiness = Readiness()
@@ -157,8 +158,10 @@ def serve_http(settings: Settings, *, host: str, port: int) -> None:
     app = build_http_app(server, settings, readiness, host=host)
     shown = f"[{host}]" if ":" in host else host
     _start_line(settings, f"http://{shown}:{listener.getsockname()[1]}/mcp")
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=3)
-    uvicorn.Server(config).run(sockets=[listener])
+    limits = ConnectionLimits(max_connections=connection_cap())
+    proxies = tuple(p for p in settings.trusted_proxies.split(",") if p)
+    config, gated = server_config(app, listener, trusted_proxies=proxies, limits=limits)
+    uvicorn.Server(config).run(sockets=[gated])
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -1,8 +1,10 @@
 """The ASGI app the HTTP transport serves: probes without a token, MCP behind the token.
 
 Outside in: `/healthz` and `/readyz` answer first (load balancers carry no token and learn
-nothing but up or not), then the token gate, then the per-token rate limit, then the SDK's
-streamable HTTP app at `/mcp` (which checks Host and Origin on loopback binds and caps bodies).
+nothing but up or not), then the limit on failed token checks per client address, then the token
+gate, then the per-token rate limit, then the SDK's streamable HTTP app at `/mcp` (which checks
+Host and Origin on loopback binds and caps bodies). Deadlines and the connection cap live below
+the app, in the server's protocol (`connections.py`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from wix_meetings_mcp.server.app import Readiness
 from wix_meetings_mcp.server.http_auth import BearerAuth
-from wix_meetings_mcp.server.rate_limit import RateLimit, RateLimiter
+from wix_meetings_mcp.server.rate_limit import AuthFailureLimit, FailureLimiter, RateLimit, RateLimiter
 from wix_meetings_mcp.server.settings import Settings
 from wix_meetings_mcp.tools.registry import CodedServer
 
@@ -48,10 +50,18 @@ async def _json(send: Send, status: int, body: dict[str, object]) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-def build_http_app(server: CodedServer, settings: Settings, readiness: Readiness, *, host: str) -> ASGIApp:
+def build_http_app(
+    server: CodedServer,
+    settings: Settings,
+    readiness: Readiness,
+    *,
+    host: str,
+    auth_failures: FailureLimiter | None = None,
+) -> ASGIApp:
     assert settings.http_token is not None  # the CLI refuses to serve HTTP without one
     app: ASGIApp = server.streamable_http_app(host=host, max_request_body_size=MAX_REQUEST_BODY)
     if settings.http_rate_limit:
         app = RateLimit(app, RateLimiter(settings.http_rate_limit))
     app = BearerAuth(app, settings.http_token.get_secret_value())
+    app = AuthFailureLimit(app, auth_failures or FailureLimiter())
     return Probes(app, readiness)

@@ -28,7 +28,14 @@ _V1_INITIAL: Migration = (
 )
 _V2_AUDIT_BY_TIME: Migration = ("CREATE INDEX audit_at ON audit (at)",)  # retention deletes by age
 
-MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL, _V2_AUDIT_BY_TIME)
+_V3_RECORDS: Migration = (
+    # Adapters' shared records (meetergo's provisional bookings): any process can answer for them.
+    """CREATE TABLE records (
+        namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, updated_at REAL NOT NULL,
+        PRIMARY KEY (namespace, key))""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL, _V2_AUDIT_BY_TIME, _V3_RECORDS)
 
 
 def open_database(path: Path) -> sqlite3.Connection:

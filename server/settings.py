@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -48,6 +49,17 @@ class Settings(BaseSettings):
     allowed_private_hosts: str = Field(
         "", validation_alias=_env("allowed_private_hosts", "MEETINGS_ALLOWED_PRIVATE_HOSTS")
     )
+    # Peers whose X-Forwarded-For is believed (addresses or CIDR ranges); everyone else is known by
+    # the address they connect from.
+    trusted_proxies: str = Field("", validation_alias=_env("trusted_proxies", "MEETINGS_TRUSTED_PROXIES"))
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        try:
+            return ",".join(str(ip_network(n.strip(), strict=False)) for n in value.split(",") if n.strip())
+        except ValueError as exc:
+            raise ValueError(f"MEETINGS_TRUSTED_PROXIES takes IP addresses or CIDR ranges: {exc}") from exc
 
     transport: Literal["stdio", "http"] = Field(
         "stdio", validation_alias=_env("transport", "MEETINGS_TRANSPORT")

@@ -11,6 +11,7 @@ import logging
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -102,6 +103,27 @@ class ServerState:
                 )
 
         await _run(release)
+
+    async def save(self, namespace: str, key: str, value: str) -> None:
+        """`bookings.records.Records` on the shared database."""
+
+        def save() -> None:
+            with self._lock:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)", (namespace, key, value, time.time())
+                )
+
+        await _run(save)
+
+    async def load(self, namespace: str, key: str) -> str | None:
+        def load() -> str | None:
+            with self._lock:
+                row = self._db.execute(
+                    "SELECT value FROM records WHERE namespace = ? AND key = ?", (namespace, key)
+                ).fetchone()
+            return None if row is None else str(row[0])
+
+        return await _run(load)
 
     async def ping(self) -> None:
         def ping() -> None:

@@ -243,5 +243,5 @@ def test_ctrl_c_on_stdio_stops_at_once_without_a_traceback(tmp_path: Path) -> No
     assert "serving stdio" in proc.stderr.readline()  # up and waiting for a client
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=10)
-    assert proc.returncode == 130
+    assert proc.returncode in (0, 130)  # 130 when the signal lands before the SDK takes over stdio
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -11,14 +12,16 @@ from tests._meetergo import TUESDAY_9, World, bodies, open_world, request_for, s
 from tests.conftest import FakeClock
 from tests.fakes.meetergo import Fault
 from wix_meetings_mcp.bookings.errors import (
-    BackendUnavailable,
     InvalidArgument,
     NotFound,
     NotSupported,
     SlotUnavailable,
+    WriteOutcomeUnknown,
 )
+from wix_meetings_mcp.bookings.meetergo import MeetergoBackend
 from wix_meetings_mcp.bookings.meetergo.backend import PROVISIONAL_PREFIX
 from wix_meetings_mcp.bookings.model import Attendee, BookingRequest
+from wix_meetings_mcp.server.state import ServerState
 
 
 @pytest.fixture
@@ -145,15 +148,14 @@ async def test_phone_only_booking_is_allowed_when_the_meeting_type_allows_it(wor
     assert meeting.attendee.phone == "+49 30 1234567" and meeting.attendee.email is None
 
 
-async def test_phone_only_booking_is_refused_clearly_when_the_meeting_type_does_not_allow_it(
-    world: World,
-) -> None:
+async def test_phone_only_booking_meetergo_refuses_is_invalid_with_its_message(world: World) -> None:
+    # tools/ refuses it up front from Link.phone_only_allowed; the adapter only maps meetergo's 400.
     assert not (await world.backend.get_link(world.solo)).phone_only_allowed
     slot = await slot_at(world, world.solo, TUESDAY_9)
     with pytest.raises(InvalidArgument) as caught:
         await world.backend.book(request_for(slot, email=None, phone="+49 30 1234567"), meetings_limit=None)
-    assert "phone-only" in caught.value.message and "email" in (caught.value.next_step or "")
-    assert world.fake.calls["POST /v4/booking"] == 0
+    assert "phone-only" in caught.value.message.lower() and caught.value.context["status"] == 400
+    assert world.fake.live_appointments() == []
 
 
 @pytest.mark.parametrize(
@@ -169,13 +171,15 @@ async def test_phone_only_booking_is_refused_clearly_when_the_meeting_type_does_
         {"invite_description": "d" * 2001},
     ],
 )
-async def test_what_meetergo_would_refuse_is_invalid_before_anything_is_written(
+async def test_what_meetergo_refuses_is_invalid_argument_with_its_own_message(
     world: World, update: dict[str, object]
 ) -> None:
+    # The limits live once in tools/ (schemas and guards); here meetergo's own 400 is mapped.
     slot = await slot_at(world, world.solo, TUESDAY_9)
-    with pytest.raises(InvalidArgument):
+    with pytest.raises(InvalidArgument) as caught:
         await world.backend.book(request_for(slot).model_copy(update=update), meetings_limit=None)
-    assert world.fake.calls["POST /v4/booking"] == 0
+    assert caught.value.message.startswith("meetergo: ") and caught.value.context["status"] == 400
+    assert world.fake.live_appointments() == []
 
 
 async def test_a_booking_whose_response_was_dropped_is_reconciled_never_duplicated(world: World) -> None:
@@ -192,10 +196,11 @@ async def test_a_booking_whose_response_was_dropped_is_reconciled_never_duplicat
 async def test_a_booking_that_timed_out_before_it_applied_fails_without_booking(world: World) -> None:
     slot = await slot_at(world, world.solo, TUESDAY_9)
     world.fake.inject("POST", "/v4/booking", Fault("timeout"))
-    with pytest.raises(BackendUnavailable) as caught:
+    with pytest.raises(WriteOutcomeUnknown) as caught:
         await world.backend.book(request_for(slot), meetings_limit=None)
-    assert "list_meetings" in (caught.value.next_step or "")
+    assert "may or may not have been applied" in caught.value.message
     assert world.fake.appointments == {} and world.fake.calls["POST /v4/booking"] == 1
+    assert world.fake.calls["GET /v4/appointment/paginated"] == 1  # it looked before answering
 
 
 async def test_other_writes_whose_response_was_dropped_are_confirmed_by_reading_back(world: World) -> None:
@@ -281,3 +286,21 @@ async def test_unknown_meetings_are_not_found(world: World) -> None:
         await world.backend.get_meeting(f"{PROVISIONAL_PREFIX}unknown")
     with pytest.raises(NotFound):
         await world.backend.cancel("appt-missing", reason=None, notify_attendee=True)
+
+
+async def test_a_pending_booking_is_found_by_another_process_on_the_same_database(
+    world: World, tmp_path: Path, clock: FakeClock
+) -> None:
+    shared = tmp_path / "shared.db"
+    vetted = world.fake.add_meeting_type("Vetted", user_id=world.host, double_opt_in="enabled")
+    slot = await slot_at(world, vetted, TUESDAY_9)
+    first, second = ServerState(shared), ServerState(shared)  # two server processes' state
+    booking = MeetergoBackend(client=world.client, clock=clock, time_zone="Europe/Berlin", records=first)
+    pending = await booking.book(request_for(slot), meetings_limit=None)
+    other = MeetergoBackend(client=world.client, clock=clock, time_zone="Europe/Berlin", records=second)
+    assert (await other.get_meeting(pending.meeting_id)).status == "pending"
+    cancelled = await other.cancel(pending.meeting_id, reason="no longer needed", notify_attendee=True)
+    assert cancelled.status == "cancelled"
+    assert (await booking.get_meeting(pending.meeting_id)).status == "cancelled"
+    first.close()
+    second.close()

@@ -1,4 +1,5 @@
-"""MeetergoClient: auth headers, retries (reads on 429/5xx/transport, writes on 429 only), error mapping."""
+"""MeetergoClient: auth headers and the NestJS error mapping on the shared HTTP layer (whose retry
+rules are tested in test_remote), and the fake's faithfulness to the documented routes."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from wix_meetings_mcp.bookings.errors import (
     PlanLimitReached,
     RateLimited,
     SlotUnavailable,
+    WriteOutcomeUnknown,
 )
 from wix_meetings_mcp.bookings.meetergo import MeetergoClient
 from wix_meetings_mcp.bookings.model import Slot
@@ -49,55 +51,36 @@ def texts(error: BaseException) -> str:
     return "\n".join(parts)
 
 
-# --- retries -------------------------------------------------------------------------------------
+# --- the shared HTTP layer as meetergo uses it (its rules are tested in test_remote) --------------
 
 
-async def test_reads_are_retried_on_429_honouring_retry_after_and_on_503(world: World) -> None:
+async def test_a_read_is_retried_on_429_and_503_through_the_shared_layer(world: World) -> None:
     path = f"/v4/meeting-type/{world.solo}"
     world.fake.inject("GET", path, Fault("429", retry_after="2"), Fault("503"))
     link = await world.backend.get_link(world.solo)
     assert link.link_id == world.solo and world.fake.calls[f"GET {path}"] == 3
-    assert world.sleeps == [2.0, 1.0]  # Retry-After, then exponential backoff (jitter pinned to 1.0)
+    assert world.sleeps == [2.0, 1.0]  # Retry-After, then backoff (jitter pinned to 1.0)
 
 
-async def test_a_retry_after_given_as_an_http_date_is_honoured(world: World, clock: FakeClock) -> None:
+async def test_a_retry_after_given_as_an_http_date_is_read_with_the_injected_clock(
+    world: World, clock: FakeClock
+) -> None:
     when = format_datetime(clock.now + timedelta(seconds=5), usegmt=True)
     world.fake.inject("GET", "/v4/meeting-type", Fault("429", retry_after=when))
     await world.backend.list_links()
     assert world.sleeps == [5.0]
 
 
-async def test_transport_errors_on_reads_are_retried(world: World) -> None:
-    world.fake.inject("GET", "/v4/user/me", Fault("timeout"), Fault("drop"))
-    account = await world.backend.get_account()
-    assert account.business.name == "Hanna Host" and world.fake.calls["GET /v4/user/me"] == 3
-
-
-async def test_read_retries_are_bounded(world: World) -> None:
-    world.fake.inject("GET", "/v4/meeting-type", *[Fault("503")] * 6)
-    with pytest.raises(BackendUnavailable) as caught:
-        await world.backend.list_links()
-    assert (
-        caught.value.status == 503
-        and world.fake.calls["GET /v4/meeting-type"] == 4
-        and len(world.sleeps) == 3
-    )
-
-
-async def test_writes_are_retried_on_429_but_never_on_503(world: World) -> None:
+async def test_a_503_on_a_booking_is_not_repeated_and_nothing_is_booked(world: World) -> None:
     slot = await a_slot(world)
-    world.fake.inject("POST", "/v4/booking", Fault("429", retry_after="1"))
-    meeting = await world.backend.book(request_for(slot), meetings_limit=None)
-    assert meeting.status == "confirmed" and world.fake.calls["POST /v4/booking"] == 2
-
-    other = await a_slot(world, TUESDAY_9 + timedelta(hours=2))
     world.fake.inject("POST", "/v4/booking", Fault("503"))
-    with pytest.raises(BackendUnavailable):
-        await world.backend.book(request_for(other, email="bob@example.com"), meetings_limit=None)
-    assert world.fake.calls["POST /v4/booking"] == 3 and len(world.fake.live_appointments()) == 1
+    with pytest.raises(WriteOutcomeUnknown) as caught:
+        await world.backend.book(request_for(slot), meetings_limit=None)
+    assert caught.value.status == 503 and caught.value.message.startswith("meetergo: ")
+    assert world.fake.calls["POST /v4/booking"] == 1 and world.fake.live_appointments() == []
 
 
-async def test_a_retry_after_longer_than_we_wait_is_reported_as_rate_limited(world: World) -> None:
+async def test_a_throttle_longer_than_the_cap_is_rate_limited_with_retry_after(world: World) -> None:
     world.fake.inject("GET", "/v4/meeting-type", Fault("429", retry_after="120"))
     with pytest.raises(RateLimited) as caught:
         await world.backend.list_links()
@@ -166,7 +149,7 @@ async def test_no_error_text_ever_holds_the_api_key(clock: FakeClock) -> None:
             await w.backend.get_account()
         errors.append(denied.value)
     assert [type(e).__name__ for e in errors] == [
-        "NotFound", "BackendUnavailable", "RateLimited", "AmbiguousWrite", "SlotUnavailable",
+        "NotFound", "BackendUnavailable", "RateLimited", "WriteOutcomeUnknown", "SlotUnavailable",
         "InvalidArgument", "AuthFailed",
     ]  # fmt: skip
     for error in errors:
@@ -222,8 +205,13 @@ async def test_vendor_statuses_map_to_the_domain_error_tree(
         return httpx.Response(status, json=body)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as http:
-        client = MeetergoClient(client=http, api_key=PAT, max_retries=0)
+        client = MeetergoClient(client=http, api_key=PAT, sleep=no_wait)
         with pytest.raises(error) as caught:
             await client.get("/v4/meeting-type")
-    assert type(caught.value) is error or (error is BackendUnavailable and isinstance(caught.value, error))
+    assert type(caught.value) is error
+    assert caught.value.context.get("status", getattr(caught.value, "status", None)) == status
     assert PAT not in texts(caught.value)
+
+
+async def no_wait(seconds: float) -> None:
+    """Retried statuses (429, 502) end in the same mapping after the shared layer's attempts."""

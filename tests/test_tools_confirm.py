@@ -36,7 +36,7 @@ async def test_cancel_without_elicitation_returns_a_token_and_writes_nothing(con
         first = await call("cancel_meeting", meeting_id=meeting["meeting_id"], reason="ill")
         assert first["status"] == "confirmation_required"
         assert first["preview"].startswith(
-            'Cancel the meeting with "Ann Lee" on Thursday 3 December 2026, 9:00–9:30 AM'
+            'Cancel the meeting with "Ann Lee" on Thursday 3 December, 9:00 to 9:30 AM, Berlin time'
         )
         assert first["expires_at"] == "2026-11-30T08:10:00Z"
         assert (await call("get_meeting", meeting_id=meeting["meeting_id"]))["meeting"][

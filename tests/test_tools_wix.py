@@ -34,12 +34,17 @@ async def test_an_agent_runs_the_whole_loop_on_wix(tmp_path: Path, mode: str) ->
             before = len(world.fake.calls)
             booked = await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ada)
             assert booked["status"] == "confirmed"
-            # Re-check the slot, Create Booking, Confirm Booking: the plan is known, links are cached.
-            assert len(world.fake.calls) - before <= 3, world.fake.calls[before:]
+            # Re-check the slot, Get Service (a cached service never decides a write), Create
+            # Booking, Confirm Or Decline Booking (Wix decides the status): the plan is known.
+            assert len(world.fake.calls) - before <= 4, world.fake.calls[before:]
             meeting_id = booked["meeting"]["meeting_id"]
             assert (await call("get_meeting", meeting_id=meeting_id))["meeting"]["start"] == slots[0]["start"]
             again = await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ada)
             assert again["already_booked"] and again["meeting"]["meeting_id"] == meeting_id
+            noted = await call("book_meeting", slot_id=slots[1]["slot_id"], attendee=ada,
+                               notes={"add_your_message": "Hi", "utm_source": "ad"})  # fmt: skip
+            assert noted["unsaved_notes"] == ["utm_source"]
+            assert noted["meeting"]["notes"] == {"add_your_message": "Hi"}
 
             moved = await call("reschedule_meeting", meeting_id=meeting_id, slot_id=slots[3]["slot_id"])
             assert moved["meeting"]["start"] == slots[3]["start"]

@@ -8,10 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from tests.fakes.wix import MEETINGS_APP_ID
+from tests.fakes.wix import MEETINGS_APP_ID, Fault
 from tests.fakes.wix_setup import World, wix_world
-from wix_meetings_mcp.bookings.errors import InvalidArgument, PremiumRequired
-from wix_meetings_mcp.bookings.model import ConnectCalendarRequest, Location, Price
+from wix_meetings_mcp.bookings.errors import InvalidArgument, NotSupported
+from wix_meetings_mcp.bookings.model import ConnectCalendarRequest, LinkChange, Location, NewLink, Price
 
 
 @pytest.fixture
@@ -63,7 +63,38 @@ async def test_price_and_deposit_are_set_and_cleared(world: World) -> None:
     payment = world.fake.services[paid.link_id]["payment"]
     assert payment["rateType"] == "FIXED" and payment["options"]["deposit"] is True
     free = await world.backend.admin.set_link_price(paid.link_id, None)
-    assert free.price is None and "payment" not in world.fake.services[paid.link_id]
+    assert free.price is None and world.fake.services[paid.link_id]["payment"]["rateType"] == "NO_FEE"
+    assert world.fake.calls[-1] == f"GET /bookings/v2/services/{paid.link_id}"  # read back
+
+
+async def test_a_price_wix_keeps_after_update_service_is_reported(world: World) -> None:
+    price = Price(amount=Decimal("80"), currency="EUR")
+    await world.backend.admin.set_link_price(world.link["id"], price)
+    stored = world.fake.services[world.link["id"]]
+    kept = dict(stored["payment"])
+    world.fake.inject(
+        "PATCH", r"/bookings/v2/services/.*", Fault(after=lambda: stored.__setitem__("payment", kept))
+    )
+    with pytest.raises(NotSupported) as caught:
+        await world.backend.admin.set_link_price(world.link["id"], None)
+    assert "price" in caught.value.message and caught.value.next_step
+    assert (await world.backend.get_link(world.link["id"])).price == price
+
+
+async def test_a_link_takes_one_duration_and_several_are_refused_before_writing(world: World) -> None:
+    with pytest.raises(NotSupported):
+        await world.backend.admin.create_scheduling_link(
+            NewLink(name="Flexible", location=Location(kind="phone"), durations_minutes=(30, 60))
+        )
+    with pytest.raises(NotSupported):
+        await world.backend.admin.update_scheduling_link(
+            world.link["id"], LinkChange(durations_minutes=(30, 45))
+        )
+    assert world.fake.count("POST", "/bookings/v2/services") == 0 and world.fake.count("PATCH") == 0
+    made = await world.backend.admin.create_scheduling_link(
+        NewLink(name="Fixed", location=Location(kind="phone"), durations_minutes=(60,))
+    )
+    assert made.durations_minutes == (60,) and made.host.host_id == world.host["id"]
 
 
 async def test_location_video_and_phone(world: World) -> None:
@@ -74,17 +105,6 @@ async def test_location_video_and_phone(world: World) -> None:
     home = await world.backend.admin.set_link_location(world.link["id"], Location(kind="customer_address"))
     assert home.location.kind == "customer_address"
     assert world.fake.services[home.link_id]["locations"][0]["type"] == "CUSTOMER"
-
-
-async def test_free_sites_are_refused_paid_and_video_links_up_front() -> None:
-    async with wix_world(premium=False, configured_premium=False) as world:
-        with pytest.raises(PremiumRequired):
-            await world.backend.admin.set_link_price(
-                world.link["id"], Price(amount=Decimal(5), currency="EUR")
-            )
-        with pytest.raises(PremiumRequired):
-            await world.backend.admin.set_link_location(world.link["id"], Location(kind="video"))
-        assert world.fake.calls == []
 
 
 async def test_a_new_host_is_connected_to_a_site_user_and_can_get_a_calendar(world: World) -> None:

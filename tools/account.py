@@ -8,13 +8,8 @@ from wix_meetings_mcp.tools.timefmt import local, zone
 
 
 async def get_account(ctx: ToolContext) -> AccountResult:
-    """See the business, its time zone, the current time there, and the plan: premium or free,
-    meetings used and the limit (the free plan allows 3 meetings; cancelled ones do not count),
-    and which premium features are on (external calendars, video conferencing, paid meetings).
-
-    Call this first in a conversation: it tells you the business time zone every other tool
-    defaults to, and whether book_meeting or connect_calendar would be refused by the plan.
-    Next: list_scheduling_links.
+    """Business, time zone, now, plan (meetings used of the limit; cancelled ones not counted),
+    premium features. Call first.
     """
     d = deps(ctx)
     account = await d.fresh_account()

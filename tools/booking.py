@@ -2,42 +2,41 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
 
-from wix_meetings_mcp.bookings.errors import SlotUnavailable
+from wix_meetings_mcp.bookings.attendees import same_attendee
+from wix_meetings_mcp.bookings.errors import InvalidSlot, SlotUnavailable
 from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Meeting, MeetingQuery, Slot
 from wix_meetings_mcp.bookings.port import Backend
 from wix_meetings_mcp.tools import guards
 from wix_meetings_mcp.tools.context import ToolContext, deps
 from wix_meetings_mcp.tools.idempotency import once
-from wix_meetings_mcp.tools.results import BookResult, meeting_out
+from wix_meetings_mcp.tools.results import BookResult, View, meeting_out
+from wix_meetings_mcp.tools.slots import TimeZoneArg
 from wix_meetings_mcp.tools.text import normalized_contact
-from wix_meetings_mcp.tools.timefmt import spoken
+from wix_meetings_mcp.tools.timefmt import local
 
 EMAIL = r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$"
 PHONE = r"^\+?[0-9][0-9 ().\-]{4,30}$"
 
-SlotId = Annotated[
-    str, Field(min_length=1, max_length=512, description="A slot_id from find_slots, passed unchanged.")
-]
+SlotId = Annotated[str, Field(min_length=1, max_length=512, description="From find_slots.")]
 IdempotencyKey = Annotated[
     str | None,
     Field(
         default=None,
         min_length=8,
         max_length=128,
-        description="Any unique string (e.g. a UUID) for this request: a retry with the same key "
-        "returns the first result and writes nothing.",
+        description="Makes retries safe.",
     ),
 ]
-NotifyAttendee = Annotated[bool, Field(description="Send the attendee the usual notification.")]
+NotifyAttendee = Annotated[bool, Field(description="Notify the attendee.")]
 
 
 class AttendeeIn(BaseModel):
+    """The person booked."""
+
     @field_validator("name", "email", "phone", mode="before")
     @classmethod
     def _plain(cls, value: object, info: ValidationInfo) -> object:
@@ -50,14 +49,10 @@ class AttendeeIn(BaseModel):
             return [normalized_contact(v, "guest email") if isinstance(v, str) else v for v in value]
         return value
 
-    name: str = Field(min_length=1, max_length=200, description="The person's full name.")
-    email: str | None = Field(default=None, max_length=254, pattern=EMAIL, description="Email address.")
-    phone: str | None = Field(
-        default=None, max_length=32, pattern=PHONE, description="Phone number, ideally E.164 (+4930...)."
-    )
-    time_zone: str | None = Field(
-        default=None, max_length=64, description="The person's IANA zone; the meeting is shown in it."
-    )
+    name: str = Field(min_length=1, max_length=200, description="Full name.")
+    email: str | None = Field(default=None, max_length=254, pattern=EMAIL, description="Email.")
+    phone: str | None = Field(default=None, max_length=32, pattern=PHONE, description="Phone, E.164.")
+    time_zone: str | None = Field(default=None, max_length=64, description="Their IANA zone.")
     language: str | None = Field(
         default=None,
         max_length=16,
@@ -65,7 +60,7 @@ class AttendeeIn(BaseModel):
         description="e.g. en, de-AT.",
     )
     guest_emails: list[Annotated[str, Field(max_length=254, pattern=EMAIL)]] = Field(
-        default_factory=list, max_length=5, description="Up to 5 more people to invite."
+        default_factory=list, max_length=5, description="Up to 5 emails."
     )
 
 
@@ -74,7 +69,7 @@ Notes = Annotated[
     Field(
         default=None,
         max_length=30,
-        description="Form answers and tracking keys (e.g. utm_source) as name → text.",
+        description="Form answers, UTM keys.",
     ),
 ]
 
@@ -83,21 +78,28 @@ async def book_meeting(
     slot_id: SlotId,
     attendee: AttendeeIn,
     ctx: ToolContext,
+    expected_start: Annotated[
+        AwareDatetime | None,
+        Field(
+            default=None,
+            description="Its start from find_slots, as a check.",
+        ),
+    ] = None,
+    time_zone: TimeZoneArg = None,
     notes: Notes = None,
-    invite_title: Annotated[str | None, Field(default=None, max_length=200)] = None,
-    invite_description: Annotated[str | None, Field(default=None, max_length=2000)] = None,
+    invite_title: Annotated[
+        str | None, Field(default=None, max_length=200, description="Invitation title.")
+    ] = None,
+    invite_description: Annotated[
+        str | None, Field(default=None, max_length=2000, description="Invitation text.")
+    ] = None,
     notify_attendee: NotifyAttendee = True,
     idempotency_key: IdempotencyKey = None,
-    dry_run: Annotated[bool, Field(description="Check everything but write nothing.")] = False,
+    dry_run: Annotated[bool, Field(description="Write nothing.")] = False,
 ) -> BookResult:
-    """Book a meeting in a slot offered by find_slots, for the person the user is talking to
-    (name plus an email or phone). Checks the plan limit, the link's state and policy and that the
-    slot is still free before writing. Repeating the same booking returns the existing meeting
-    (already_booked=true) instead of a second one; pass idempotency_key to make retries safe.
-
-    status is "confirmed", "pending" (the host must approve) or "payment_required" (send the
-    person payment_url). Read the `when` sentence back to the person. On slot_unavailable,
-    call find_slots again and offer other times.
+    """Book a slot for a person (name plus email or phone) after checking plan, link, policy and that
+    it is free; a repeat returns the same meeting. Read `when` to the person (host_when: the owner's
+    time). unsaved_notes: notes not stored.
     """
     d = deps(ctx)
     person = Attendee(
@@ -108,12 +110,18 @@ async def book_meeting(
         language=attendee.language,
         guest_emails=tuple(attendee.guest_emails),
     )
-    tz = await d.zone_or_default(attendee.time_zone)
-    slot = d.slot_ids.decode(slot_id)
+    view = await d.view(time_zone or attendee.time_zone)
+    ref = await d.slot_ref(slot_id)
+    if expected_start is not None and expected_start != ref.start:
+        raise InvalidSlot(
+            f"that slot_id starts at {local(ref.start, view.tz).isoformat()}, not at expected_start",
+            next_step="Pass the slot_id listed beside the start you mean.",
+        )
 
     async def book() -> BookResult:
         backend = d.backend
-        link = await backend.get_link(slot.link_id)
+        link = await backend.get_link(ref.link_id)
+        slot = ref.on(link)
         guards.link_active(link)
         guards.slot_fits_link(slot, link)
         guards.contact(person, link)
@@ -121,12 +129,12 @@ async def book_meeting(
         account = await d.account_for_booking()
         guards.link_features(account, link)
         if not await backend.is_slot_free(slot):
-            return _already_booked(await _same_booking(backend, slot, person), tz)
+            return _already_booked(await _same_booking(backend, slot, person), view)
         guards.plan_allows_another_meeting(account)
         if dry_run:
             return BookResult(
                 status="dry_run",
-                next_step=f"Nothing written. {spoken(slot.start, slot.end, tz)} is free and bookable; "
+                next_step=f"Nothing written. {view.when(slot.start, slot.end)} is free and bookable; "
                 "call again without dry_run to book it.",
             )
         request = BookingRequest(
@@ -140,8 +148,8 @@ async def book_meeting(
         try:
             meeting = await backend.book(request, meetings_limit=account.plan.meetings_limit)
         except SlotUnavailable:
-            return _already_booked(await _same_booking(backend, slot, person), tz)
-        return _booked(meeting, tz, already=False)
+            return _already_booked(await _same_booking(backend, slot, person), view)
+        return _booked(meeting, view, already=False)
 
     args = {"slot_id": slot_id, "attendee": attendee.model_dump(), "notes": notes, "invite_title": invite_title,
             "invite_description": invite_description, "notify_attendee": notify_attendee}  # fmt: skip
@@ -161,24 +169,25 @@ _NEXT = {
 }
 
 
-def _booked(meeting: Meeting, tz: ZoneInfo, *, already: bool) -> BookResult:
+def _booked(meeting: Meeting, view: View, *, already: bool) -> BookResult:
     return BookResult(
         status=meeting.status,
-        meeting=meeting_out(meeting, tz),
+        meeting=meeting_out(meeting, view),
         payment_url=meeting.payment_url,
         already_booked=already,
+        unsaved_notes=list(meeting.unsaved_notes) or None,
         next_step="This person already holds this slot; nothing new was booked."
         if already
         else _NEXT[meeting.status],
     )
 
 
-def _already_booked(meeting: Meeting | None, tz: ZoneInfo) -> BookResult:
+def _already_booked(meeting: Meeting | None, view: View) -> BookResult:
     if meeting is None:
         raise SlotUnavailable(
             "that time was just taken", next_step="Call find_slots again and offer other times."
         )
-    return _booked(meeting, tz, already=True)
+    return _booked(meeting, view, already=True)
 
 
 async def _same_booking(backend: Backend, slot: Slot, person: Attendee) -> Meeting | None:
@@ -197,6 +206,4 @@ async def _same_booking(backend: Backend, slot: Slot, person: Attendee) -> Meeti
 
 
 def _same_person(a: Attendee, b: Attendee) -> bool:
-    if a.email and b.email:
-        return a.email.casefold() == b.email.casefold()
-    return bool(a.phone and b.phone and re.sub(r"\D", "", a.phone) == re.sub(r"\D", "", b.phone))
+    return same_attendee(a.email, a.phone, b.email, b.phone)

@@ -15,29 +15,27 @@ from wix_meetings_mcp.tools.results import ConnectionsResult, ConnectResult, con
 
 HostId = Annotated[
     str | None,
-    Field(default=None, max_length=128, description="The host; default: the business's only host."),
+    Field(default=None, max_length=128, description="Default: the only host."),
 ]
 
 
 async def connect_calendar(
-    provider: Annotated[CalendarProvider, Field(description="google, outlook or apple (iCloud).")],
+    provider: Annotated[CalendarProvider, Field(description="Calendar service.")],
     ctx: ToolContext,
     host_id: HostId = None,
     redirect_url: Annotated[
         str | None,
-        Field(
-            default=None, max_length=2048, pattern=r"^https?://", description="OAuth: where to return after."
-        ),
+        Field(default=None, max_length=2048, pattern=r"^https?://", description="Return URL (OAuth)."),
     ] = None,
     email: Annotated[
-        str | None, Field(default=None, max_length=254, pattern=EMAIL, description="Apple ID (apple only).")
+        str | None, Field(default=None, max_length=254, pattern=EMAIL, description="Apple ID.")
     ] = None,
     password: Annotated[
         SecretStr | None,
         Field(
             default=None,
             max_length=256,
-            description="Apple app-specific password (apple only); never stored.",
+            description="App-specific password.",
         ),
     ] = None,
     ics_url: Annotated[
@@ -46,15 +44,12 @@ async def connect_calendar(
             default=None,
             max_length=2048,
             pattern=r"^(https?|webcal|file)://",
-            description="The calendar's secret iCal (ICS) address; its busy times then block slots "
-            "(Google: Settings → Integrate calendar → Secret address in iCal format).",
+            description="Secret iCal address.",
         ),
     ] = None,
 ) -> ConnectResult:
-    """Connect the host's external calendar (premium plan) so its busy times block slots and, where
-    the backend supports it, booked meetings are written to it. Depending on the backend and
-    provider, the result is "connected", or "authorization_required" with an authorization_url the
-    host must open in a browser; follow next_step. Check the plan with get_account first.
+    """Connect the host's calendar (premium) so its busy times block slots. Follow next_step; an
+    authorization_url is for the host to open.
     """
     d = deps(ctx)
     if ics_url is not None and ics_url.startswith("file:") and not d.allow_file_feeds:
@@ -85,7 +80,6 @@ async def connect_calendar(
 
 
 async def list_calendar_connections(ctx: ToolContext, host_id: HostId = None) -> ConnectionsResult:
-    """List the host's connected external calendars and whether busy times are imported from them
-    (import_enabled) and meetings written to them (export_enabled)."""
+    """Connected calendars."""
     connections = await deps(ctx).backend.list_calendar_connections(host_id)
     return ConnectionsResult(connections=[connection_out(c) for c in connections])

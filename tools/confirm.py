@@ -36,6 +36,15 @@ class Gate(BaseModel):
     question: str
 
 
+_PRINT = 4  # hex characters of each argument's hash: enough to name which one changed
+
+
+def _fingerprints(args: Mapping[str, object]) -> str:
+    """A short hash per argument, in name order, so a mismatch can name the argument that differs
+    (the full hash beside them decides; these only explain)."""
+    return "".join(args_hash({name: args[name]})[:_PRINT] for name in sorted(args))
+
+
 class ConfirmationTokens:
     def __init__(self, secret: bytes, clock: Callable[[], datetime]) -> None:
         self._signer = Signer(secret, purpose="confirmation/v1")
@@ -43,19 +52,33 @@ class ConfirmationTokens:
 
     def issue(self, tool: str, args: Mapping[str, object]) -> tuple[str, datetime]:
         expires = (self._clock() + TOKEN_LIFETIME).astimezone(UTC).replace(microsecond=0)
-        return self._signer.sign(f"{tool}|{args_hash(args)}|{int(expires.timestamp())}"), expires
+        payload = f"{tool}|{args_hash(args)}|{_fingerprints(args)}|{int(expires.timestamp())}"
+        return self._signer.sign(payload), expires
 
     def check(self, token: str, tool: str, args: Mapping[str, object]) -> None:
+        """Refuse a token for another call, naming the arguments that differ from the first call's."""
         try:
-            signed_tool, digest, expires = self._signer.verify(token).split("|")
-            valid = signed_tool == tool and digest == args_hash(args)
+            signed_tool, digest, prints, expires = self._signer.verify(token).split("|")
             live = int(expires) > self._clock().timestamp()
         except ValueError:
-            valid = live = False
-        if not valid:
+            signed_tool, digest, prints, live = "", "", "", False
+        if signed_tool != tool:
             raise ConfirmationRequired(
                 "this confirmation_token does not belong to this call",
                 next_step="Call again without confirmation_token to get a new one for these arguments.",
+            )
+        ours = _fingerprints(args)
+        if digest != args_hash(args):
+            differing = [
+                name
+                for index, name in enumerate(sorted(args))
+                if prints[index * _PRINT : (index + 1) * _PRINT]
+                != ours[index * _PRINT : (index + 1) * _PRINT]
+            ]
+            raise ConfirmationRequired(
+                f"this confirmation_token was issued for other values of {', '.join(differing) or 'the arguments'}",
+                next_step="Repeat the first call's arguments exactly, plus confirmation_token; or call again "
+                "without the token to confirm the new values.",
             )
         if not live:
             raise ConfirmationRequired(

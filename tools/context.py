@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 
 from mcp.server.mcpserver import Context
 
-from wix_meetings_mcp.bookings.errors import ConfirmationRequired
+from wix_meetings_mcp.bookings.errors import ConfirmationRequired, InvalidArgument
 from wix_meetings_mcp.bookings.model import Account, Business
 from wix_meetings_mcp.bookings.port import Backend
 from wix_meetings_mcp.tools.confirm import ConfirmationTokens, ConfirmMode, Gate, gate
 from wix_meetings_mcp.tools.idempotency import IdempotencyStore, args_hash
+from wix_meetings_mcp.tools.results import View
 from wix_meetings_mcp.tools.signing import Cursors
-from wix_meetings_mcp.tools.slot_ids import SlotIds
+from wix_meetings_mcp.tools.slot_ids import SlotIds, SlotRef
 from wix_meetings_mcp.tools.timefmt import zone
 
 PLAN_TTL = timedelta(minutes=1)
@@ -66,6 +67,25 @@ class Deps:
 
     async def zone_or_default(self, name: str | None) -> ZoneInfo:
         return zone(name if name is not None else (await self.business()).time_zone)
+
+    async def slot_ref(self, slot_id: str) -> SlotRef:
+        async def every_link_id() -> list[str]:
+            return [link.link_id for link in await self.backend.list_links(include_inactive=True)]
+
+        return await self.slot_ids.decode(slot_id, every_link_id)
+
+    async def attendee_view(self, attendee_zone: str | None) -> View:
+        """A meeting in the zone asked for, else as its attendee sees it, when their stored zone is a
+        usable one (a zone the caller named and got wrong is refused before any write)."""
+        try:
+            return await self.view(attendee_zone)
+        except InvalidArgument:
+            return await self.view(None)
+
+    async def view(self, name: str | None) -> View:
+        """How a result shows times: in `name` (default: the business zone), with the business zone beside."""
+        business = zone((await self.business()).time_zone)
+        return View(tz=business if name is None else zone(name), business=business, now=self.clock())
 
 
 ToolContext = Context[Deps, Any]

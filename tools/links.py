@@ -18,16 +18,14 @@ from wix_meetings_mcp.tools.context import ToolContext, confirmation_gate, deps
 from wix_meetings_mcp.tools.results import DeactivateResult, LinkResult, LinksResult, link_out
 from wix_meetings_mcp.tools.text import fenced
 
-LinkId = Annotated[
-    str, Field(min_length=1, max_length=128, description="A link_id from list_scheduling_links.")
-]
+LinkId = Annotated[str, Field(min_length=1, max_length=128, description="From list_scheduling_links.")]
 RedirectUrl = Annotated[
     str | None,
     Field(
         default=None,
         max_length=2048,
         pattern=r"^https?://",
-        description="Where visitors of the deactivated link are sent instead (http or https URL).",
+        description="Send visitors here.",
     ),
 ]
 ConfirmationToken = Annotated[
@@ -35,21 +33,26 @@ ConfirmationToken = Annotated[
     Field(
         default=None,
         max_length=1024,
-        description="Only on the second call: the token the first call returned, after the user agreed.",
+        description="The first call's token.",
     ),
 ]
 
 
 async def list_scheduling_links(
     ctx: ToolContext,
-    include_inactive: Annotated[bool, Field(description="Also list deactivated links.")] = False,
+    include_inactive: Annotated[bool, Field(description="Also inactive links.")] = False,
 ) -> LinksResult:
-    """List the business's scheduling links (each a bookable meeting type with one host, allowed
-    durations, one location and optional price). Use a link_id with find_slots to offer times.
-    Deactivated links are left out unless include_inactive is true.
-    """
-    links = await deps(ctx).backend.list_links(include_inactive=include_inactive)
-    return LinksResult(links=[link_out(link) for link in links])
+    """Bookable links: durations, location, price, host, booking_url."""
+    every = await deps(ctx).backend.list_links(include_inactive=True)
+    shown = every if include_inactive else [link for link in every if link.active]
+    hidden = len(every) - len(shown)
+    return LinksResult(
+        links=[link_out(link) for link in shown],
+        hint=f"{hidden} inactive link{'s are' if hidden != 1 else ' is'} not shown; include_inactive=true lists "
+        "them, activate_scheduling_link reopens one."
+        if hidden
+        else None,
+    )
 
 
 async def _deactivate_gate(
@@ -85,10 +88,8 @@ async def deactivate_scheduling_link(
     redirect_url: RedirectUrl = None,
     confirmation_token: ConfirmationToken = None,
 ) -> DeactivateResult:
-    """Deactivate a scheduling link so nobody can book it; existing meetings stay. Reversible with
-    activate_scheduling_link. The user is asked to confirm: if your client cannot ask, the first call
-    changes nothing and returns status "confirmation_required" with a preview and a
-    confirmation_token; show the preview to the user and, only if they agree, call again with the token.
+    """Stop bookings on a link (meetings stay). If the user cannot be asked here, the first call
+    returns a preview and confirmation_token: once they agree, repeat the call with it.
     """
     d = deps(ctx)
     if decided.decision == "token":
@@ -105,6 +106,6 @@ async def deactivate_scheduling_link(
 
 
 async def activate_scheduling_link(link_id: LinkId, ctx: ToolContext) -> LinkResult:
-    """Activate a scheduling link again so it can be booked (safe to repeat). Next: find_slots."""
+    """Let a link take bookings again."""
     link = await deps(ctx).backend.set_link_active(link_id, active=True)
     return LinkResult(link=link_out(link))

@@ -24,14 +24,12 @@ from wix_meetings_mcp.tools.links import ConfirmationToken
 from wix_meetings_mcp.tools.results import CancelResult, MeetingResult, MeetingsResult, meeting_out
 from wix_meetings_mcp.tools.slots import Cursor, FromDate, Limit, TimeZoneArg, ToDate
 from wix_meetings_mcp.tools.text import fenced
-from wix_meetings_mcp.tools.timefmt import open_day_range, spoken
+from wix_meetings_mcp.tools.timefmt import open_day_range
 
-MeetingId = Annotated[
-    str, Field(min_length=1, max_length=128, description="A meeting_id from book_meeting or list_meetings.")
-]
+MeetingId = Annotated[str, Field(min_length=1, max_length=128, description="From list_meetings.")]
 OverridePolicy = Annotated[
     bool,
-    Field(description="Bypass the cancellation/reschedule window. Only when the business owner asks for it."),
+    Field(description="Owner only: ignore the window."),
 ]
 Reason = Annotated[str | None, Field(default=None, max_length=500, description="Shown to the attendee.")]
 
@@ -40,19 +38,19 @@ async def list_meetings(
     ctx: ToolContext,
     from_date: FromDate = None,
     to_date: ToDate = None,
-    link_id: Annotated[str | None, Field(default=None, max_length=128)] = None,
-    status: Annotated[MeetingFilter, Field(description="upcoming, past, cancelled or all.")] = "upcoming",
-    attendee_email: Annotated[str | None, Field(default=None, max_length=254, pattern=EMAIL)] = None,
+    link_id: Annotated[str | None, Field(default=None, max_length=128, description="Only this link.")] = None,
+    status: Annotated[MeetingFilter, Field(description="Which meetings.")] = "upcoming",
+    attendee_email: Annotated[
+        str | None, Field(default=None, max_length=254, pattern=EMAIL, description="Only this attendee.")
+    ] = None,
     time_zone: TimeZoneArg = None,
     limit: Limit = 20,
     cursor: Cursor = None,
 ) -> MeetingsResult:
-    """List meetings, upcoming by default (soonest first), optionally for a date range (inclusive,
-    in time_zone), one link, or one attendee's email. Use it to find a meeting_id to reschedule or
-    cancel. If next_cursor is set, pass it back as cursor for more.
-    """
+    """Meetings (default: upcoming, soonest first)."""
     d = deps(ctx)
-    tz = await d.zone_or_default(time_zone)
+    view = await d.view(time_zone)
+    tz = view.tz
     start, end = open_day_range(from_date, to_date, tz)
     page = await d.backend.list_meetings(
         MeetingQuery(
@@ -67,7 +65,7 @@ async def list_meetings(
     )
     return MeetingsResult(
         time_zone=tz.key,
-        meetings=[meeting_out(m, tz) for m in page.meetings],
+        meetings=[meeting_out(m, view) for m in page.meetings],
         next_cursor=d.cursors.wrap(page.next_cursor),
     )
 
@@ -75,11 +73,10 @@ async def list_meetings(
 async def get_meeting(
     meeting_id: MeetingId, ctx: ToolContext, time_zone: TimeZoneArg = None
 ) -> MeetingResult:
-    """Read one meeting: status, times (in time_zone, default the business zone), attendee, host,
-    location, join link and the attendee's notes."""
+    """One meeting."""
     d = deps(ctx)
-    tz = await d.zone_or_default(time_zone)
-    return MeetingResult(meeting=meeting_out(await d.backend.get_meeting(meeting_id), tz))
+    view = await d.view(time_zone)
+    return MeetingResult(meeting=meeting_out(await d.backend.get_meeting(meeting_id), view))
 
 
 async def reschedule_meeting(
@@ -91,12 +88,10 @@ async def reschedule_meeting(
     idempotency_key: IdempotencyKey = None,
     time_zone: TimeZoneArg = None,
 ) -> MeetingResult:
-    """Move a meeting to another slot of the same link (get one from find_slots). Allowed until the
-    link's window before the start (24 hours by default). The meeting keeps its id.
-    """
+    """Move a meeting to another slot of its link (until 24 hours before, by default)."""
     d = deps(ctx)
-    tz = await d.zone_or_default(time_zone)
-    slot = d.slot_ids.decode(slot_id)
+    asked = await d.view(time_zone) if time_zone else None  # a bad zone is refused before the write
+    ref = await d.slot_ref(slot_id)
 
     async def move() -> MeetingResult:
         backend = d.backend
@@ -105,12 +100,13 @@ async def reschedule_meeting(
             raise InvalidArgument(
                 "a cancelled meeting cannot be rescheduled", next_step="Book a new meeting."
             )
-        if slot.link_id != meeting.link_id:
+        if ref.link_id != meeting.link_id:
             raise InvalidSlot(
                 "that slot belongs to another scheduling link",
                 next_step=f"Call find_slots with link_id {meeting.link_id!r}.",
             )
         link = await backend.get_link(meeting.link_id)
+        slot = ref.on(link)
         guards.link_active(link)
         guards.slot_fits_link(slot, link)
         now = d.clock()
@@ -121,7 +117,10 @@ async def reschedule_meeting(
         moved = await backend.reschedule(
             meeting_id, slot, notify_attendee=notify_attendee, override_policy=override_policy
         )
-        return MeetingResult(meeting=meeting_out(moved, tz))
+        # Shown as the attendee sees it (host_when beside it), as when it was booked.
+        return MeetingResult(
+            meeting=meeting_out(moved, asked or await d.attendee_view(moved.attendee.time_zone))
+        )
 
     args = {"meeting_id": meeting_id, "slot_id": slot_id, "notify_attendee": notify_attendee,
             "override_policy": override_policy}  # fmt: skip
@@ -148,8 +147,10 @@ async def _cancel_gate(
 ) -> Gate:
     d = deps(ctx)
     meeting = await d.backend.get_meeting(meeting_id)
-    tz = await d.zone_or_default(None)
-    question = f"Cancel the meeting with {fenced(meeting.attendee.name)} on {spoken(meeting.start, meeting.end, tz)}?"
+    view = await d.view(None)
+    question = (
+        f"Cancel the meeting with {fenced(meeting.attendee.name)} on {view.when(meeting.start, meeting.end)}?"
+    )
     if meeting.status == "cancelled":
         return Gate(decision="proceed", question=question)  # already done: nothing to confirm
     link = await d.backend.get_link(meeting.link_id)
@@ -181,10 +182,8 @@ async def cancel_meeting(
     confirmation_token: ConfirmationToken = None,
     time_zone: TimeZoneArg = None,
 ) -> CancelResult:
-    """Cancel a meeting. Allowed until the link's window before the start (24 hours by default).
-    The user is asked to confirm: if your client cannot ask, the first call changes nothing and
-    returns status "confirmation_required" with a preview and a confirmation_token; show the
-    preview to the user and, only if they agree, call again with the token. Cancelling twice is safe.
+    """Cancel a meeting (until 24 hours before, by default). If the user cannot be asked here, the
+    first call returns a preview and confirmation_token: once they agree, repeat the call with it.
     """
     d = deps(ctx)
     args = _cancel_args(meeting_id, reason, notify_attendee, override_policy)
@@ -194,13 +193,16 @@ async def cancel_meeting(
         )
     if not approved(decided, answer):
         return CancelResult(status="declined", next_step="The user did not confirm; the meeting stands.")
-    tz = await d.zone_or_default(time_zone)
+    asked = await d.view(time_zone) if time_zone else None
 
     async def cancel() -> CancelResult:
         meeting = await d.backend.cancel(
             meeting_id, reason=reason, notify_attendee=notify_attendee, override_policy=override_policy
         )
-        return CancelResult(status="cancelled", meeting=meeting_out(meeting, tz))
+        return CancelResult(
+            status="cancelled",
+            meeting=meeting_out(meeting, asked or await d.attendee_view(meeting.attendee.time_zone)),
+        )
 
     return await once(
         d.idempotency, scope="cancel_meeting", key=idempotency_key, args=args, now=d.clock(),

@@ -22,9 +22,9 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, Icon, InputRequiredResult, TextContent, ToolAnnotations
 from mcp.types import Tool as MCPTool
 
-from wix_meetings_mcp.tools import account, admin, booking, calendars, links, meetings, slots
-from wix_meetings_mcp.tools.errors import from_tool_error
-from wix_meetings_mcp.tools.schemas import compact
+from wix_meetings_mcp.tools import account, booking, calendars, links, meetings, slots
+from wix_meetings_mcp.tools.errors import from_tool_error, unknown_arguments
+from wix_meetings_mcp.tools.schemas import compact_input, output_shape
 from wix_meetings_mcp.tools.spec import Toolset, ToolSpec, spec, write
 
 TOOLSETS: tuple[Toolset, ...] = ("booking", "calendar", "admin")
@@ -51,12 +51,20 @@ TOOLS: tuple[ToolSpec, ...] = (
     spec(calendars.connect_calendar, "Connect an external calendar", "calendar",
           write(destructive=False, idempotent=False, open_world=True)),
     spec(calendars.list_calendar_connections, "List calendar connections", "calendar"),
-    *admin.TOOLS,
 )  # fmt: skip
 
 
+def table(toolsets: Collection[Toolset]) -> tuple[ToolSpec, ...]:
+    """Every tool of the chosen toolsets; the admin module loads only when its toolset is on."""
+    if "admin" not in toolsets:
+        return TOOLS
+    from wix_meetings_mcp.tools import admin, video
+
+    return (*TOOLS, *admin.TOOLS, *video.TOOLS)
+
+
 def selected(toolsets: Collection[Toolset], *, read_only: bool) -> list[ToolSpec]:
-    return [t for t in TOOLS if t.toolset in toolsets and (t.read_only or not read_only)]
+    return [t for t in table(toolsets) if t.toolset in toolsets and (t.read_only or not read_only)]
 
 
 def register(server: MCPServer, specs: Collection[ToolSpec]) -> None:
@@ -97,6 +105,7 @@ class CodedServer(MCPServer):
         self._audit = audit
         self._audited: set[str] = set()
         self._listed: list[MCPTool] | None = None
+        self._arguments: dict[str, set[str]] | None = None
 
     async def list_tools(self) -> list[MCPTool]:
         # Tools are fixed once the server is built: compact their schemas once, not per request.
@@ -104,15 +113,24 @@ class CodedServer(MCPServer):
             self._listed = [
                 tool.model_copy(
                     update={
-                        "input_schema": compact(tool.input_schema),
+                        "description": " ".join((tool.description or "").split()),
+                        "input_schema": compact_input(tool.input_schema),
                         "output_schema": None
                         if tool.output_schema is None
-                        else compact(tool.output_schema, output=True),
+                        else output_shape(tool.output_schema),
                     }
                 )
                 for tool in await super().list_tools()
             ]
         return self._listed
+
+    async def _arguments_of(self, name: str) -> set[str] | None:
+        """The argument names a tool takes (None for an unknown tool: the SDK answers that)."""
+        if self._arguments is None:
+            self._arguments = {
+                t.name: set((t.input_schema or {}).get("properties", {})) for t in await self.list_tools()
+            }
+        return self._arguments.get(name)
 
     def add_tool(
         self,
@@ -160,6 +178,9 @@ class CodedServer(MCPServer):
     async def _coded_call(
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None
     ) -> CallToolResult | InputRequiredResult:
+        known = await self._arguments_of(name)
+        if known is not None and not set(arguments) <= known:
+            return unknown_arguments(name, set(arguments), known)
         try:
             result = await super().call_tool(name, arguments, context)
         except ToolError as exc:
@@ -173,10 +194,12 @@ class CodedServer(MCPServer):
             and result.structured_content is not None
             and not result.is_error
         ):
-            text = json.dumps(
-                _without_nulls(result.structured_content), ensure_ascii=False, separators=(",", ":")
+            # Optional fields that are empty are left out of both copies, never sent as null.
+            structured = _without_nulls(result.structured_content)
+            text = json.dumps(structured, ensure_ascii=False, separators=(",", ":"))
+            result = result.model_copy(
+                update={"content": [TextContent(type="text", text=text)], "structured_content": structured}
             )
-            result = result.model_copy(update={"content": [TextContent(type="text", text=text)]})
         return result
 
 

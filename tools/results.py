@@ -6,6 +6,8 @@ never instructions: results that carry it say so in `untrusted`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 from zoneinfo import ZoneInfo
@@ -28,6 +30,8 @@ class HostOut(BaseModel):
 class LocationOut(BaseModel):
     kind: model.LocationKind
     address: str | None = None
+    password: str | None = None  # a video meeting's room password
+    description: str | None = None
 
 
 class PriceOut(BaseModel):
@@ -69,6 +73,7 @@ class MeetingOut(BaseModel):
     end: AwareDatetime
     time_zone: str
     when: str
+    host_when: str | None = None
     attendee: AttendeeOut
     host: HostOut
     location: LocationOut
@@ -83,7 +88,12 @@ def host_out(host: model.Host) -> HostOut:
 
 
 def location_out(location: model.Location) -> LocationOut:
-    return LocationOut(kind=location.kind, address=location.address)
+    return LocationOut(
+        kind=location.kind,
+        address=location.address,
+        password=location.password,
+        description=location.description,
+    )
 
 
 def link_out(link: model.Link) -> LinkOut:
@@ -109,8 +119,31 @@ def link_out(link: model.Link) -> LinkOut:
     )
 
 
-def meeting_out(meeting: model.Meeting, tz: ZoneInfo) -> MeetingOut:
+@dataclass(frozen=True)
+class View:
+    """How times are shown in one result: the zone asked for, the business zone beside it, today."""
+
+    tz: ZoneInfo
+    business: ZoneInfo
+    now: datetime
+
+    @property
+    def today(self) -> date:
+        return self.now.astimezone(self.tz).date()
+
+    def when(self, start: datetime, end: datetime) -> str:
+        return spoken(start, end, self.tz, today=self.today)
+
+    def host_when(self, start: datetime, end: datetime) -> str | None:
+        """The business zone's sentence, for the owner, when the result is in another zone."""
+        if self.business.key == self.tz.key:
+            return None
+        return spoken(start, end, self.business, today=self.today)
+
+
+def meeting_out(meeting: model.Meeting, view: View) -> MeetingOut:
     person = meeting.attendee
+    tz = view.tz
     return MeetingOut(
         meeting_id=meeting.meeting_id,
         link_id=meeting.link_id,
@@ -119,7 +152,8 @@ def meeting_out(meeting: model.Meeting, tz: ZoneInfo) -> MeetingOut:
         start=local(meeting.start, tz),
         end=local(meeting.end, tz),
         time_zone=tz.key,
-        when=spoken(meeting.start, meeting.end, tz),
+        when=view.when(meeting.start, meeting.end),
+        host_when=view.host_when(meeting.start, meeting.end),
         attendee=AttendeeOut(
             name=person.name, email=person.email, phone=person.phone, time_zone=person.time_zone
         ),
@@ -148,6 +182,7 @@ class AccountResult(BaseModel):
 
 class LinksResult(BaseModel):
     links: list[LinkOut]
+    hint: str | None = None
 
 
 class LinkResult(BaseModel):
@@ -158,6 +193,7 @@ class SlotOut(BaseModel):
     slot_id: str
     start: AwareDatetime
     end: AwareDatetime
+    when: str
 
 
 class SlotsResult(BaseModel):
@@ -174,6 +210,7 @@ class BookResult(BaseModel):
     meeting: MeetingOut | None = None
     payment_url: str | None = None
     already_booked: bool = False  # a repeat of an earlier booking: nothing new was written
+    unsaved_notes: list[str] | None = None  # notes keys the backend could not store with the booking
     next_step: str | None = None
     untrusted: str = UNTRUSTED
 

@@ -2,65 +2,86 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from wix_meetings_mcp.bookings.errors import InvalidArgument
+from wix_meetings_mcp.bookings.errors import InvalidArgument, NotFound
+from wix_meetings_mcp.bookings.model import Link
+from wix_meetings_mcp.bookings.port import Backend
 from wix_meetings_mcp.tools import guards
 from wix_meetings_mcp.tools.context import ToolContext, deps
-from wix_meetings_mcp.tools.links import LinkId
 from wix_meetings_mcp.tools.results import SlotOut, SlotsResult
-from wix_meetings_mcp.tools.timefmt import LATEST, PartOfDay, day_range, in_part_of_day, local
+from wix_meetings_mcp.tools.timefmt import (
+    LATEST,
+    PartOfDay,
+    day_range,
+    in_part_of_day,
+    in_window,
+    local,
+    slot_label,
+)
 
 DEFAULT_DAYS = 7
 MAX_DAYS = 92  # one call covers at most a quarter; page further with from_date
 
-Limit = Annotated[int, Field(ge=1, le=100, description="Most items to return (1–100).")]
-Cursor = Annotated[
-    str | None, Field(default=None, max_length=200, description="next_cursor of the previous page.")
-]
+Limit = Annotated[int, Field(ge=1, le=100, description="1 to 100.")]
+Cursor = Annotated[str | None, Field(default=None, max_length=200, description="The last next_cursor.")]
 TimeZoneArg = Annotated[
     str | None,
     Field(
         default=None,
         max_length=64,
-        description="IANA zone for dates in and times out, e.g. America/New_York. Default: the business zone.",
+        description="IANA zone.",
     ),
 ]
-FromDate = Annotated[date | None, Field(default=None, description="First day, YYYY-MM-DD (inclusive).")]
-ToDate = Annotated[date | None, Field(default=None, description="Last day, YYYY-MM-DD (inclusive).")]
+FromDate = Annotated[date | None, Field(default=None, description="First day, YYYY-MM-DD.")]
+ToDate = Annotated[date | None, Field(default=None, description="Last day, YYYY-MM-DD.")]
+
+
+Clock = Annotated[
+    str | None,
+    Field(default=None, pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Local HH:MM in time_zone."),
+]
 
 
 async def find_slots(
-    link_id: LinkId,
     ctx: ToolContext,
+    link_id: Annotated[
+        str | None,
+        Field(
+            default=None,
+            max_length=128,
+            description="Optional with one active link.",
+        ),
+    ] = None,
     from_date: FromDate = None,
     to_date: ToDate = None,
     time_zone: TimeZoneArg = None,
     duration_minutes: Annotated[
-        int | None, Field(default=None, ge=1, le=1440, description="One of the link's durations_minutes.")
+        int | None, Field(default=None, ge=1, le=1440, description="A link duration.")
     ] = None,
     part_of_day: Annotated[
         PartOfDay | None,
         Field(
-            default=None, description="morning (before 12:00), afternoon (12–17) or evening (after 17:00)."
+            default=None,
+            description="Before 12, 12 to 17, after 17.",
         ),
     ] = None,
-    limit: Limit = 20,
+    earliest: Annotated[Clock, Field(description="Not before HH:MM.")] = None,
+    latest: Annotated[Clock, Field(description="Ending by HH:MM.")] = None,
+    limit: Annotated[int, Field(ge=1, le=100, description="1 to 100.")] = 10,
     cursor: Cursor = None,
 ) -> SlotsResult:
-    """Find free times to book on a scheduling link, between from_date and to_date inclusive
-    (default: the next 7 days), in time_zone (default: the business zone). Times already exclude
-    the past, booked meetings, busy times of connected calendars and the link's notice rules.
-
-    Offer a few to the person; when they pick one, pass its slot_id unchanged to book_meeting
-    (or reschedule_meeting). If next_cursor is set, more slots follow: pass it back as cursor.
+    """Free times of a link (default: next 7 days). Offer a few by `when`; pass the chosen slot_id
+    unchanged to book_meeting.
     """
     d = deps(ctx)
-    tz = await d.zone_or_default(time_zone)
-    first = from_date or local(d.clock(), tz).date()
+    view = await d.view(time_zone)
+    tz = view.tz
+    first = from_date or view.today
     last = to_date or min(first, LATEST) + timedelta(days=DEFAULT_DAYS - 1)  # day_range refuses far dates
     start, end = day_range(first, last, tz)
     if (last - first).days >= MAX_DAYS:
@@ -68,7 +89,8 @@ async def find_slots(
             f"a range of at most {MAX_DAYS} days is searched per call",
             next_step="Narrow from_date..to_date, or page forward with a later from_date.",
         )
-    link = await d.backend.get_link(link_id)
+    window = _clock_window(earliest, latest)
+    link = await _the_link(d.backend, link_id)
     guards.link_active(link)
     duration = duration_minutes or link.duration_minutes
     if duration not in link.durations_minutes:
@@ -79,27 +101,86 @@ async def find_slots(
     after = _cursor_time(cursor)
     if after is not None:
         start = max(start, after + timedelta(seconds=1))
-    # One more than a page tells whether another page follows; part_of_day filters afterwards.
-    wanted = limit + 1 if part_of_day is None else None
+    filtered = part_of_day is not None or window is not None
+    # One more than a page tells whether another page follows; filters apply afterwards.
     slots = await d.backend.find_slots(
-        link, start=start, end=end, duration=timedelta(minutes=duration), limit=wanted
+        link,
+        start=start,
+        end=end,
+        duration=timedelta(minutes=duration),
+        limit=None if filtered else limit + 1,
     )
-    chosen = [s for s in slots if in_part_of_day(s.start, part_of_day, tz)]
+    chosen = [
+        s for s in slots if in_part_of_day(s.start, part_of_day, tz) and in_window(s.start, s.end, window, tz)
+    ]
     page = chosen[:limit]
-    more = len(chosen) > limit
     return SlotsResult(
         link_id=link.link_id,
         time_zone=tz.key,
         duration_minutes=duration,
         slots=[
-            SlotOut(slot_id=d.slot_ids.encode(s), start=local(s.start, tz), end=local(s.end, tz))
+            SlotOut(
+                slot_id=d.slot_ids.encode(s),
+                start=local(s.start, tz),
+                end=local(s.end, tz),
+                when=slot_label(s.start, tz, today=view.today),
+            )
             for s in page
         ],
-        next_cursor=str(int(page[-1].start.timestamp())) if more else None,
-        hint=None
-        if page
-        else f"No free time from {first} to {last} ({tz.key}); try later dates or another duration.",
+        next_cursor=str(int(page[-1].start.timestamp())) if len(chosen) > limit else None,
+        hint=None if page else _empty_hint(first, last, tz, len(slots), part_of_day, earliest, latest),
     )
+
+
+async def _the_link(backend: Backend, link_id: str | None) -> Link:
+    if link_id is not None:
+        return await backend.get_link(link_id)
+    active = await backend.list_links(include_inactive=False)
+    if len(active) == 1:
+        return active[0]
+    if not active:
+        raise NotFound(
+            "the business has no active scheduling link",
+            next_step="Call list_scheduling_links with include_inactive=true, then activate_scheduling_link.",
+        )
+    names = ", ".join(f"{ln.name!r} ({ln.link_id})" for ln in active[:5])
+    raise InvalidArgument(
+        f"link_id is needed: {len(active)} links are active: {names}",
+        next_step="Pass the link_id of the one the person wants.",
+    )
+
+
+def _clock_window(earliest: str | None, latest: str | None) -> tuple[time, time] | None:
+    if earliest is None and latest is None:
+        return None
+    low = time.fromisoformat(earliest) if earliest else time(0)
+    high = time.fromisoformat(latest) if latest else time(23, 59, 59)
+    if high <= low:
+        raise InvalidArgument(f"latest {latest} is not after earliest {earliest}", next_step="Swap them.")
+    return low, high
+
+
+def _empty_hint(
+    first: date,
+    last: date,
+    tz: ZoneInfo,
+    unfiltered: int,
+    part_of_day: PartOfDay | None,
+    earliest: str | None,
+    latest: str | None,
+) -> str:
+    span = f"from {first} to {last} ({tz.key})"
+    filters = [
+        f"{name}={value}"
+        for name, value in (("part_of_day", part_of_day), ("earliest", earliest), ("latest", latest))
+        if value
+    ]
+    if unfiltered and filters:
+        return (
+            f"{unfiltered} times are free {span}, but none matches {' and '.join(filters)}; "
+            "widen or drop that filter."
+        )
+    return f"No free time {span}; try later dates or another duration."
 
 
 def _cursor_time(cursor: str | None) -> datetime | None:

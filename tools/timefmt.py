@@ -23,8 +23,32 @@ EARLIEST, LATEST = date(1970, 1, 1), date(2199, 12, 31)  # far enough for any ag
 _PARTS: dict[PartOfDay, tuple[int, int]] = {"morning": (0, 12), "afternoon": (12, 17), "evening": (17, 24)}
 
 
+# Zone names that are abbreviations or rules, not places: EST is UTC-5 all year (never New York in
+# summer), so a caller meaning a city gets the city's name to use instead.
+_NOT_PLACES = {
+    "EST": "America/New_York (or Etc/GMT+5 for UTC-5 all year)",
+    "MST": "America/Denver (or America/Phoenix, which keeps UTC-7 all year)",
+    "HST": "Pacific/Honolulu",
+    "EST5EDT": "America/New_York",
+    "CST6CDT": "America/Chicago",
+    "MST7MDT": "America/Denver",
+    "PST8PDT": "America/Los_Angeles",
+    "CET": "Europe/Berlin, Europe/Paris or another city",
+    "MET": "Europe/Berlin, Europe/Paris or another city",
+    "EET": "Europe/Athens, Europe/Helsinki or another city",
+    "WET": "Europe/Lisbon",
+}
+_UTC_NAMES = {"UTC", "UCT", "GMT", "GMT0", "GMT+0", "GMT-0", "Zulu", "Universal", "Greenwich"}
+
+
 def zone(name: str) -> ZoneInfo:
-    """An IANA zone, or InvalidArgument naming what was wrong."""
+    """An IANA zone that names a place (or UTC / Etc/*), or InvalidArgument naming what to use."""
+    suggestion = _NOT_PLACES.get(name.upper() if isinstance(name, str) else "")
+    if suggestion:
+        raise InvalidArgument(
+            f"{name!r} is an abbreviation, not a place, and does not follow daylight saving where people live",
+            next_step=f"Use the city's zone instead: {suggestion}.",
+        )
     try:
         if not name or len(name) > 64:
             raise ValueError(name)
@@ -76,6 +100,14 @@ def in_part_of_day(start: datetime, part: PartOfDay | None, tz: ZoneInfo) -> boo
     return low <= start.astimezone(tz).hour < high
 
 
+def in_window(start: datetime, end: datetime, window: tuple[time, time] | None, tz: ZoneInfo) -> bool:
+    """Starts at or after window[0] and ends by window[1], in local wall time (same day)."""
+    if window is None:
+        return True
+    s, e = start.astimezone(tz), end.astimezone(tz)
+    return s.time() >= window[0] and (e.time() <= window[1] if e.date() == s.date() else False)
+
+
 def local(moment: datetime, tz: ZoneInfo) -> datetime:
     """The same instant in `tz`, to the second (the offset stays in the ISO rendering)."""
     return moment.astimezone(tz).replace(microsecond=0)
@@ -86,16 +118,38 @@ def _clock(moment: datetime) -> tuple[str, str]:
     return f"{hour}:{moment.minute:02d}", "AM" if moment.hour < 12 else "PM"
 
 
-def _day(moment: datetime) -> str:
-    return f"{_WEEKDAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+def _day(moment: datetime, today: date) -> str:
+    year = "" if moment.year == today.year else f" {moment.year}"
+    return f"{_WEEKDAYS[moment.weekday()]} {moment.day} {_MONTHS[moment.month - 1]}{year}"
 
 
-def spoken(start: datetime, end: datetime, tz: ZoneInfo) -> str:
-    """A sentence fit to be read aloud: 'Tuesday 1 December 2026, 9:00–9:30 AM Europe/Berlin'."""
+def zone_spoken(tz: ZoneInfo) -> str:
+    """How a zone is said aloud: "Berlin time", "New York time", "UTC", "UTC plus 5"."""
+    key = tz.key.removeprefix("Etc/")
+    if key in _UTC_NAMES:
+        return "UTC"
+    if key.startswith("GMT") and key[3:4] in "+-" and key[4:].isdigit():
+        # POSIX sign: Etc/GMT-5 is five hours ahead of UTC.
+        return f"UTC {'plus' if key[3] == '-' else 'minus'} {int(key[4:])}"
+    return key.rsplit("/", 1)[-1].replace("_", " ") + " time"
+
+
+def spoken(start: datetime, end: datetime, tz: ZoneInfo, *, today: date) -> str:
+    """A sentence to read aloud, free of symbols speech engines misread:
+    "Tuesday 1 December, 9:00 to 9:30 AM, Berlin time" (the year only when it is not this one)."""
     s, e = start.astimezone(tz), end.astimezone(tz)
     (s_clock, s_half), (e_clock, e_half) = _clock(s), _clock(e)
     if s.date() != e.date():
-        return f"{_day(s)}, {s_clock} {s_half} – {_day(e)}, {e_clock} {e_half} {tz.key}"
-    if s_half == e_half:
-        return f"{_day(s)}, {s_clock}–{e_clock} {e_half} {tz.key}"
-    return f"{_day(s)}, {s_clock} {s_half}–{e_clock} {e_half} {tz.key}"
+        span = f"{_day(s, today)}, {s_clock} {s_half} to {_day(e, today)}, {e_clock} {e_half}"
+    elif s_half == e_half:
+        span = f"{_day(s, today)}, {s_clock} to {e_clock} {e_half}"
+    else:
+        span = f"{_day(s, today)}, {s_clock} {s_half} to {e_clock} {e_half}"
+    return f"{span}, {zone_spoken(tz)}"
+
+
+def slot_label(start: datetime, tz: ZoneInfo, *, today: date) -> str:
+    """A slot's start, short enough to offer several in one breath: "Wednesday 2 December, 9:00 AM"."""
+    s = start.astimezone(tz)
+    clock, half = _clock(s)
+    return f"{_day(s, today)}, {clock} {half}"

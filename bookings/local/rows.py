@@ -124,6 +124,8 @@ def meeting_columns(m: Meeting) -> dict[str, object]:
         "end_ts": ts(m.end),
         "location_kind": m.location.kind,
         "location_address": m.location.address,
+        "location_password": m.location.password,
+        "location_description": m.location.description,
         "attendee_name": a.name,
         "attendee_email": a.email,
         "attendee_phone": a.phone,
@@ -157,7 +159,12 @@ def to_meeting(r: sqlite3.Row, zone: ZoneInfo) -> Meeting:
             guest_emails=tuple(json.loads(r["guest_emails"])),
         ),
         host=Host(host_id=r["host_id"], name=r["host_name"], email=r["host_email"]),
-        location=Location(kind=r["location_kind"], address=r["location_address"]),
+        location=Location(
+            kind=r["location_kind"],
+            address=r["location_address"],
+            password=r["location_password"],
+            description=r["location_description"],
+        ),
         join_url=r["join_url"],
         payment_url=r["payment_url"],
         notes=json.loads(r["notes"]),
@@ -194,4 +201,6 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
             raise ValueError("out of range")
         return start_ts, meeting_id[:64]
     except (ValueError, TypeError, OverflowError):
-        raise InvalidArgument("The cursor is malformed; call list_meetings again without a cursor.") from None
+        raise InvalidArgument(
+            "The cursor is malformed", next_step="Omit cursor to start from the first page."
+        ) from None

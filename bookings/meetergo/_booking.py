@@ -1,19 +1,17 @@
 """Building the `POST /v4/booking` body from a BookingRequest, and meetings echoed from a request.
 
-Checks what the vendor would refuse (contact details, phone-only permission, guest and invite
-limits) before anything is written, so the agent gets a clear message instead of a vendor 400.
+It maps and does not decide: contact details, phone-only permission, guest and invite limits and
+durations are checked once in tools/, and what meetergo itself refuses comes back as its 400.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from wix_meetings_mcp.bookings.errors import InvalidArgument, InvalidSlot
+from wix_meetings_mcp.bookings.errors import InvalidArgument
 from wix_meetings_mcp.bookings.meetergo import _mapping as mapping
 from wix_meetings_mcp.bookings.meetergo._payloads import BookingAttendee, BookingBody, MeetingType, User
 from wix_meetings_mcp.bookings.model import BookingRequest, Meeting, MeetingStatus
-
-MAX_GUESTS, MAX_TITLE, MAX_DESCRIPTION = 5, 200, 2000
 
 
 def minutes(duration: timedelta) -> int:
@@ -25,28 +23,8 @@ def minutes(duration: timedelta) -> int:
 
 def booking_body(request: BookingRequest, meeting_type: MeetingType) -> BookingBody:
     attendee, slot = request.attendee, request.slot
-    if not attendee.email and not attendee.phone:
-        raise InvalidArgument(
-            "the attendee needs an email address or a phone number",
-            next_step="Ask the attendee for an email address.",
-        )
-    phone_only = not attendee.email
-    if phone_only and not mapping.phone_only_allowed(meeting_type):
-        raise InvalidArgument(
-            "this meetergo meeting type does not allow phone-only booking: an email address is required",
-            next_step="Ask the attendee for an email address, or enable 'Allow phone-only booking' "
-            "on the meeting type in meetergo.",
-            link_id=meeting_type.id,
-        )
-    if len(attendee.guest_emails) > MAX_GUESTS:
-        raise InvalidArgument(f"meetergo accepts at most {MAX_GUESTS} guest emails")
-    if request.invite_title and len(request.invite_title) > MAX_TITLE:
-        raise InvalidArgument(f"invite_title is longer than {MAX_TITLE} characters")
-    if request.invite_description and len(request.invite_description) > MAX_DESCRIPTION:
-        raise InvalidArgument(f"invite_description is longer than {MAX_DESCRIPTION} characters")
+    phone_only = not attendee.email and bool(attendee.phone)
     length = minutes(slot.end - slot.start)
-    if length not in mapping.durations(meeting_type):
-        raise InvalidSlot(f"{length} minutes is not a duration of this meeting type")
     scope = mapping.scope_of(meeting_type)
     name = attendee.name.strip()
     first, _, last = name.partition(" ")

@@ -24,8 +24,9 @@ from wix_meetings_mcp.bookings.meetergo._payloads import (
     meeting_type_list,
     parse,
 )
-from wix_meetings_mcp.bookings.meetergo.client import MeetergoClient, Params
+from wix_meetings_mcp.bookings.meetergo.client import MeetergoClient
 from wix_meetings_mcp.bookings.model import Attendee, Meeting, MeetingPage, MeetingQuery
+from wix_meetings_mcp.bookings.remote import Params
 
 PAGE_SIZE = 50
 _MAX_PAGES_PER_CALL = 10  # bounds one list_meetings call to 10 requests of the 100/min budget
@@ -233,6 +234,6 @@ def _decode_cursor(cursor: str | None) -> tuple[int, int]:
     match = _CURSOR.match(cursor)
     if match is None:
         raise InvalidArgument(
-            "cursor is not one this backend issued", next_step="Call list_meetings without it."
+            "cursor is not one this backend issued", next_step="Start the listing again without a cursor."
         )
     return int(match.group(1)), int(match.group(2))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from wix_meetings_mcp.bookings.attendees import same_attendee
 from wix_meetings_mcp.bookings.errors import NotSupported
 from wix_meetings_mcp.bookings.meetergo._payloads import (
     Appointment,
@@ -214,22 +215,10 @@ def meeting_from(
 
 
 def matches_attendee(appointment: Appointment, attendee: Attendee) -> bool:
-    """Same person: equal email (case-insensitive) or, for phone-only bookings, equal phone digits."""
-    for raw in appointment.attendees:
-        if attendee.email and raw.email and raw.email.strip().lower() == attendee.email.strip().lower():
-            return True
-        if (
-            not attendee.email
-            and attendee.phone
-            and raw.phone
-            and _digits(raw.phone) == _digits(attendee.phone)
-        ):
-            return True
-    return False
-
-
-def _digits(phone: str) -> str:
-    return "".join(c for c in phone if c.isdigit())
+    """Same person by the shared rule: equal email ignoring case, else equal E.164 phone digits."""
+    return any(
+        same_attendee(raw.email, raw.phone, attendee.email, attendee.phone) for raw in appointment.attendees
+    )
 
 
 def connection_from(raw: Connection, *, host_id: str) -> CalendarConnection | None:

@@ -8,18 +8,18 @@ MeetergoClient; reads and caches live in _catalog, payloads in _payloads, mappin
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import BaseModel
+
 from wix_meetings_mcp.bookings.errors import (
-    BackendUnavailable,
     BookingError,
     InvalidArgument,
-    InvalidSlot,
     LinkInactive,
     NotFound,
     NotSupported,
+    WriteOutcomeUnknown,
 )
 from wix_meetings_mcp.bookings.meetergo import _booking as booking
 from wix_meetings_mcp.bookings.meetergo import _mapping as mapping
@@ -35,7 +35,7 @@ from wix_meetings_mcp.bookings.meetergo._payloads import (
     RescheduleBody,
     parse,
 )
-from wix_meetings_mcp.bookings.meetergo.client import AmbiguousWrite, MeetergoClient
+from wix_meetings_mcp.bookings.meetergo.client import MeetergoClient
 from wix_meetings_mcp.bookings.model import (
     Account,
     BookingRequest,
@@ -51,18 +51,21 @@ from wix_meetings_mcp.bookings.model import (
     Plan,
     Slot,
 )
+from wix_meetings_mcp.bookings.records import MemoryRecords, Records
 
 PROVISIONAL_PREFIX = "provisional:"
 LINK_MAX_AGE = timedelta(minutes=1)
-_MAX_REASON = 500
 
 
-@dataclass
-class _Pending:
-    """A provisional booking this process made: the API offers no read of one by id."""
+class _Pending(BaseModel):
+    """A provisional booking made through this server: the API offers no read of one by id, so it
+    is kept in the shared records (any process on the database can answer for it)."""
 
     meeting: Meeting
     request: BookingRequest
+
+
+_PENDING = "meetergo.pending"
 
 
 class MeetergoBackend:
@@ -75,6 +78,7 @@ class MeetergoBackend:
         clock: Callable[[], datetime],
         time_zone: str,
         premium: bool = True,
+        records: Records | None = None,
     ) -> None:
         try:
             self._tz = ZoneInfo(time_zone)
@@ -87,7 +91,7 @@ class MeetergoBackend:
         # personal token, Enterprise for platform keys), hence the default.
         self._premium = premium
         self._catalog = Catalog(client=client, clock=clock, time_zone=time_zone)
-        self._pending: dict[str, _Pending] = {}
+        self._records: Records = records if records is not None else MemoryRecords()
 
     @property
     def name(self) -> str:
@@ -150,7 +154,7 @@ class MeetergoBackend:
             )
         try:
             data: object = await self._client.patch(f"/v4/meeting-type/{link_id}", {"enabled": active})
-        except AmbiguousWrite:
+        except WriteOutcomeUnknown:
             current = await self._catalog.meeting_type(link_id, fresh=True)
             if current.enabled is not active:
                 raise
@@ -176,11 +180,8 @@ class MeetergoBackend:
         self, link: Link, *, start: datetime, end: datetime, duration: timedelta, limit: int | None = None
     ) -> list[Slot]:
         if start.tzinfo is None or end.tzinfo is None or end <= start:
-            raise InvalidArgument("find_slots needs an aware, non-empty range")
-        length = booking.minutes(duration)
-        if length not in link.durations_minutes:
-            allowed = ", ".join(str(d) for d in link.durations_minutes)
-            raise InvalidArgument(f"{length} minutes is not offered by this link (allowed: {allowed})")
+            raise InvalidArgument("a slot search needs an aware, non-empty range")
+        length = booking.minutes(duration)  # tools/ checks it is one of the link's durations
         meeting_type = await self._catalog.meeting_type(link.link_id)
         host_id = mapping.scope_of(meeting_type).domain_host_id
         first, last = (
@@ -223,28 +224,23 @@ class MeetergoBackend:
         body = booking.booking_body(request, meeting_type).model_dump(by_alias=True, exclude_none=True)
         try:
             data = await self._client.post("/v4/booking", body)
-        except AmbiguousWrite as exc:
+        except WriteOutcomeUnknown as exc:
             # No idempotency key: look for the appointment before answering, never book twice.
             found = await self._catalog.find_booked(meeting_type.id, slot.start, slot.end, request.attendee)
             if found is None:
-                exc.next_step = (
-                    "It may await confirmation: check pending bookings in meetergo before booking again."
-                    if mapping.requires_approval(meeting_type)
-                    else "Check with list_meetings before booking again."
-                )
+                if mapping.requires_approval(meeting_type):
+                    exc.next_step = "It may await confirmation: check pending bookings in meetergo."
                 raise
             return await self._read_back(found.id, meeting_type, request)
         result = parse(BookingResult, data, what="booking")
         if result.pending:
             meeting_id = f"{PROVISIONAL_PREFIX}{result.provisional_booking_id or ''}"
             meeting = self._echo(meeting_id, meeting_type, request, confirmed=False)
-            self._pending[meeting_id] = _Pending(meeting=meeting, request=request)
+            await self._save_pending(meeting_id, _Pending(meeting=meeting, request=request))
             return meeting
         if not result.appointment_id:
-            raise BackendUnavailable(
-                "meetergo answered the booking without an appointment id",
-                next_step="Check with list_meetings before trying again.",
-            )
+            # It answered 2xx, so something was booked; which appointment is unknown.
+            raise WriteOutcomeUnknown("meetergo answered the booking without an appointment id")
         return await self._read_back(result.appointment_id, meeting_type, request)
 
     async def _read_back(
@@ -282,13 +278,8 @@ class MeetergoBackend:
                 "meetergo always notifies the attendee of a reschedule",
                 next_step="Call again with notify_attendee=true.",
             )
+        # A cancelled meeting and a slot of another link are refused in tools/.
         current = await self._catalog.appointment(meeting_id)
-        if current.cancelled:
-            raise InvalidArgument(
-                "this meeting is cancelled and cannot be rescheduled", meeting_id=meeting_id
-            )
-        if current.meeting_type_id and slot.link_id != current.meeting_type_id:
-            raise InvalidSlot("the slot belongs to another scheduling link", meeting_id=meeting_id)
         if slot.end - slot.start != current.end - current.start:
             raise NotSupported(
                 "meetergo keeps a meeting's duration when rescheduling",
@@ -297,7 +288,7 @@ class MeetergoBackend:
         body = RescheduleBody(start=slot.start.isoformat()).model_dump(by_alias=True)
         try:
             data = await self._client.post(f"/v4/appointment/{meeting_id}/reschedule", body)
-        except AmbiguousWrite:
+        except WriteOutcomeUnknown:
             again = await self._catalog.appointment_or_none(meeting_id)
             if again is None or again.start != slot.start:
                 raise
@@ -313,8 +304,6 @@ class MeetergoBackend:
                 "meetergo always notifies the attendee of a cancellation",
                 next_step="Call again with notify_attendee=true.",
             )
-        if reason and len(reason) > _MAX_REASON:
-            raise InvalidArgument(f"reason is longer than {_MAX_REASON} characters")
         if _provisional(meeting_id):
             confirmed = await self._confirmed_pending(meeting_id)
             if confirmed is None:
@@ -327,7 +316,7 @@ class MeetergoBackend:
         body = CancelBody(reason=reason, cancel_all=True).model_dump(by_alias=True, exclude_none=True)
         try:
             data = await self._client.post(f"/v4/appointment/{meeting_id}/cancel", body)
-        except AmbiguousWrite:
+        except WriteOutcomeUnknown:
             again = await self._catalog.appointment_or_none(meeting_id)
             if again is None or not again.cancelled:
                 raise
@@ -344,11 +333,12 @@ class MeetergoBackend:
         )
 
     async def _decline(self, meeting_id: str, reason: str | None) -> Meeting:
-        pending = self._pending_or_raise(meeting_id)
+        pending = await self._pending_or_raise(meeting_id)
         body = DeclineBody(reason=reason).model_dump(by_alias=True, exclude_none=True)
         provisional_id = meeting_id.removeprefix(PROVISIONAL_PREFIX)
         await self._client.post(f"/v4/provisional-booking/{provisional_id}/decline", body)
         pending.meeting = pending.meeting.model_copy(update={"status": "cancelled", "cancel_reason": reason})
+        await self._save_pending(meeting_id, pending)
         return pending.meeting
 
     # --- reading meetings ----------------------------------------------------------------------
@@ -356,7 +346,7 @@ class MeetergoBackend:
     async def get_meeting(self, meeting_id: str) -> Meeting:
         if not _provisional(meeting_id):
             return await self._catalog.to_meeting(await self._catalog.appointment(meeting_id))
-        pending = self._pending_or_raise(meeting_id)
+        pending = await self._pending_or_raise(meeting_id)
         if pending.meeting.status == "pending":
             confirmed = await self._confirmed_pending(meeting_id)
             if confirmed is not None:
@@ -368,16 +358,20 @@ class MeetergoBackend:
 
     async def _confirmed_pending(self, meeting_id: str) -> Appointment | None:
         """The appointment a provisional booking became once confirmed (the API links none)."""
-        request = self._pending_or_raise(meeting_id).request
+        request = (await self._pending_or_raise(meeting_id)).request
         slot = request.slot
         return await self._catalog.find_booked(slot.link_id, slot.start, slot.end, request.attendee)
 
-    def _pending_or_raise(self, meeting_id: str) -> _Pending:
-        pending = self._pending.get(meeting_id)
+    async def _save_pending(self, meeting_id: str, pending: _Pending) -> None:
+        await self._records.save(_PENDING, meeting_id, pending.model_dump_json())
+
+    async def _pending_or_raise(self, meeting_id: str) -> _Pending:
+        stored = await self._records.load(_PENDING, meeting_id)
+        pending = None if stored is None else _Pending.model_validate_json(stored)
         if pending is None:
             raise NotFound(
                 "this booking awaits confirmation and meetergo offers no API to read it back",
-                next_step="See pending bookings in meetergo, or call list_meetings once it is confirmed.",
+                next_step="See pending bookings in meetergo; once confirmed it is listed under its own id.",
                 meeting_id=meeting_id,
             )
         return pending
@@ -388,12 +382,12 @@ class MeetergoBackend:
         if request.ics_url:
             raise NotSupported(
                 "meetergo connects calendars through the provider's sign-in, not an iCal address",
-                next_step="Call connect_calendar with provider google or outlook and without ics_url.",
+                next_step="Use provider google or outlook, without ics_url.",
             )
         if request.provider == "apple":
             raise NotSupported(
                 "meetergo's API cannot connect an Apple (iCloud) calendar with an app-specific password",
-                next_step="Connect iCloud in the meetergo web app, then call list_calendar_connections.",
+                next_step="Connect iCloud in the meetergo web app; it then shows among the calendar connections.",
             )
         params = await self._user_param(request.host_id)
         if request.redirect_url:
@@ -404,7 +398,7 @@ class MeetergoBackend:
             status="authorization_required",
             authorization_url=auth.auth_url,
             next_step=f"Ask the host to open authorization_url and sign in to {request.provider}; "
-            "then call list_calendar_connections to confirm the connection.",
+            "then list the calendar connections to confirm it.",
         )
 
     async def list_calendar_connections(self, host_id: str | None = None) -> list[CalendarConnection]:

@@ -1,17 +1,17 @@
-"""Thin HTTP layer over one injected httpx.AsyncClient for the meetergo REST API v4.
+"""The meetergo REST API v4 over the shared HTTP layer: meetergo's headers and its error mapping.
 
-Adds authentication (Bearer; `x-meetergo-api-user-id` only with platform API keys), retries and
-the mapping of vendor errors to bookings.errors. Messages keep the vendor's text and status and
-never the API key. Limit: 100 requests per minute per key (429 + Retry-After).
+Adds authentication (Bearer; `x-meetergo-api-user-id` only with platform API keys) and maps the
+vendor's NestJS error body to bookings.errors, keeping its text, status and request id. Retries,
+`Retry-After`, lost writes (`WriteOutcomeUnknown`) and scrubbing are `bookings.remote`'s.
+Limit: 100 requests per minute per key (429 + Retry-After).
 """
 
 from __future__ import annotations
 
 import random
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import anyio
 import httpx
@@ -26,19 +26,13 @@ from wix_meetings_mcp.bookings.errors import (
     RateLimited,
     SlotUnavailable,
 )
+from wix_meetings_mcp.bookings.remote import Params, Remote, Sleep
 
 DEFAULT_BASE_URL = "https://api.meetergo.com"
 USER_ID_HEADER = "x-meetergo-api-user-id"
-
-Params = Mapping[str, str | Sequence[str]]  # a sequence repeats the key (hostIds=a&hostIds=b)
-Sleep = Callable[[float], Awaitable[None]]
+REQUEST_ID = "x-request-id"
 
 _SLOT_TAKEN = re.compile(r"time ?slot|no longer available|not available|unavailable|already booked", re.I)
-_AMBIGUOUS_STATUSES = {500, 502, 504}  # the write may have been applied before the failure
-
-
-class AmbiguousWrite(BackendUnavailable):
-    """A write whose outcome is unknown (timeout or dropped response): reconcile before answering."""
 
 
 def is_platform_key(api_key: str) -> bool:
@@ -47,11 +41,8 @@ def is_platform_key(api_key: str) -> bool:
 
 
 class MeetergoClient:
-    """Calls meetergo; reads retry on 429/5xx/transport errors, writes only on 429.
-
-    Writes are retried only on 429: the API has no idempotency key, so a repeated POST after a
-    5xx or a timeout could book twice.
-    """
+    """Calls meetergo through the shared HTTP layer (`bookings.remote`): reads are retried on
+    429/5xx/transport errors, writes only on 429 or when nothing was sent (no idempotency key)."""
 
     def __init__(
         self,
@@ -60,8 +51,6 @@ class MeetergoClient:
         api_key: str,
         user_id: str | None = None,
         base_url: str = DEFAULT_BASE_URL,
-        max_retries: int = 3,
-        max_retry_after: float = 30.0,
         sleep: Sleep = anyio.sleep,
         jitter: Callable[[], float] = random.random,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -74,19 +63,23 @@ class MeetergoClient:
         if not platform and user_id:
             # The API rejects the user-id header with a personal access token (403).
             raise ValueError("MEETERGO_USER_ID is only for platform API keys (ak_live:...); unset it")
-        self._client = client
-        self._api_key = api_key
         self._user_id = user_id
-        base = base_url.rstrip("/")
-        self._base_url = base.removesuffix("/v4")  # accept the official clients' `.../v4` form too
-        self._max_retries = max_retries
-        self._max_retry_after = max_retry_after
-        self._sleep = sleep
-        self._jitter = jitter
-        self._clock = clock
         self._headers = {"Authorization": f"Bearer {api_key}", "Accept": "application/json"}
         if platform and user_id:
             self._headers[USER_ID_HEADER] = user_id
+        self._remote = Remote(
+            client=client,
+            # accept the official clients' `.../v4` form too
+            base_url=base_url.rstrip("/").removesuffix("/v4"),
+            vendor="meetergo",
+            refuse=self._error,
+            # A platform key's secret part alone is a credential too (`ak_live:<uuid>:<secret>`).
+            secrets=(api_key, *api_key.split(":")[2:]) if platform else (api_key,),
+            request_id_header=REQUEST_ID,
+            sleep=sleep,
+            jitter=jitter,
+            clock=clock,
+        )
 
     @property
     def user_id(self) -> str | None:
@@ -109,89 +102,24 @@ class MeetergoClient:
         params: Params | None = None,
         body: Mapping[str, object] | None = None,
     ) -> object:
-        response = await self._send(method, path, params=params, body=body)
+        write = method != "GET"
+        response = await self._remote.send(
+            method, path, headers=self._headers, params=params, json=body, write=write
+        )
         if not response.content.strip():
             return None  # cancel may answer with an empty body
         try:
             return response.json()
-        except ValueError as exc:
-            raise BackendUnavailable(
-                "meetergo returned a response that is not JSON", status=response.status_code
-            ) from exc
-
-    async def _send(
-        self, method: str, path: str, *, params: Params | None, body: Mapping[str, object] | None
-    ) -> httpx.Response:
-        read = method == "GET"
-        url = self._base_url + path
-        attempt = 0
-        while True:
-            try:
-                response = await self._client.request(
-                    method, url, params=params, json=body, headers=self._headers
-                )
-            except httpx.TransportError as exc:
-                if read and attempt < self._max_retries:
-                    await self._sleep(self._backoff(attempt))
-                    attempt += 1
-                    continue
-                raise self._transport_error(exc, method, path) from exc
-            status = response.status_code
-            retryable = status == 429 or (read and status >= 500)
-            if retryable and attempt < self._max_retries:
-                delay = self._retry_delay(response, attempt)
-                if delay is not None:
-                    await self._sleep(delay)
-                    attempt += 1
-                    continue
-            if response.is_success:
-                return response
-            raise self._error(response, method, path)
-
-    def _backoff(self, attempt: int) -> float:
-        # Exponential backoff with jitter: 0.5 s, 1 s, 2 s ... each scaled into [50 %, 100 %].
-        return min(8.0, 0.5 * 2.0**attempt) * (0.5 + self._jitter() / 2)
-
-    def _retry_delay(self, response: httpx.Response, attempt: int) -> float | None:
-        """Seconds to wait before retrying; None when the server asks for longer than we wait."""
-        retry_after = self._retry_after(response)
-        if retry_after is None:
-            return self._backoff(attempt)
-        return retry_after if retry_after <= self._max_retry_after else None
-
-    def _retry_after(self, response: httpx.Response) -> float | None:
-        value = response.headers.get("Retry-After")
-        if value is None:
-            return None
-        try:
-            return max(0.0, float(value))
         except ValueError:
-            pass
-        try:
-            when = parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        return max(0.0, (when - self._clock()).total_seconds())
+            raise self._remote.unreadable(response, method, path, write=write) from None
 
-    def _transport_error(self, exc: httpx.TransportError, method: str, path: str) -> BackendUnavailable:
-        kind = type(exc).__name__
-        sent = not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
-        if method != "GET" and sent:
-            return AmbiguousWrite(
-                f"meetergo did not answer {method} {path} ({kind}); the write may or may not have happened",
-                next_step="Check the current state before trying again.",
-            )
-        return BackendUnavailable(
-            f"meetergo is unreachable ({kind})", next_step="Try again in a minute.", method=method, path=path
-        )
-
-    def _error(self, response: httpx.Response, method: str, path: str) -> BookingError:
+    def _error(self, response: httpx.Response) -> BookingError:
+        """meetergo's NestJS error body as a domain error, keeping its message, status and request id."""
         status = response.status_code
+        path = response.request.url.path
         body = _json_or_none(response)
-        message = self._scrub(_vendor_message(body) or response.reason_phrase or f"HTTP {status}")
-        request_id = response.headers.get("x-request-id")
+        message = _vendor_message(body) or response.reason_phrase or f"HTTP {status}"
+        request_id = self._remote.request_id(response)
         text = f"meetergo: {message}"
         if isinstance(body, dict) and body.get("code") == "PLAN_LIMIT_REACHED":
             feature = str(body.get("feature") or "")
@@ -213,12 +141,7 @@ class MeetergoClient:
         if status == 404:
             return NotFound(text, status=status, vendor_message=message, path=path)
         if status == 409 or (status in (400, 422) and _SLOT_TAKEN.search(message)):
-            return SlotUnavailable(
-                text,
-                next_step="Call find_slots again and pick another time.",
-                status=status,
-                vendor_message=message,
-            )
+            return SlotUnavailable(text, status=status, vendor_message=message)
         if status in (400, 422):
             return InvalidArgument(text, status=status, vendor_message=message, path=path)
         if status == 429:
@@ -227,15 +150,11 @@ class MeetergoClient:
                 next_step="meetergo allows 100 requests per minute; try again in a minute.",
                 status=status,
                 request_id=request_id,
-                retry_after=self._retry_after(response),
+                retry_after=self._remote.retry_after(response),
             )
-        error_type = (
-            AmbiguousWrite if method != "GET" and status in _AMBIGUOUS_STATUSES else BackendUnavailable
+        return BackendUnavailable(
+            text, next_step="Try again later.", status=status, request_id=request_id, path=path
         )
-        return error_type(text, next_step="Try again later.", status=status, request_id=request_id, path=path)
-
-    def _scrub(self, text: str) -> str:
-        return text.replace(self._api_key, "***")
 
 
 def _json_or_none(response: httpx.Response) -> object:

@@ -6,6 +6,7 @@ written together with an IANA zone; domain datetimes are always aware.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -82,14 +83,24 @@ def aware(moment: datetime) -> datetime:
 # ---- services → links ----
 
 
-def host_of(service: p.Service) -> Host:
-    """The single host: staff details when Wix sent them (STAFF_MEMBER_DETAILS), else the resource id."""
+Staff = Mapping[str, p.StaffMember]  # staff members by their resource id
+
+
+def host_for(resource_id: str | None, staff: Staff, name: str | None = None) -> Host:
+    """The host behind a staff resource id, named by its staff member id (the one id kind we hand out).
+
+    A resource with no staff member behind it (not a person) gets an empty host id.
+    """
+    found = staff.get(resource_id or "")
+    if found is not None:
+        return Host(host_id=found.id, name=found.name or name or "Host", email=found.email)
+    return Host(host_id="", name=name or ("Host" if resource_id else "No host assigned"))
+
+
+def host_of(service: p.Service, staff: Staff) -> Host:
+    """The single host of a service: `staffMemberIds` are resource ids (Verified correction 1)."""
     details = service.staff_member_details.staff_members if service.staff_member_details else []
-    if details:
-        return Host(host_id=details[0].staff_member_id, name=details[0].name or "Host")
-    if service.staff_member_ids:
-        return Host(host_id=service.staff_member_ids[0], name="Host")
-    return Host(host_id="", name="No host assigned")
+    return host_for(resource_id_of(service), staff, details[0].name if details else None)
 
 
 def resource_id_of(service: p.Service) -> str | None:
@@ -138,6 +149,14 @@ def price_of(payment: p.Payment | None) -> Price | None:
     )
 
 
+def deposit_selected(payment: p.Payment | None) -> bool:
+    """Verified correction 4: a fixed price with a deposit and no full-upfront option needs
+    `depositSelected: true` on Create Booking."""
+    price = price_of(payment)
+    fixed = payment.fixed if payment else None
+    return bool(price and price.deposit and fixed and not fixed.full_upfront_payment_allowed)
+
+
 def policy_of(policy: p.BookingPolicy | None) -> Policy:
     if policy is None:
         return Policy()  # Meetings' default: cancellation until 24 hours before the start
@@ -172,7 +191,7 @@ def redirect_url_of(service: p.Service) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def to_link(service: p.Service) -> Link:
+def to_link(service: p.Service, staff: Staff) -> Link:
     return Link(
         link_id=service.id,
         name=service.name,
@@ -183,7 +202,7 @@ def to_link(service: p.Service) -> Link:
         buffer_minutes=service.schedule.availability_constraints.time_between_sessions,
         location=location_of(service),
         price=price_of(service.payment),
-        host=host_of(service),
+        host=host_of(service, staff),
         booking_url=service.urls.booking_page.url if service.urls and service.urls.booking_page else None,
         requires_approval=service.online_booking.require_manual_approval,
         # Wix keys contacts and its booking form on the email address.
@@ -260,6 +279,7 @@ def to_meeting(
     booking: p.Booking,
     *,
     service: p.Service | None,
+    staff: Staff,
     zone: ZoneInfo,
     now: datetime,
     join_url: str | None = None,
@@ -269,7 +289,7 @@ def to_meeting(
     contact = booking.contact_details
     name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
     resource = slot.resource or p.BookingResource()
-    host = host_of(service) if service and resource.id in (None, resource_id_of(service)) else None
+    resource_id = resource.id or (resource_id_of(service) if service else None)
     return Meeting(
         meeting_id=booking.id,
         link_id=slot.service_id or (service.id if service else ""),
@@ -278,7 +298,7 @@ def to_meeting(
         start=start,
         end=end,
         attendee=Attendee(name=name or contact.email or "Attendee", email=contact.email, phone=contact.phone),
-        host=host or Host(host_id=resource.id or "", name=resource.name or "Host"),
+        host=host_for(resource_id, staff, resource.name),
         location=location_of(service) if service else _booking_location(slot.location),
         join_url=join_url,
         created_at=aware(booking.created_date) if booking.created_date else now,

@@ -1,8 +1,15 @@
-"""Meetings on Wix: Create/Confirm/Reschedule/Cancel Booking, Query Extended Bookings, paid checkout.
+"""Meetings on Wix: Create/Reschedule/Cancel Booking, Confirm Or Decline Booking, Query Extended
+Bookings, paid checkout.
 
 Writes are never blindly repeated (the API takes no idempotency key): an ambiguous write (timeout,
 lost response, 5xx) is reconciled by reading Wix back before answering, so a booking is never
 created twice. Stale revisions are re-read and retried once.
+
+A booking is written from the service as it is now (Get Service: price, deposit, form), never from
+the cache, and Wix decides its status: Create Booking leaves it CREATED, then Confirm Or Decline
+Booking makes it PENDING (host approval) or CONFIRMED from the service's current settings; a paid
+one goes to the eCommerce checkout instead, which confirms it once paid (wix-api.md Verified
+corrections 3 and 4, §11.2).
 """
 
 from __future__ import annotations
@@ -12,8 +19,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from wix_meetings_mcp.bookings.errors import BackendUnavailable, InvalidArgument, NotFound
+from wix_meetings_mcp.bookings.attendees import same_attendee
+from wix_meetings_mcp.bookings.errors import InvalidArgument, NotFound, SlotUnavailable
 from wix_meetings_mcp.bookings.model import BookingRequest, Meeting, MeetingPage, MeetingQuery, Slot
+from wix_meetings_mcp.bookings.wix import _forms
 from wix_meetings_mcp.bookings.wix import _mapping as m
 from wix_meetings_mcp.bookings.wix import _payloads as p
 from wix_meetings_mcp.bookings.wix._catalog import Catalog
@@ -21,6 +30,7 @@ from wix_meetings_mcp.bookings.wix.client import WixClient, WixConflict, WriteOu
 
 BOOKINGS = "/bookings/v2/bookings"
 EXTENDED = "/bookings/bookings-reader/v2/extended-bookings"
+CONFIRMATION = "/bookings/v2/confirmation"
 CHECKOUTS = "/ecom/v1/checkouts"
 # Filter key per the Bookings Reader supported-filters table, with its `.item.` oneof segment (§7).
 SERVICE_KEY = "bookedEntity.item.slot.serviceId"
@@ -38,7 +48,7 @@ class Meetings:
         """Meetings bookings: the Meetings appId and a Meetings service; None when there is none."""
         services = await self._catalog.services()
         if link_id is not None and link_id not in services:
-            raise NotFound(f"No scheduling link {link_id!r}.", next_step="Call list_scheduling_links.")
+            raise NotFound(f"No scheduling link {link_id!r}.", link_id=link_id)
         ids = [link_id] if link_id else sorted(services)
         return {"appId": m.MEETINGS_APP_ID, SERVICE_KEY: {"$in": ids}} if ids else None
 
@@ -50,14 +60,26 @@ class Meetings:
         meetings = await self._filter()
         found = await self._query({"filter": {**meetings, "id": meeting_id}}) if meetings else None
         if not found or not found.extended_bookings:
-            raise NotFound(f"No meeting {meeting_id!r}.", next_step="Call list_meetings.")
+            raise NotFound(f"No meeting {meeting_id!r}.", meeting_id=meeting_id)
         return found.extended_bookings[0]
 
-    async def _meeting(self, booking: p.Booking, join_url: str | None = None) -> Meeting:
-        service_id = booking.booked_entity.slot.service_id if booking.booked_entity.slot else None
-        service = (await self._catalog.services()).get(service_id or "")
+    async def _meeting(
+        self, booking: p.Booking, join_url: str | None = None, *, service: p.Service | None = None
+    ) -> Meeting:
+        slot = booking.booked_entity.slot
+        if service is None:
+            service = (await self._catalog.services()).get(slot.service_id or "" if slot else "")
+        resources = [slot.resource.id] if slot and slot.resource and slot.resource.id else []
+        staff = await self._catalog.staff_by_resource(
+            resources or (service.staff_member_ids if service else [])
+        )
         return m.to_meeting(
-            booking, service=service, zone=self._catalog.zone(), now=self._clock(), join_url=join_url
+            booking,
+            service=service,
+            staff=staff,
+            zone=self._catalog.zone(),
+            now=self._clock(),
+            join_url=join_url,
         )
 
     async def get(self, meeting_id: str) -> Meeting:
@@ -131,87 +153,92 @@ class Meetings:
         }
 
     async def book(self, request: BookingRequest) -> Meeting:
-        service = await self._catalog.service(request.slot.link_id)
+        service = await self._catalog.fresh_service(request.slot.link_id)
         paid = m.price_of(service.payment) is not None
         attendee = request.attendee
-        first, _, last = attendee.name.strip().partition(" ")
-        contact = {
-            "firstName": first,
-            "lastName": last.strip(),
-            "email": attendee.email,
-            "phone": attendee.phone,
-        }
+        form = await self._catalog.form(service.form.id if service.form else None) if request.notes else None
+        notes = _forms.plan(form, attendee, request.notes)
         booking: dict[str, Any] = {
             "bookedEntity": {"slot": self._slot(service, request.slot, self._catalog.zone())},
-            "contactDetails": {k: v for k, v in contact.items() if v},
             "totalParticipants": 1,
         }
+        if notes.submission is None:
+            first, _, last = attendee.name.strip().partition(" ")
+            contact = {
+                "firstName": first,
+                "lastName": last.strip(),
+                "email": attendee.email,
+                "phone": attendee.phone,
+            }
+            booking["contactDetails"] = {k: v for k, v in contact.items() if v}
         if paid:
             booking["selectedPaymentOption"] = "ONLINE"  # required for the eCommerce checkout (§11.2)
+        if m.deposit_selected(service.payment):
+            booking["depositSelected"] = True
         body: dict[str, Any] = {
             "booking": booking,
             "participantNotification": {"notifyParticipants": request.notify_attendee},
+            "sendSmsReminder": request.notify_attendee,  # Wix's default is true (Verified correction 6)
         }
-        if request.notes:
-            body["formSubmission"] = dict(request.notes)
+        if notes.submission is not None:
+            body["formSubmission"] = notes.submission  # replaces contactDetails (Verified correction 2)
         try:
             created = (await self._client.write("POST", BOOKINGS, p.BookingResponse, body=body)).booking
         except WriteOutcomeUnknown as lost:
             found = await self._find_booked(request)
             if found is None:
-                raise BackendUnavailable(
-                    "Wix did not confirm the booking and no booking was found for that slot.",
-                    next_step="Call find_slots and try again.",
-                    status=lost.status,
-                    request_id=lost.request_id,
-                ) from None
+                # Wix's reader may lag its writer: not found yet is not "not written".
+                raise lost from None
             created = found
         payment_url = None
-        if paid and m.meeting_status(created) in ("payment_required", "pending"):
+        if paid and m.meeting_status(created) == "payment_required":
             payment_url = await self._checkout_url(created.id)
-        elif created.status == "CREATED" and not service.online_booking.require_manual_approval:
-            created = await self._confirm(created, notify=request.notify_attendee)
-        meeting = await self._meeting(created)
+        elif not paid and created.status == "CREATED":
+            created = await self._confirm_or_decline(created)
+        if created.status == "DECLINED":
+            raise SlotUnavailable("That time was taken while booking it; Wix declined the booking.")
+        meeting = await self._meeting(created, service=service)
         return meeting.model_copy(
             update={
                 "status": "payment_required" if payment_url else meeting.status,
                 "payment_url": payment_url,
-                "notes": dict(request.notes),
+                "notes": notes.saved,
+                "unsaved_notes": notes.unsaved,
                 "invite_title": request.invite_title,
                 "invite_description": request.invite_description,
             }
         )
 
     async def _find_booked(self, request: BookingRequest) -> p.Booking | None:
-        """After an ambiguous Create Booking: the active Meetings booking on that slot for that contact."""
-        attendee = request.attendee
+        """After an ambiguous Create Booking: the active Meetings booking on that slot for that attendee.
+
+        Filtered by slot only and matched by the shared same-attendee rule: Wix may store the email
+        or phone otherwise than typed (a form's phone is E.164).
+        """
         conditions: dict[str, Any] = {
             "appId": m.MEETINGS_APP_ID,
             SERVICE_KEY: request.slot.link_id,
             "startDate": m.utc_string(request.slot.start),
             "status": {"$in": list(m.ACTIVE_BOOKING_STATUSES)},
         }
-        if attendee.email:
-            conditions["contactDetails.email"] = attendee.email
-        page = await self._query({"filter": conditions, "cursorPaging": {"limit": 10}})
+        page = await self._query({"filter": conditions, "cursorPaging": {"limit": 100}})
+        attendee = request.attendee
         for found in page.extended_bookings:
             contact = found.booking.contact_details
-            same_email = (contact.email or "").lower() == (attendee.email or "").lower()
-            if same_email and (attendee.email or contact.phone == attendee.phone):
+            if same_attendee(contact.email, contact.phone, attendee.email, attendee.phone):
                 return found.booking
         return None
 
-    async def _confirm(self, booking: p.Booking, *, notify: bool) -> p.Booking:
-        for attempt in range(2):
-            body = {"revision": booking.revision, "participantNotification": {"notifyParticipants": notify}}
-            try:
-                path = f"{BOOKINGS}/{booking.id}/confirm"
-                return (await self._client.write("POST", path, p.BookingResponse, body=body)).booking
-            except (WixConflict, WriteOutcomeUnknown):
-                booking = (await self._read(booking.id)).booking
-                if attempt or booking.status != "CREATED":
-                    return booking
-        return booking  # pragma: no cover - the loop returns
+    async def _confirm_or_decline(self, booking: p.Booking) -> p.Booking:
+        """Confirm Or Decline Booking: Wix sets PENDING, CONFIRMED or DECLINED from the current service."""
+        path = f"{CONFIRMATION}/{booking.id}:confirmOrDecline"
+        try:
+            return (await self._client.write("POST", path, p.BookingResponse, body={})).booking
+        except WriteOutcomeUnknown:
+            after = (await self._read(booking.id)).booking
+            if after.status != "CREATED":
+                return after
+            raise
 
     async def _checkout_url(self, booking_id: str) -> str:
         line = {
@@ -261,9 +288,7 @@ class Meetings:
         wire_slot = self._slot(service, slot, self._catalog.zone())
 
         def done(booking: p.Booking) -> bool:
-            current = booking.booked_entity.slot
-            if current and current.service_id and current.service_id != slot.link_id:
-                raise InvalidArgument("That slot belongs to another scheduling link than the meeting.")
+            # Same link only: tools/ refuses a slot of another link before this is called.
             return m.booking_times(booking, self._catalog.zone())[0] == slot.start
 
         body: dict[str, object] = {

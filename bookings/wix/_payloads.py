@@ -94,6 +94,7 @@ class Money(Wire):
 class FixedPayment(Wire):
     price: Money | None = None
     deposit: Money | None = None
+    full_upfront_payment_allowed: bool = False  # the SDK's default (Verified correction 4)
 
 
 class VariedPayment(Wire):
@@ -217,8 +218,9 @@ class Service(Wire):
     payment: Payment | None = None
     booking_policy: BookingPolicy | None = None
     schedule: ServiceSchedule = ServiceSchedule()
-    staff_member_ids: list[str] = []
+    staff_member_ids: list[str] = []  # staff *resource* ids (Verified correction 1)
     staff_member_details: StaffMemberDetails | None = None
+    form: IdRef | None = None  # the booking form (wix-forms.md §1.1)
     main_slug: Slug | None = None
     urls: ServiceUrls | None = None
     extended_fields: ExtendedFields = ExtendedFields()
@@ -370,6 +372,50 @@ class StaffMember(Wire):
 
 class StaffMemberResponse(Wire):
     staff_member: StaffMember
+
+
+class StaffMembersResponse(Wire):
+    staff_members: list[StaffMember] = []
+    paging_metadata: PagingMetadata = PagingMetadata()
+
+
+# ---- booking forms (wix-forms.md §1) ----
+
+
+class ContactMapping(Wire):
+    contact_field: str | None = None  # FIRST_NAME | LAST_NAME | EMAIL | PHONE | ...
+
+
+class StringValidation(Wire):
+    format: str | None = None
+
+
+class StringOptions(Wire):
+    validation: StringValidation = StringValidation()
+
+
+class InputOptions(Wire):
+    target: str | None = None  # the submission key
+    required: bool = False
+    input_type: str | None = None  # STRING | NUMBER | BOOLEAN | ARRAY | OBJECT | ...
+    contact_mapping: ContactMapping | None = None
+    string_options: StringOptions | None = None
+
+
+class FormField(Wire):
+    field_type: str | None = None  # INPUT | DISPLAY
+    identifier: str | None = None  # e.g. CONTACTS_EMAIL
+    input_options: InputOptions | None = None
+
+
+class Form(Wire):
+    id: str
+    revision: str | None = None
+    form_fields: list[FormField] = []
+
+
+class FormResponse(Wire):
+    form: Form
 
 
 # ---- external calendars (§10) ----

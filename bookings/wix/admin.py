@@ -4,7 +4,10 @@ Meetings restrictions, create hosts and connect them to site users, disconnect c
 
 The Wix operations come one per endpoint (`provision`, `create_link`, `set_link_price`...); the
 methods of the `Admin` port at the end compose them into the sample flows' use cases.
-Meetings restrictions kept here: type APPOINTMENT, the Meetings app id, one host, one location.
+Meetings restrictions kept here: type APPOINTMENT, the Meetings app id, one host, one location, and
+one duration (Wix itself refuses several without service variants, Verified correction 5).
+Premium gates are not restated here: tools/ checks them, and Wix's own refusal maps to the same
+error. Host ids are staff member ids; services take the staff member's resource id.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ from wix_meetings_mcp.bookings.errors import (
     InvalidArgument,
     NotFound,
     NotSupported,
-    PremiumRequired,
 )
 from wix_meetings_mcp.bookings.model import (
     CalendarConnection,
@@ -31,6 +33,7 @@ from wix_meetings_mcp.bookings.model import (
     NewLink,
     Policy,
     Price,
+    VideoAccount,
 )
 from wix_meetings_mcp.bookings.wix import _mapping as m
 from wix_meetings_mcp.bookings.wix import _payloads as p
@@ -67,6 +70,20 @@ def service_locations(location: Location, business_location_id: str | None = Non
     return [{"type": "CUSTOMER"}]  # the attendee's address; video and phone links as in §4.5's example
 
 
+# A free link: `payment` cannot be cleared through the (internal) mask (Verified correction 7), so
+# the rate type says "no fee" and the service is read back to check that the price is gone.
+NO_FEE: dict[str, Any] = {"rateType": "NO_FEE"}
+
+
+def one_duration(durations_minutes: tuple[int, ...]) -> None:
+    if len(durations_minutes) > 1:
+        raise NotSupported(
+            "A Wix Meetings link has a single duration; several durations need Wix service "
+            "variants (varied pricing), which are not supported here",
+            next_step="Give one duration, or make one link per duration.",
+        )
+
+
 def payment(price: Price) -> dict[str, Any]:
     money = {"value": str(price.amount), "currency": price.currency}
     fixed: dict[str, Any] = {"price": money}
@@ -76,17 +93,17 @@ def payment(price: Price) -> dict[str, Any]:
     return {"rateType": "FIXED", "fixed": fixed, "options": options}
 
 
+_VIDEO_NOT_YET = (
+    "video-conferencing accounts on Wix are connected in the site's dashboard; this server does not "
+    "manage them yet (meetings still carry the join link Wix gives them)"
+)
+
+
 class WixAdmin:
     def __init__(self, client: WixClient, catalog: Catalog, *, premium: Callable[[], bool | None]) -> None:
         self._client = client
         self._catalog = catalog
-        self._premium = premium
-
-    def _require_premium(self, feature: str) -> None:
-        if self._premium() is False:
-            raise PremiumRequired(
-                f"{feature} need a Wix premium plan.", next_step="Upgrade the Wix site to a premium plan."
-            )
+        self._premium = premium  # the known plan, for callers; no gate is decided here
 
     async def provision(self) -> Provisioned:
         """Provision Meetings App: idempotent on Wix's side, so retried like a read."""
@@ -126,13 +143,10 @@ class WixAdmin:
         requires_approval: bool = False,
         business_location_id: str | None = None,
     ) -> Link:
-        if location.kind == "video":
-            self._require_premium("Video meetings")
-        if price is not None:
-            self._require_premium("Paid meetings")
+        one_duration(durations_minutes)
         resource_id = (await self._catalog.staff_member(host_id)).resource_id
         if not resource_id:
-            raise NotFound(f"Host {host_id!r} has no staff resource on Wix.")
+            raise NotFound(f"Host {host_id!r} has no staff resource on Wix.", host_id=host_id)
         service: dict[str, Any] = {
             "type": "APPOINTMENT",
             "appId": m.MEETINGS_APP_ID,
@@ -156,7 +170,7 @@ class WixAdmin:
         return await self._link(created.service.id)
 
     async def _link(self, link_id: str) -> Link:
-        return m.to_link(await self._catalog.service(link_id))
+        return await self._catalog.link(await self._catalog.service(link_id))
 
     async def update_link(
         self,
@@ -177,6 +191,7 @@ class WixAdmin:
             masks.append("onlineBooking.requireManualApproval")
         constraints: dict[str, Any] = {}
         if durations_minutes is not None:
+            one_duration(durations_minutes)
             constraints["sessionDurations"] = list(durations_minutes)
             masks.append("schedule.availabilityConstraints.sessionDurations")
         if buffer_minutes is not None:
@@ -186,21 +201,35 @@ class WixAdmin:
             fields["schedule"] = {"availabilityConstraints": constraints}
         if not masks:
             return await self._link(link_id)
-        return m.to_link(await self._catalog.update_service(link_id, lambda _: (fields, ",".join(masks))))
+        return await self._catalog.link(
+            await self._catalog.update_service(link_id, lambda _: (fields, ",".join(masks)))
+        )
 
     async def set_link_price(self, link_id: str, price: Price | None) -> Link:
-        """A price (with an optional deposit) or None for a free link (`payment` cleared through the mask)."""
+        """A price (with an optional deposit), or None for a free link: then the service is read
+        back, and a price Wix kept is reported as a failure rather than as a free link."""
         if price is not None:
-            self._require_premium("Paid meetings")
-        fields = {"payment": payment(price)} if price is not None else {}
-        return m.to_link(await self._catalog.update_service(link_id, lambda _: (fields, "payment")))
+            fields = {"payment": payment(price)}
+            updated = await self._catalog.update_service(link_id, lambda _: (fields, "payment"))
+            return await self._catalog.link(updated)
+
+        def free(current: p.Service) -> tuple[dict[str, Any], str] | None:
+            return None if m.price_of(current.payment) is None else ({"payment": NO_FEE}, "payment")
+
+        await self._catalog.update_service(link_id, free)
+        after = await self._catalog.fresh_service(link_id)
+        if m.price_of(after.payment) is not None:
+            raise NotSupported(
+                "Wix kept the link's price after the update; the link is still paid",
+                next_step="Remove the price in the Wix dashboard (the service's payment settings).",
+                link_id=link_id,
+            )
+        return await self._catalog.link(after)
 
     async def set_link_location(
         self, link_id: str, location: Location, *, business_location_id: str | None = None
     ) -> Link:
         """One location; video and phone are the `conferencing` / `phoneCall` switches (§4.1)."""
-        if location.kind == "video":
-            self._require_premium("Video meetings")
         if location.kind not in ("video", "phone"):
             path = f"{SERVICES}/{link_id}/locations"
             body = {"locations": service_locations(location, business_location_id)}
@@ -209,7 +238,7 @@ class WixAdmin:
             "conferencing": {"enabled": location.kind == "video"},
             "phoneCall": {"enabled": location.kind == "phone"},
         }
-        return m.to_link(
+        return await self._catalog.link(
             await self._catalog.update_service(
                 link_id, lambda _: (toggles, "conferencing.enabled,phoneCall.enabled")
             )
@@ -259,7 +288,7 @@ class WixAdmin:
                 "Wix provisioned Meetings but lists no scheduling link yet.",
                 next_step="Try again in a minute.",
             )
-        return m.to_link(chosen)
+        return await self._catalog.link(chosen)
 
     async def create_scheduling_link(self, request: NewLink) -> Link:
         if request.policy not in (None, Policy()):
@@ -284,12 +313,10 @@ class WixAdmin:
 
     async def update_scheduling_link(self, link_id: str, change: LinkChange) -> Link:
         """Update Service for the plain fields, then the price, then Set Service Locations: up to three
-        writes, so the premium gates are checked before the first."""
-        if change.price is not None and not change.remove_price:
-            self._require_premium("Paid meetings")
+        writes, so what Wix would refuse (several durations) is refused before the first."""
+        if change.durations_minutes is not None:
+            one_duration(change.durations_minutes)
         location = change.location
-        if location is not None and location.kind == "video":
-            self._require_premium("Video meetings")
         link: Link | None = None
         plain = (change.name, change.durations_minutes, change.buffer_minutes, change.requires_approval)
         if any(value is not None for value in plain):
@@ -328,12 +355,24 @@ class WixAdmin:
             return connection.model_copy(update={"status": "disconnected"})
         return m.to_connection(answer.connection, host_id=connection.host_id, provider=connection.provider)
 
+    # Wix documents a Conferencing API (Conference V1: connect a resource to a provider by OAuth,
+    # credentials or a static custom link) that could back these; until it is mapped and faked from
+    # its reference, the adapter says so instead of guessing its payloads.
+    async def video_accounts(self) -> list[VideoAccount]:
+        raise NotSupported(_VIDEO_NOT_YET)
+
+    async def connect_video_account(self, account: VideoAccount) -> VideoAccount:
+        raise NotSupported(_VIDEO_NOT_YET)
+
+    async def disconnect_video_account(self, host_id: str | None) -> VideoAccount | None:
+        raise NotSupported(_VIDEO_NOT_YET)
+
     async def _only_host_id(self) -> str:
-        hosts = {m.host_of(s).host_id for s in (await self._catalog.services()).values()} - {""}
+        hosts = await self._catalog.host_ids()
         if len(hosts) != 1:
             raise InvalidArgument(
                 "The site has several hosts; name the new link's host" if hosts else "No link has a host yet",
-                next_step="Name the host: a host_id from list_scheduling_links, or make one with create_host.",
+                next_step="Name the host by its host_id, or create a host first.",
             )
         return hosts.pop()
 

@@ -123,11 +123,11 @@ class WixBackend:
     # ---- links ----
 
     async def list_links(self, *, include_inactive: bool = False) -> list[Link]:
-        links = [m.to_link(s) for s in (await self._catalog.services()).values()]
+        links = await self._catalog.links(list((await self._catalog.services()).values()))
         return [link for link in links if include_inactive or link.active]
 
     async def get_link(self, link_id: str) -> Link:
-        return m.to_link(await self._catalog.service(link_id))
+        return await self._catalog.link(await self._catalog.service(link_id))
 
     async def set_link_active(self, link_id: str, *, active: bool, redirect_url: str | None = None) -> Link:
         def change(service: p.Service) -> tuple[dict[str, Any], str] | None:
@@ -143,7 +143,7 @@ class WixBackend:
                 mask += ",extendedFields"
             return fields, mask
 
-        return m.to_link(await self._catalog.update_service(link_id, change))
+        return await self._catalog.link(await self._catalog.update_service(link_id, change))
 
     # ---- slots ----
 
@@ -167,9 +167,8 @@ class WixBackend:
         }
         if known:
             body["timeZone"] = known  # else Wix uses the site's zone and names it in the answer
-        minutes = int(duration.total_seconds() // 60)
-        if minutes != link.duration_minutes:
-            body["customerChoices"] = {"durationInMinutes": minutes}
+        # One duration per Meetings link: `customerChoices.durationInMinutes` applies only to
+        # service variants (Verified correction 5), so the link's own duration is what Wix offers.
         slots: list[Slot] = []
         for _ in range(_MAX_SLOT_PAGES):
             page = await self._client.read("POST", TIME_SLOTS, p.TimeSlotsResponse, body=body)
@@ -254,10 +253,9 @@ class WixBackend:
         if request.ics_url:
             raise NotSupported(
                 "Wix connects calendars through the provider, not through an iCal address.",
-                next_step="Call connect_calendar with provider google or outlook (OAuth), "
-                "or apple with the Apple ID email and an app-specific password.",
+                next_step="Connect Google or Outlook by OAuth, or Apple with the Apple ID email "
+                "and an app-specific password.",
             )
-        self._require_premium()
         host_id = request.host_id or await self._only_host_id()
         schedule_id = await self._catalog.schedule_id(host_id)
         provider = await self._provider(request.provider)
@@ -273,13 +271,13 @@ class WixBackend:
             return ConnectCalendarResult(
                 status="authorization_required",
                 authorization_url=oauth.oauth_url,
-                next_step="Ask the host to open authorization_url and allow access, "
-                "then call list_calendar_connections to see the connection.",
+                next_step="Ask the host to open the authorization URL and allow access; "
+                "the connection then shows among the host's calendar connections.",
             )
         if not request.email or not request.password:
             raise InvalidArgument(
                 f"{provider.name or request.provider} connects with an email and an app-specific password.",
-                next_step="Call connect_calendar again with email and password (an app-specific password).",
+                next_step="Try again with the account email and an app-specific password.",
             )
         body = {"providerId": provider.id, "scheduleId": schedule_id, "email": request.email}
         answer = await self._client.write(
@@ -294,16 +292,11 @@ class WixBackend:
         return ConnectCalendarResult(
             status="connected" if connected else "pending",
             connection=connection,
-            next_step="Busy times now block slots." if connected else "Call list_calendar_connections later.",
+            next_step="Busy times now block slots." if connected else "Check the connection again later.",
         )
 
     async def list_calendar_connections(self, host_id: str | None = None) -> list[CalendarConnection]:
-        self._require_premium()
-        hosts = (
-            [host_id]
-            if host_id
-            else sorted({m.host_of(s).host_id for s in (await self._catalog.services()).values()})
-        )
+        hosts = [host_id] if host_id else sorted(await self._catalog.host_ids())
         schedules = {await self._catalog.schedule_id(h): h for h in hosts if h}
         if not schedules:
             return []
@@ -318,19 +311,12 @@ class WixBackend:
                 result.append(m.to_connection(wire, host_id=owner, provider=kind))
         return result
 
-    def _require_premium(self) -> None:
-        if self.premium is False:
-            raise PremiumRequired(
-                "External calendars need a Wix premium plan.",
-                next_step="Upgrade the Wix site to a premium plan, then try again.",
-            )
-
     async def _only_host_id(self) -> str:
-        hosts = {m.host_of(s).host_id for s in (await self._catalog.services()).values()} - {""}
+        hosts = await self._catalog.host_ids()
         if len(hosts) != 1:
             raise InvalidArgument(
                 "Name the host whose calendar to connect." if hosts else "No scheduling link has a host yet.",
-                next_step="Call list_scheduling_links and pass host_id.",
+                next_step="Pass the host_id of the host whose calendar it is.",
             )
         return hosts.pop()
 

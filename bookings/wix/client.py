@@ -1,7 +1,8 @@
-"""Thin HTTP layer over the Wix REST APIs: auth headers, error envelope, bounded retries.
+"""The Wix REST APIs over the shared HTTP layer: Wix's auth headers and its error envelope.
 
-One injected `httpx.AsyncClient`; no client is ever built here. Responses are parsed into the
-private payload models of `_payloads.py` by the caller-supplied type; failures are raised as
+One injected `httpx.AsyncClient`; no client is ever built here. Retries, `Retry-After`, lost
+writes (`WriteOutcomeUnknown`) and scrubbing are `bookings.remote`'s. Responses are parsed into
+the private payload models of `_payloads.py` by the caller-supplied type; failures are raised as
 `bookings.errors` types that keep the vendor code, message, HTTP status and `x-wix-request-id`
 (wix-api.md §1.3, §1.4, §1.5). The API key never appears in an error text.
 """
@@ -10,7 +11,8 @@ from __future__ import annotations
 
 import random
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Literal, TypeVar
 
 import anyio
@@ -30,6 +32,10 @@ from wix_meetings_mcp.bookings.errors import (
     RateLimited,
     SlotUnavailable,
 )
+from wix_meetings_mcp.bookings.errors import (
+    WriteOutcomeUnknown as WriteOutcomeUnknown,  # re-exported: the Wix adapter modules import it here
+)
+from wix_meetings_mcp.bookings.remote import Remote, Sleep
 from wix_meetings_mcp.bookings.wix._payloads import ErrorEnvelope
 
 DEFAULT_BASE_URL = "https://www.wixapis.com"
@@ -48,21 +54,19 @@ SLOT_CODES = frozenset(
         "SCHEDULE_CAPACITY_EXCEEDED",
     }
 )
-# Transport failures where the request provably never reached Wix; anything else after a write
-# leaves its outcome unknown.
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+REQUEST_ID = "x-wix-request-id"
 
 
 class WixConflict(BackendUnavailable):
     """409: a stale revision (or another state conflict); callers re-read and retry once."""
 
 
-class WriteOutcomeUnknown(BackendUnavailable):
-    """A write timed out, lost its response or met a 5xx: it may or may not have been applied."""
-
-
 class WixClient:
-    """Site-level Wix REST calls with an API key (`Authorization: <key>`, `wix-site-id`)."""
+    """Site-level Wix REST calls with an API key (`Authorization: <key>`, `wix-site-id`).
+
+    Retries, `Retry-After`, lost writes and scrubbing are the shared layer's (`bookings.remote`);
+    this class adds Wix's headers and maps Wix's error envelope.
+    """
 
     def __init__(
         self,
@@ -71,30 +75,31 @@ class WixClient:
         api_key: str,
         site_id: str,
         base_url: str = DEFAULT_BASE_URL,
-        max_attempts: int = 3,
-        backoff_base: float = 0.5,
-        backoff_max: float = 8.0,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        sleep: Sleep = anyio.sleep,
         jitter: Callable[[], float] = random.random,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         if not api_key or not site_id:
             raise InvalidArgument("The Wix API key and site id are both required.")
-        self._http = client
-        self._api_key = api_key
-        self._site_id = site_id
-        self._base_url = base_url.rstrip("/")
-        self._max_attempts = max(1, max_attempts)
-        self._backoff_base = backoff_base
-        self._backoff_max = backoff_max
-        self._sleep = sleep
-        self._jitter = jitter
+        self._headers = {"Authorization": api_key, "wix-site-id": site_id}
+        self._remote = Remote(
+            client=client,
+            base_url=base_url,
+            vendor="Wix",
+            refuse=self._error,
+            secrets=(api_key,),
+            request_id_header=REQUEST_ID,
+            sleep=sleep,
+            jitter=jitter,
+            clock=clock,
+        )
         self.premium_denied = False  # set once Wix answers PREMIUM_FEATURE_NOT_ENABLED
 
     async def read(
         self, method: Method, path: str, into: type[T], *, body: object = None, params: Params | None = None
     ) -> T:
         """GET or a query/list POST: retried on 429, 5xx and transport errors."""
-        return await self._call(method, path, into, body=body, params=params, safe=True)
+        return await self._call(method, path, into, body=body, params=params, write=False)
 
     async def write(
         self,
@@ -106,11 +111,13 @@ class WixClient:
         idempotent: bool = False,
         redact: Sequence[str] = (),
     ) -> T:
-        """A mutation: retried only on 429 (the API takes no idempotency key), unless `idempotent`.
+        """A mutation: retried like a read only when `idempotent`; may raise `WriteOutcomeUnknown`.
 
         `redact` lists request secrets (an Apple app-specific password) kept out of any error text.
         """
-        return await self._call(method, path, into, body=body, safe=idempotent, redact=redact)
+        return await self._call(
+            method, path, into, body=body, write=True, idempotent=idempotent, redact=redact
+        )
 
     async def _call(
         self,
@@ -119,92 +126,35 @@ class WixClient:
         into: type[T],
         *,
         body: object,
-        safe: bool,
+        write: bool,
+        idempotent: bool = False,
         params: Params | None = None,
         redact: Sequence[str] = (),
     ) -> T:
-        headers = {"Authorization": self._api_key, "wix-site-id": self._site_id}
+        headers = dict(self._headers)
         if body is not None:
             headers["Content-Type"] = "application/json"
-        for attempt in range(1, self._max_attempts + 1):
-            last = attempt == self._max_attempts
-            try:
-                response = await self._http.request(
-                    method,
-                    self._base_url + path,
-                    headers=headers,
-                    params=params,
-                    json=body,
-                )
-            except httpx.TransportError as exc:
-                if safe and not last:
-                    await self._sleep(self._backoff(attempt))
-                    continue
-                raise self._transport_error(
-                    exc, method, path, sent=not isinstance(exc, _NOT_SENT), safe=safe
-                ) from None
-            if response.is_success:
-                return self._parse(response, into, path, safe=safe)
-            error = self._error(response, redact)
-            retryable = response.status_code == 429 or (safe and response.status_code >= 500)
-            if retryable and not last:
-                delay = self._retry_after(response)
-                if delay is None or delay <= self._backoff_max:
-                    await self._sleep(self._backoff(attempt) if delay is None else delay)
-                    continue
-            if not safe and response.status_code >= 500:
-                raise WriteOutcomeUnknown(
-                    error.message,
-                    status=response.status_code,
-                    request_id=response.headers.get("x-wix-request-id"),
-                    path=path,
-                ) from None
-            raise error
-        raise AssertionError("unreachable")  # the loop always returns or raises
-
-    def _backoff(self, attempt: int) -> float:
-        ceiling = min(self._backoff_max, self._backoff_base * 2.0 ** (attempt - 1))
-        return ceiling / 2 + self._jitter() * ceiling / 2  # "equal jitter"
-
-    @staticmethod
-    def _retry_after(response: httpx.Response) -> float | None:
-        value = response.headers.get("retry-after", "").strip()
-        try:
-            return max(0.0, float(value)) if value else None
-        except ValueError:
-            return None  # an HTTP-date: fall back to our own backoff
-
-    def _parse(self, response: httpx.Response, into: type[T], path: str, *, safe: bool) -> T:
+        response = await self._remote.send(
+            method,
+            path,
+            headers=headers,
+            params=params,
+            json=body,
+            write=write,
+            idempotent=idempotent,
+            redact=redact,
+        )
         try:
             return into.model_validate_json(response.content or b"{}")
         except ValidationError:
-            # An unreadable answer to a write still means the write happened: callers reconcile.
-            kind = BackendUnavailable if safe else WriteOutcomeUnknown
-            raise kind(
-                f"Wix returned an unexpected response for {path}.",
-                status=response.status_code,
-                request_id=response.headers.get("x-wix-request-id"),
+            raise self._remote.unreadable(
+                response, method, path, write=write, idempotent=idempotent
             ) from None
 
-    def _transport_error(
-        self, exc: httpx.TransportError, method: str, path: str, *, sent: bool, safe: bool
-    ) -> BackendUnavailable:
-        kind = "timed out" if isinstance(exc, httpx.TimeoutException) else "failed in transit"
-        message = f"The Wix call {method} {path} {kind}."
-        next_step = "Try again in a moment."
-        if sent and not safe:
-            return WriteOutcomeUnknown(message, next_step=next_step, path=path)
-        return BackendUnavailable(message, next_step=next_step, path=path)
-
-    def _scrub(self, text: str, redact: Sequence[str]) -> str:
-        for secret in (self._api_key, *redact):
-            if secret:
-                text = text.replace(secret, "[redacted]")
-        return text
-
-    def _error(self, response: httpx.Response, redact: Sequence[str]) -> BookingError:
+    def _error(self, response: httpx.Response) -> BookingError:
+        """Wix's envelope (validation → application error → status text) as a domain error."""
         status = response.status_code
-        request_id = response.headers.get("x-wix-request-id")
+        request_id = response.headers.get(REQUEST_ID)
         try:
             envelope = ErrorEnvelope.model_validate_json(response.content or b"{}")
         except ValidationError:
@@ -216,14 +166,12 @@ class WixClient:
             or (app.code if app else None)
             or re.sub(r"\W+", "_", response.reason_phrase or f"HTTP {status}").strip("_").upper()
         )
-        vendor = self._scrub(envelope.message or (app.description if app and app.description else ""), redact)
+        vendor = envelope.message or (app.description if app and app.description else "")
         if violations:
             fields = "; ".join(
                 f"{v.field}: {v.description}" if v.description else str(v.field) for v in violations
             )
-            vendor = (
-                self._scrub(fields, redact) if not vendor else f"{vendor} ({self._scrub(fields, redact)})"
-            )
+            vendor = f"{vendor} ({fields})" if vendor else fields
         said = f"Wix {status} {code}" + (f": {vendor}" if vendor else "")
 
         def domain(kind: type[BookingError], message: str, next_step: str | None = None) -> BookingError:
@@ -250,9 +198,7 @@ class WixClient:
                 "Create a new app-specific password and try again.",
             )
         if code in SLOT_CODES:
-            return domain(
-                SlotUnavailable, f"That time is no longer available ({said}).", "Call find_slots again."
-            )
+            return domain(SlotUnavailable, f"That time is no longer available ({said}).")
         if code == "BOOKING_POLICY_VIOLATION":
             return domain(PolicyViolation, f"The booking policy forbids this ({said}).")
         if code == "NOT_SUPPORTED_BY_PROVIDER":
@@ -276,7 +222,7 @@ class WixClient:
                 next_step="Wait a minute and try again.",
                 status=status,
                 request_id=request_id,
-                retry_after=self._retry_after(response),
+                retry_after=self._remote.retry_after(response),
             )
         if status >= 500:
             return BackendUnavailable(
@@ -284,6 +230,7 @@ class WixClient:
                 next_step="Try again later.",
                 status=status,
                 request_id=request_id,
+                vendor_code=code,
             )
         if status in (400, 422, 428):
             return domain(InvalidArgument, f"Wix rejected the request ({said}).")

@@ -23,6 +23,7 @@ import httpx
 from tests.fakes import wix_bookings as bookings
 from tests.fakes import wix_calendars as calendars
 from tests.fakes import wix_catalog as catalog
+from tests.fakes import wix_forms as forms
 from tests.fakes.wix_common import MEETINGS_APP_ID, Req, WixError, bump, new_id, wire_time
 
 ALIASES = (  # §1.1: alias prefix → public prefix
@@ -52,13 +53,16 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("POST", f"/bookings/v2/bookings/{_ID}/reschedule", bookings.reschedule_booking),
     ("POST", f"/bookings/v2/bookings/{_ID}/cancel", bookings.cancel_booking),
     ("POST", f"/bookings/v2/bookings/{_ID}/confirm", bookings.confirm_booking),
+    ("POST", f"/bookings/v2/confirmation/{_ID}:confirmOrDecline", bookings.confirm_or_decline),
     ("POST", "/bookings/bookings-reader/v2/extended-bookings/query", bookings.query_extended_bookings),
     ("POST", "/bookings/bookings-reader/v2/extended-bookings/count", bookings.count_extended_bookings),
     ("GET", f"/bookings/v1/booking-policies/{_ID}", catalog.get_policy),
     ("PATCH", f"/bookings/v1/booking-policies/{_ID}", catalog.update_policy),
     ("POST", "/bookings/v1/staff-members", catalog.create_staff),
+    ("POST", "/bookings/v1/staff-members/query", catalog.query_staff),
     ("GET", f"/bookings/v1/staff-members/{_ID}", catalog.get_staff),
     ("POST", f"/bookings/v1/staff-members/{_ID}/connect-staff-member-to-user", catalog.connect_staff),
+    ("GET", f"/form-schema-service/v4/forms/{_ID}", forms.get_form),
     ("GET", f"{_EXT}/providers", calendars.list_providers),
     ("POST", f"{_EXT}/connections:connectByOAuth", calendars.connect_by_oauth),
     ("POST", f"{_EXT}/connections:connectByCredentials", calendars.connect_by_credentials),
@@ -80,6 +84,7 @@ class Fault:
     timeout: bool = False  # raise httpx.ReadTimeout without applying the request
     drop: bool = False  # apply the request, then lose the response (the connection drops)
     before: Callable[[], None] | None = None  # e.g. someone else updates the entity first
+    after: Callable[[], None] | None = None  # e.g. Wix answers, yet the entity is not as asked
 
     @classmethod
     def throttled(cls, retry_after: str | None = "1") -> Fault:
@@ -115,6 +120,8 @@ class FakeWix:
         self.policies: dict[str, dict[str, Any]] = {}
         self.bookings: dict[str, dict[str, Any]] = {}
         self.form_submissions: dict[str, dict[str, Any]] = {}
+        self.sms_reminders: dict[str, bool] = {}  # booking id → the sendSmsReminder Wix applied
+        self.forms: dict[str, dict[str, Any]] = {}
         self.contacts: dict[str, str] = {}
         self.checkouts: dict[str, dict[str, Any]] = {}
         self.providers = calendars.default_providers()
@@ -134,6 +141,19 @@ class FakeWix:
         found = next((p for p in self.policies.values() if p.get("default")), None)
         return str((found or catalog.default_policy(self))["id"])
 
+    def meetings_form_id(self) -> str:
+        """The site's `wix.meetings.form` booking form (provisioning makes one; wix-forms.md §2)."""
+        found = next(
+            (f for f in self.forms.values() if f["namespace"] == forms.MEETINGS_FORM_NAMESPACE), None
+        )
+        if found is None:
+            found = forms.meetings_form()
+            self.forms[found["id"]] = found
+        return str(found["id"])
+
+    def meetings_form(self) -> dict[str, Any]:
+        return self.forms[self.meetings_form_id()]
+
     def add_host(self, name: str = "Ada Host", email: str | None = "ada@example.com") -> dict[str, Any]:
         return catalog.new_staff(self, name, email)
 
@@ -146,6 +166,7 @@ class FakeWix:
         location: str = "BUSINESS",
         price: str | None = None,
         deposit: str | None = None,
+        full_upfront: bool = False,
         manual_approval: bool = False,
         conferencing: bool = False,
         active: bool = True,
@@ -184,6 +205,7 @@ class FakeWix:
             }
             if deposit is not None:
                 fixed["deposit"] = {"value": deposit, "currency": "EUR"}
+                fixed["fullUpfrontPaymentAllowed"] = full_upfront
             raw["payment"] = {
                 "rateType": "FIXED",
                 "fixed": fixed,
@@ -248,6 +270,8 @@ class FakeWix:
             body = json.loads(request.content) if request.content else {}
             params = parse_qs(request.url.query.decode(), keep_blank_values=True)
             result = handler(self, Req(request.method, path, groups, body, params))
+            if fault and fault.after:
+                fault.after()
             if fault and fault.drop:
                 raise httpx.RemoteProtocolError(
                     "Server disconnected without sending a response.", request=request

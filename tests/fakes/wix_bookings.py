@@ -24,6 +24,7 @@ from tests.fakes.wix_common import (
     wire_time,
     with_offset,
 )
+from tests.fakes.wix_forms import contact_from_submission
 from tests.fakes.wql import matches, sort_docs
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 
 STAFF_RESOURCE_TYPE = "1cd44cf8-756f-41c3-bd90-3e2ffcaf1155"
 BOOKING_LOCATION_TYPES = ("OWNER_BUSINESS", "OWNER_CUSTOM", "CUSTOM")
+# Verified correction 3, and Wix's Create Booking page: "CREATED bookings don't appear on the
+# business calendar and don't affect a related schedule's availability."
+HOLDS_SLOT = ("CONFIRMED", "PENDING")
 READER_ALIASES = {
     "bookedEntity.item.slot": "bookedEntity.slot",
     "bookedEntity.item.schedule": "bookedEntity.schedule",
@@ -82,7 +86,7 @@ def _taken(
         slot = booking["bookedEntity"]["slot"]
         if (
             booking["id"] == ignore
-            or booking["status"] not in ACTIVE
+            or booking["status"] not in HOLDS_SLOT
             or slot["resource"]["id"] not in resources
         ):
             continue
@@ -174,7 +178,8 @@ def list_time_slots(fake: FakeWix, req: Req) -> dict[str, Any]:
     start = parse_local(query["fromLocalDate"], zone, "fromLocalDate")
     end = parse_local(query["toLocalDate"], zone, "toLocalDate")
     constraints = service["schedule"]["availabilityConstraints"]
-    minutes = query.get("customerChoices", {}).get("durationInMinutes") or constraints["sessionDurations"][0]
+    # Verified correction 5: `customerChoices.durationInMinutes` applies only to service variants.
+    minutes = constraints["sessionDurations"][0]
     wants_resources = bool(query.get("includeResourceTypeIds") or query.get("resourceTypes"))
     slots = [
         _time_slot(fake, service, s, e, zone, resources=wants_resources)
@@ -272,16 +277,18 @@ def create_booking(fake: FakeWix, req: Req) -> dict[str, Any]:
         raise invalid("booking.bookedEntity.slot", "must not be empty")
     service = _service(fake, slot.get("serviceId"))
     start, end = _check_slot(fake, service, slot, None)
+    _check_deposit(service, raw)
     contact = copy.deepcopy(raw.get("contactDetails", {}))
-    if contact.get("email"):
+    submission = req.body.get("formSubmission")
+    if submission is not None:
+        # Verified correction 2: the form submission replaces the contact; only contactId survives.
+        derived = contact_from_submission(fake, service.get("form", {}).get("id"), submission)
+        contact = {**({"contactId": contact["contactId"]} if contact.get("contactId") else {}), **derived}
+    if contact.get("email") and not contact.get("contactId"):
         contact["contactId"] = fake.contacts.setdefault(contact["email"].lower(), new_id())
     flow = req.body.get("flowControlSettings", {})
-    if flow.get("skipBusinessConfirmation"):
-        status = "CONFIRMED"
-    elif service["onlineBooking"].get("requireManualApproval"):
-        status = "PENDING"
-    else:
-        status = "CREATED"
+    # Verified correction 3: Create Booking leaves CREATED; Confirm Or Decline Booking decides.
+    status = "CONFIRMED" if flow.get("skipBusinessConfirmation") else "CREATED"
     now = wire_time(fake.clock())
     booking = {
         "id": new_id(),
@@ -309,10 +316,24 @@ def create_booking(fake: FakeWix, req: Req) -> dict[str, Any]:
         "appId": service["appId"],
         "doubleBooked": False,
     }
+    if raw.get("depositSelected") is not None:
+        booking["depositSelected"] = bool(raw["depositSelected"])
+    if submission is not None:
+        booking["formId"] = service.get("form", {}).get("id")
+        booking["formSubmissionId"] = new_id()
     fake.bookings[booking["id"]] = booking
-    fake.form_submissions[booking["id"]] = copy.deepcopy(req.body.get("formSubmission", {}))
+    fake.form_submissions[booking["id"]] = copy.deepcopy(submission or {})
+    # Verified correction 6: `sendSmsReminder` defaults to true.
+    fake.sms_reminders[booking["id"]] = bool(req.body.get("sendSmsReminder", True))
     fake.events.append(("wix.bookings.v2.booking_created", copy.deepcopy(booking)))
     return {"booking": copy.deepcopy(booking)}
+
+
+def _check_deposit(service: dict[str, Any], raw: dict[str, Any]) -> None:
+    """Verified correction 4: a deposit without the full-upfront option needs `depositSelected: true`."""
+    fixed = (service.get("payment") or {}).get("fixed") or {}
+    if fixed.get("deposit") and not fixed.get("fullUpfrontPaymentAllowed") and not raw.get("depositSelected"):
+        raise invalid("booking.depositSelected", "the service takes a deposit: depositSelected must be true")
 
 
 def _policy_window(fake: FakeWix, booking: dict[str, Any], kind: str) -> None:
@@ -371,6 +392,37 @@ def confirm_booking(fake: FakeWix, req: Req) -> dict[str, Any]:
         booking["paymentStatus"] = req.body["paymentStatus"]
     bump(booking, fake.clock())
     fake.events.append(("wix.bookings.v2.booking_confirmed", copy.deepcopy(booking)))
+    return {"booking": copy.deepcopy(booking)}
+
+
+def confirm_or_decline(fake: FakeWix, req: Req) -> dict[str, Any]:
+    """`POST /bookings/v2/confirmation/{id}:confirmOrDecline`: Wix decides from the service as it is now.
+
+    DECLINED when double-booked and not (partly) paid; else PENDING when the service needs the
+    business's approval, CONFIRMED otherwise (wix-api.md Verified correction 3, §6.5; Wix's SDK page
+    dev.wix.com/docs/sdk/backend-modules/bookings/bookings/confirm-or-decline-booking).
+    """
+    booking = _booking(fake, req.groups[0])
+    if booking["status"] not in ("CREATED", "PENDING", "WAITING_LIST"):
+        return {"booking": copy.deepcopy(booking)}
+    if req.body.get("paymentStatus"):
+        booking["paymentStatus"] = req.body["paymentStatus"]
+    slot = booking["bookedEntity"]["slot"]
+    service = _service(fake, slot.get("serviceId"))
+    start = datetime.fromisoformat(booking["startDate"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(booking["endDate"].replace("Z", "+00:00"))
+    paid = booking["paymentStatus"] in ("PAID", "PARTIALLY_PAID")
+    if _taken(fake, service, start, end, booking["id"]) and not paid:
+        booking["status"] = "DECLINED"
+        event = "wix.bookings.v2.booking_declined"
+    elif service["onlineBooking"].get("requireManualApproval"):
+        booking["status"] = "PENDING"
+        event = "wix.bookings.v2.booking_markedAsPending"
+    else:
+        booking["status"] = "CONFIRMED"
+        event = "wix.bookings.v2.booking_confirmed"
+    bump(booking, fake.clock())
+    fake.events.append((event, copy.deepcopy(booking)))
     return {"booking": copy.deepcopy(booking)}
 
 

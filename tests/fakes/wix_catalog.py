@@ -115,6 +115,7 @@ def build_service(fake: FakeWix, raw: dict[str, Any]) -> dict[str, Any]:
         slug += "-1"
     policy_id = raw.get("bookingPolicy", {}).get("id") or fake.default_policy_id()
     durations = raw.get("schedule", {}).get("availabilityConstraints", {}).get("sessionDurations") or [30]
+    check_durations(raw, durations)
     now = wire_time(fake.clock())
     service = {
         **copy.deepcopy(raw),
@@ -135,6 +136,7 @@ def build_service(fake: FakeWix, raw: dict[str, Any]) -> dict[str, Any]:
             },
         },
         "bookingPolicy": {"id": policy_id},
+        "form": {"id": raw.get("form", {}).get("id") or fake.meetings_form_id()},
         "mainSlug": {"name": slug, "custom": False, "createdDate": now},
         "urls": {
             page: {"relativePath": f"/{prefix}/{slug}", "url": f"{fake.site_url}/{prefix}/{slug}"}
@@ -152,6 +154,17 @@ def build_service(fake: FakeWix, raw: dict[str, Any]) -> dict[str, Any]:
     return service
 
 
+def check_durations(service: dict[str, Any], durations: list[int]) -> None:
+    """Verified correction 5: an appointment without varied pricing takes a single duration."""
+    varied = (service.get("payment") or {}).get("rateType") == "VARIED"
+    if len(durations) > 1 and not varied:
+        raise invalid(
+            "service.schedule.availabilityConstraints.sessionDurations",
+            "an appointment without varied pricing takes a single session duration",
+            "INVALID_SESSION_DURATION",
+        )
+
+
 def render_service(fake: FakeWix, service: dict[str, Any], conditional: list[str]) -> dict[str, Any]:
     shown = copy.deepcopy(service)
     policy = fake.policies.get(service["bookingPolicy"]["id"])
@@ -159,9 +172,10 @@ def render_service(fake: FakeWix, service: dict[str, Any], conditional: list[str
         shown["bookingPolicy"] = copy.deepcopy(policy)  # the embedded read-only snapshot
     if "STAFF_MEMBER_DETAILS" in conditional:
         by_resource = {s["resourceId"]: s for s in fake.staff.values()}
+        # Verified correction 1: despite its name, `staffMemberId` here is the staff *resource* id.
         shown["staffMemberDetails"] = {
             "staffMembers": [
-                {"staffMemberId": by_resource[r]["id"], "name": by_resource[r]["name"]}
+                {"staffMemberId": r, "name": by_resource[r]["name"]}
                 for r in service.get("staffMemberIds", [])
                 if r in by_resource
             ]
@@ -215,9 +229,9 @@ def _set_path(target: dict[str, Any], path: str, source: dict[str, Any]) -> None
     node = target
     for key in keys[:-1]:
         node = node.setdefault(key, {})
-    if value is None:
-        node.pop(keys[-1], None)  # a masked field that is absent is cleared
-    else:
+    # Verified correction 7: `mask` is internal in the SDK and clearing a field through it is not
+    # documented; the fake takes the cautious reading: a masked field absent from the body stays.
+    if value is not None:
         node[keys[-1]] = copy.deepcopy(value)
 
 
@@ -237,6 +251,7 @@ def update_service(fake: FakeWix, req: Req) -> dict[str, Any]:
     for path in paths if paths is not None else list(changed):
         _set_path(service, path, changed)
     constraints = service["schedule"]["availabilityConstraints"]
+    check_durations(service, constraints.get("sessionDurations", []))
     constraints["durations"] = [{"minutes": d} for d in constraints.get("sessionDurations", [])]
     bump(service, fake.clock())
     return {"service": render_service(fake, service, [])}
@@ -277,6 +292,32 @@ def create_staff(fake: FakeWix, req: Req) -> dict[str, Any]:
 
 def get_staff(fake: FakeWix, req: Req) -> dict[str, Any]:
     return {"staffMember": render_staff(_staff(fake, req.groups[0]), req.params.get("fields", []))}
+
+
+def query_staff(fake: FakeWix, req: Req) -> dict[str, Any]:
+    """`POST /bookings/v1/staff-members/query` (cursor query); `resourceId` is not a filterable field."""
+    query = req.body.get("query", {})
+    paging = query.get("cursorPaging", {})
+    if paging.get("cursor"):
+        if "filter" in query or "sort" in query:
+            raise invalid("query.cursorPaging.cursor", "a cursor request takes no filter or sort")
+        flt, offset = {}, int(paging["cursor"])
+    else:
+        flt, offset = query.get("filter", {}), 0
+    if any(key.startswith("resource") for key in flt):
+        raise invalid("query.filter", "resourceId is not a supported filter field")
+    limit = min(int(paging.get("limit") or 50), 100)
+    found = [s for s in fake.staff.values() if matches(s, flt)]
+    page, more = found[offset : offset + limit], offset + limit < len(found)
+    fields = req.body.get("fields", [])
+    return {
+        "staffMembers": [render_staff(s, fields) for s in page],
+        "pagingMetadata": {
+            "count": len(page),
+            "cursors": {"next": str(offset + limit)} if more else {},
+            "hasNext": more,
+        },
+    }
 
 
 def connect_staff(fake: FakeWix, req: Req) -> dict[str, Any]:
@@ -323,7 +364,7 @@ def provision(fake: FakeWix, req: Req) -> dict[str, Any]:
             },
         )
         fake.provisioning = {
-            "bookingFormId": new_id(),
+            "bookingFormId": service["form"]["id"],
             "bookingPolicyId": service["bookingPolicy"]["id"],
             "serviceId": service["id"],
         }
