@@ -25,6 +25,7 @@ async def test_get_account_shows_business_zone_plan_and_limits(connect: Connect)
         "external_calendars": False,
         "video_conferencing": False,
         "paid_meetings": False,
+        "video_ready": False,
     }
 
 
