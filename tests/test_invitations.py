@@ -352,3 +352,23 @@ def test_doctor_names_the_mail_server_or_its_absence(db_path: Path, server: Mail
     closed = Settings(db=db_path, smtp_url="smtp://127.0.0.1:1", mail_from="b@example.com")
     run_doctor(closed, emit=lines.append)
     assert any(line.startswith("FIX  mail server: smtp://127.0.0.1:1 could not be reached") for line in lines)
+
+
+async def test_the_default_host_takes_the_configured_name_and_email_and_keeps_them_when_unset(
+    db_path: Path, clock: FakeClock
+) -> None:
+    async def host_of(**configured: str) -> tuple[str, str | None]:
+        backend = LocalBackend(
+            db_path=db_path, time_zone="Europe/Berlin", plan="free", clock=clock, **configured
+        )  # type: ignore[arg-type]
+        host = (await backend.list_links())[0].host
+        backend.close()
+        return host.name, host.email
+
+    assert await host_of() == ("Host", None)
+    assert await host_of(host_name="Dr. Vega", host_email="vega@example.com") == (
+        "Dr. Vega",
+        "vega@example.com",
+    )
+    assert await host_of() == ("Dr. Vega", "vega@example.com")
+    assert await host_of(host_email="desk@example.com") == ("Dr. Vega", "desk@example.com")
