@@ -8,13 +8,14 @@ appears in no error, log line or result: errors name the host and what went wron
 
 from __future__ import annotations
 
-import ssl
 from dataclasses import dataclass, field
-from email.message import EmailMessage
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # types only: settings import this module, and start-up time is measured
+    import ssl
+    from email.message import EmailMessage
+
     import aiosmtplib
 
 TIMEOUT = 30.0  # seconds for each SMTP step: a stuck server cannot hold a claim past its lease
