@@ -17,6 +17,10 @@ LocationKind = Literal["video", "phone", "business_address", "custom_address", "
 CalendarProvider = Literal["google", "outlook", "apple"]
 MeetingFilter = Literal["upcoming", "past", "cancelled", "all"]
 HostUserStatus = Literal["connected", "pending", "expired"]
+# What a write did to tell people: sent (delivered before it returned), queued (an invitation waits in
+# an outbox, ours or the vendor's), not_configured (no mail server, or nobody with an email
+# address), off (notify_attendee was false).
+Notification = Literal["sent", "queued", "not_configured", "off"]
 
 
 class Domain(BaseModel):
@@ -123,6 +127,7 @@ class Meeting(Domain):
     invite_description: str | None = None
     created_at: AwareDatetime
     cancel_reason: str | None = None
+    notification: Notification | None = None  # set on the result of a write only; None on reads
 
 
 class MeetingQuery(Domain):

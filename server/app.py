@@ -10,7 +10,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import anyio
 
@@ -27,7 +27,11 @@ from wix_meetings_mcp.tools.signing import Cursors
 from wix_meetings_mcp.tools.slot_ids import SlotIds
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
+
+    from wix_meetings_mcp.server.sender import OutboxSender
 
 Clock = Callable[[], datetime]
 
@@ -62,9 +66,15 @@ class HttpClient:
 
 
 async def open_backend(
-    settings: Settings, clock: Clock, http: HttpClient, *, records: Records | None = None
+    settings: Settings,
+    clock: Clock,
+    http: HttpClient,
+    *,
+    records: Records | None = None,
+    on_queued: Callable[[], None] | None = None,
 ) -> Backend:
-    """The only place an adapter is chosen; `records` is the shared database's (None: in memory)."""
+    """The only place an adapter is chosen; `records` is the shared database's (None: in memory);
+    `on_queued` wakes the invitation sender after a local write queued mail."""
     if settings.backend == "local":
         from wix_meetings_mcp.bookings.local import LocalBackend
 
@@ -77,6 +87,10 @@ async def open_backend(
             http=http,  # lazily: only a calendar feed needs it
             business_name=settings.business_name,  # None keeps the stored name
             allowed_private_hosts=settings.allowed_private_hosts,
+            host_name=settings.host_name,  # None keeps the stored host name and email
+            host_email=settings.host_email,
+            mail=settings.smtp_url is not None,
+            on_queued=on_queued,
         )
     if settings.backend == "meetergo":
         from wix_meetings_mcp.bookings.meetergo import MeetergoBackend, MeetergoClient
@@ -142,7 +156,9 @@ def build_server(
     clock: Clock = system_clock,
     allow_file_feeds: bool = True,
     readiness: Readiness | None = None,
+    mail_tls: ssl.SSLContext | None = None,
 ) -> CodedServer:
+    """`mail_tls`: how the invitation sender verifies the mail server (None: the system's CAs)."""
     audit = AuditTrail(
         settings.db_path, clock, retention=timedelta(days=settings.audit_retention_days)
     )  # opens the database on the first write call
@@ -156,9 +172,15 @@ def build_server(
             http = HttpClient()
             stack.push_async_callback(http.aclose)
             chosen = backend
+            sender = mail_sender(settings, clock, tls_context=mail_tls) if backend is None else None
             if chosen is None:
-                chosen = await open_backend(settings, clock, http, records=state)
+                wake = None if sender is None else sender.wake
+                chosen = await open_backend(settings, clock, http, records=state, on_queued=wake)
                 stack.push_async_callback(_close, chosen)
+            if sender is not None:
+                tasks = await stack.enter_async_context(anyio.create_task_group())
+                stack.callback(tasks.cancel_scope.cancel)  # runs first: stops the sender on shutdown
+                tasks.start_soon(sender.run)
             secret = state.secret()
             if readiness is not None:
                 readiness.backend, readiness.state = chosen, state
@@ -171,6 +193,7 @@ def build_server(
                 idempotency=state,
                 confirm_mode=settings.confirm,
                 allow_file_feeds=allow_file_feeds,
+                notifications=_notifications(settings, chosen),
             )
 
     server = CodedServer(
@@ -178,6 +201,28 @@ def build_server(
     )
     register(server, selected(settings.toolset_names, read_only=settings.read_only))
     return server
+
+
+def mail_sender(
+    settings: Settings, clock: Clock, *, tls_context: ssl.SSLContext | None = None
+) -> OutboxSender | None:
+    """The invitation sender, where the local engine queues mail (a mail server is configured)."""
+    if settings.backend != "local" or settings.smtp_url is None:
+        return None
+    from wix_meetings_mcp.bookings.local.outbox import Outbox
+    from wix_meetings_mcp.server.sender import OutboxSender
+    from wix_meetings_mcp.server.smtp import smtp_target
+
+    sender = settings.mail_sender
+    assert sender is not None  # Settings refuses a mail server without a sender address
+    target = smtp_target(settings.smtp_url.get_secret_value())
+    return OutboxSender(Outbox(settings.db_path), target, sender=sender, clock=clock, tls_context=tls_context)
+
+
+def _notifications(settings: Settings, backend: Backend) -> Literal["mail", "vendor", "none"]:
+    if backend.name != "local":
+        return "vendor"  # Wix and meetergo send their own mails when asked to notify
+    return "mail" if settings.smtp_url is not None else "none"
 
 
 async def _close(backend: Backend) -> None:

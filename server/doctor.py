@@ -7,6 +7,7 @@ creatable), and a remote backend gets one harmless read. Exit 0 when nothing is 
 from __future__ import annotations
 
 import sqlite3
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,13 +25,16 @@ from wix_meetings_mcp.server.settings import MIN_HTTP_TOKEN, Settings, machine_z
 Check = tuple[bool, str]
 
 
-def run_doctor(settings: Settings, *, emit: Callable[[str], None] = print) -> int:
+def run_doctor(
+    settings: Settings, *, emit: Callable[[str], None] = print, mail_tls: ssl.SSLContext | None = None
+) -> int:
     emit(f"meetings-mcp {__version__}")
     checks = [
         _configuration(settings),
         _database(settings),
         _time_zone(settings),
         anyio.run(_backend, settings),
+        anyio.run(_mail, settings, mail_tls),
     ]
     if settings.transport == "http":
         checks.append(_http_token(settings))
@@ -125,6 +129,27 @@ async def _backend(settings: Settings) -> Check:
     finally:
         await http.aclose()
     return True, f"backend: {settings.backend} answers (business {account.business.name!r})"
+
+
+async def _mail(settings: Settings, tls: ssl.SSLContext | None) -> Check:
+    """One harmless exchange with the mail server (EHLO, STARTTLS, NOOP, QUIT): no mail, no password."""
+    if settings.smtp_url is None:
+        note = "" if settings.backend == "local" else f" ({settings.backend} sends its own)"
+        return True, f"mail server: not configured; no invitations are sent{note} (MEETINGS_SMTP_URL)"
+    from wix_meetings_mcp.server.smtp import MailError, probe, smtp_target
+
+    target = smtp_target(settings.smtp_url.get_secret_value())
+    try:
+        with anyio.fail_after(20):
+            protection = await probe(target, tls_context=tls)
+    except MailError as exc:
+        return False, f"mail server: {exc}; check MEETINGS_SMTP_URL"
+    except TimeoutError:
+        return False, f"mail server: {target.shown} did not answer in time; check MEETINGS_SMTP_URL"
+    return (
+        True,
+        f"mail server: {target.shown} answers ({protection}); invitations from {settings.mail_sender}",
+    )
 
 
 def _http_token(settings: Settings) -> Check:

@@ -6,6 +6,7 @@ Nothing else in the project reads os.environ. Secrets are SecretStr so they neve
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from ipaddress import ip_network
 from pathlib import Path
@@ -13,12 +14,15 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wix_meetings_mcp.server.smtp import smtp_target
 from wix_meetings_mcp.tools.confirm import ConfirmMode
 from wix_meetings_mcp.tools.registry import DEFAULT_TOOLSETS, TOOLSETS
 from wix_meetings_mcp.tools.spec import Toolset
+
+EMAIL = re.compile(r"[^@\s<>,;]{1,64}@[^@\s<>,;]+\.[^@\s<>,;]+")
 
 
 def _env(*names: str) -> AliasChoices:
@@ -75,6 +79,45 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(
         90, ge=1, validation_alias=_env("audit_retention_days", "MEETINGS_AUDIT_RETENTION_DAYS")
     )
+
+    # Invitations (local backend). The URL is a secret as a whole: it may carry the password.
+    smtp_url: SecretStr | None = Field(None, validation_alias=_env("smtp_url", "MEETINGS_SMTP_URL"))
+    mail_from: str | None = Field(None, validation_alias=_env("mail_from", "MEETINGS_MAIL_FROM"))
+    host_name: str | None = Field(
+        None, min_length=1, max_length=200, validation_alias=_env("host_name", "MEETINGS_HOST_NAME")
+    )
+    host_email: str | None = Field(None, validation_alias=_env("host_email", "MEETINGS_HOST_EMAIL"))
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            smtp_target(value.get_secret_value())  # a ValueError that names no secret
+            return value
+        return None
+
+    @field_validator("mail_from", "host_email")
+    @classmethod
+    def _address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and not EMAIL.fullmatch(value):
+            raise ValueError(f"MEETINGS_{str(info.field_name).upper()} must be one email address")
+        return value or None
+
+    @model_validator(mode="after")
+    def _mail_sender(self) -> Settings:
+        if self.smtp_url is not None and self.mail_sender is None:
+            raise ValueError("MEETINGS_SMTP_URL needs MEETINGS_MAIL_FROM (the address invitations come from)")
+        return self
+
+    @property
+    def mail_sender(self) -> str | None:
+        """MEETINGS_MAIL_FROM, else the mail server's user name when it is an email address."""
+        if self.mail_from:
+            return self.mail_from
+        if self.smtp_url is None:
+            return None
+        user = smtp_target(self.smtp_url.get_secret_value()).username
+        return user if user and EMAIL.fullmatch(user) else None
 
     wix_api_key: SecretStr | None = None
     wix_site_id: str | None = None

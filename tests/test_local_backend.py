@@ -158,14 +158,20 @@ async def test_a_meeting_is_stored_as_booked_and_a_cancelled_one_stays_as_it_was
     assert (meeting.start, meeting.end) == (berlin("10:00"), berlin("10:30"))
     assert meeting.link_name == "30 Minute Meeting" and meeting.host.host_id == "host_1"
     assert meeting.notes == {"topic": "intro"} and meeting.created_at == clock.now
-    assert await backend.get_meeting(meeting.meeting_id) == meeting
+    assert meeting.notification == "not_configured"  # no mail server: nobody is told
+    assert await backend.get_meeting(meeting.meeting_id) == meeting.model_copy(update={"notification": None})
+    assert not await backend.is_slot_free(slot_of(link, "10:00"))
+    assert await backend.is_slot_free(slot_of(link, "10:00"), ignore_meeting_id=meeting.meeting_id)
 
     moved = await backend.reschedule(meeting.meeting_id, slot_of(link, "14:00"), notify_attendee=True)
     assert moved == meeting.model_copy(update={"start": berlin("14:00"), "end": berlin("14:30")})
 
     cancelled = await backend.cancel(meeting.meeting_id, reason="Ill", notify_attendee=False)
+    assert (cancelled.status, cancelled.cancel_reason) == ("cancelled", "Ill")
+    assert cancelled.notification == "off"
     again = await backend.cancel(meeting.meeting_id, reason="other", notify_attendee=False)
-    assert again == cancelled and again.cancel_reason == "Ill"
+    assert again == cancelled.model_copy(update={"notification": None})  # nothing changed, nobody told
+    assert await backend.is_slot_free(slot_of(link, "14:00"))
     with pytest.raises(InvalidArgument):
         await backend.reschedule(meeting.meeting_id, slot_of(link, "15:00"), notify_attendee=True)
 

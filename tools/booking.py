@@ -149,7 +149,8 @@ async def book_meeting(
             meeting = await backend.book(request, meetings_limit=account.plan.meetings_limit)
         except SlotUnavailable:
             return _already_booked(await _same_booking(backend, slot, person), view)
-        return _booked(meeting, view, already=False)
+        booked = _booked(meeting, view, already=False)
+        return booked.model_copy(update={"notification": d.notification(meeting, notify_attendee)})
 
     args = {"slot_id": slot_id, "attendee": attendee.model_dump(), "notes": notes, "invite_title": invite_title,
             "invite_description": invite_description, "notify_attendee": notify_attendee}  # fmt: skip

@@ -6,13 +6,13 @@ import hashlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from mcp.server.mcpserver import Context
 
 from wix_meetings_mcp.bookings.errors import ConfirmationRequired, InvalidArgument
-from wix_meetings_mcp.bookings.model import Account, Business
+from wix_meetings_mcp.bookings.model import Account, Business, Meeting, Notification
 from wix_meetings_mcp.bookings.port import Backend
 from wix_meetings_mcp.tools.confirm import ConfirmationTokens, ConfirmMode, Gate, gate
 from wix_meetings_mcp.tools.idempotency import IdempotencyStore, args_hash
@@ -35,6 +35,9 @@ class Deps:
     confirm_mode: ConfirmMode = "auto"
     # file:// calendar feeds read the server's disk: stdio (the user's own machine) only.
     allow_file_feeds: bool = True
+    # Who tells people of a write when notify_attendee is true: our outbox (a mail server is
+    # configured), the vendor's own mails, or nobody. Results and previews claim only what is so.
+    notifications: Literal["mail", "vendor", "none"] = "none"
     _account: Account | None = field(default=None, repr=False)
     _account_at: datetime | None = field(default=None, repr=False)
 
@@ -86,6 +89,12 @@ class Deps:
         """How a result shows times: in `name` (default: the business zone), with the business zone beside."""
         business = zone((await self.business()).time_zone)
         return View(tz=business if name is None else zone(name), business=business, now=self.clock())
+
+    def notification(self, meeting: Meeting, notify_attendee: bool) -> Notification | None:
+        """What a write told people: the backend's own account, else the vendor's mails, else nothing."""
+        if meeting.notification is not None or self.notifications != "vendor":
+            return meeting.notification
+        return "queued" if notify_attendee else "off"  # the vendor sends (and queues) its own mails
 
 
 ToolContext = Context[Deps, Any]

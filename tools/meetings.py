@@ -8,7 +8,7 @@ from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
 from pydantic import Field
 
 from wix_meetings_mcp.bookings.errors import InvalidArgument, InvalidSlot, SlotUnavailable
-from wix_meetings_mcp.bookings.model import MeetingFilter, MeetingQuery
+from wix_meetings_mcp.bookings.model import Meeting, MeetingFilter, MeetingQuery
 from wix_meetings_mcp.tools import guards
 from wix_meetings_mcp.tools.booking import EMAIL, IdempotencyKey, NotifyAttendee, SlotId
 from wix_meetings_mcp.tools.confirm import (
@@ -18,7 +18,7 @@ from wix_meetings_mcp.tools.confirm import (
     confirmation_request,
     elicit_if_asked,
 )
-from wix_meetings_mcp.tools.context import ToolContext, confirmation_gate, deps
+from wix_meetings_mcp.tools.context import Deps, ToolContext, confirmation_gate, deps
 from wix_meetings_mcp.tools.idempotency import once
 from wix_meetings_mcp.tools.links import ConfirmationToken
 from wix_meetings_mcp.tools.results import CancelResult, MeetingResult, MeetingsResult, meeting_out
@@ -119,7 +119,8 @@ async def reschedule_meeting(
         )
         # Shown as the attendee sees it (host_when beside it), as when it was booked.
         return MeetingResult(
-            meeting=meeting_out(moved, asked or await d.attendee_view(moved.attendee.time_zone))
+            meeting=meeting_out(moved, asked or await d.attendee_view(moved.attendee.time_zone)),
+            notification=d.notification(moved, notify_attendee),
         )
 
     args = {"meeting_id": meeting_id, "slot_id": slot_id, "notify_attendee": notify_attendee,
@@ -159,9 +160,20 @@ async def _cancel_gate(
         ctx,
         tool="cancel_meeting",
         args=_cancel_args(meeting_id, reason, notify_attendee, override_policy),
-        question=question + (" The attendee will be notified." if notify_attendee else ""),
+        question=question + _told(d, meeting, notify_attendee),
         token=confirmation_token,
     )
+
+
+def _told(d: Deps, meeting: Meeting, notify_attendee: bool) -> str:
+    """Who will hear of the cancellation, claimed only where a message will really go."""
+    if not notify_attendee:
+        return " The attendee will not be notified."
+    if d.notifications == "vendor":
+        return " The attendee will be notified."
+    if d.notifications == "mail" and meeting.attendee.email:
+        return " The attendee will be emailed."
+    return " The attendee will not be notified (no mail server is set up, or no email address for them)."
 
 
 async def _ask_cancel(
@@ -202,6 +214,7 @@ async def cancel_meeting(
         return CancelResult(
             status="cancelled",
             meeting=meeting_out(meeting, asked or await d.attendee_view(meeting.attendee.time_zone)),
+            notification=d.notification(meeting, notify_attendee),
         )
 
     return await once(

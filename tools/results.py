@@ -211,12 +211,14 @@ class BookResult(BaseModel):
     payment_url: str | None = None
     already_booked: bool = False  # a repeat of an earlier booking: nothing new was written
     unsaved_notes: list[str] | None = None  # notes keys the backend could not store with the booking
+    notification: model.Notification | None = None  # writes only: whether and how people are told
     next_step: str | None = None
     untrusted: str = UNTRUSTED
 
 
 class MeetingResult(BaseModel):
     meeting: MeetingOut
+    notification: model.Notification | None = None  # reschedule_meeting only
     untrusted: str = UNTRUSTED
 
 
@@ -238,6 +240,7 @@ class ConfirmationFields(BaseModel):
 class CancelResult(ConfirmationFields):
     status: Literal["cancelled", "confirmation_required", "declined"]
     meeting: MeetingOut | None = None
+    notification: model.Notification | None = None
     next_step: str | None = None
     untrusted: str = UNTRUSTED
 

@@ -43,6 +43,7 @@ from wix_meetings_mcp.bookings.model import (
     MeetingPage,
     MeetingQuery,
     MeetingStatus,
+    Notification,
     Plan,
     Policy,
     Price,
@@ -89,9 +90,17 @@ class LocalBackend:
         allowed_private_hosts: str | Sequence[str] = (),
         resolver: Resolver | None = None,
         feed_limits: FeedLimits | None = None,
+        host_name: str | None = None,
+        host_email: str | None = None,
+        mail: bool = False,
+        on_queued: Callable[[], None] | None = None,
     ) -> None:
-        """`time_zone` and `business_name` overwrite what the file stores when given; None keeps it
-        (a fresh file gets `fresh_time_zone`, the machine's zone when the server builds it)."""
+        """`time_zone`, `business_name`, `host_name` and `host_email` (the default host's) overwrite
+        what the file stores when given; None keeps it (a fresh file gets `fresh_time_zone`, the
+        machine's zone when the server builds it).
+
+        `mail`: a mail server is configured, so writes that notify queue invitations in the outbox
+        and `on_queued` is called after such a write commits (it wakes the sender)."""
         for zone_name in (time_zone, fresh_time_zone):
             try:
                 if zone_name is not None:
@@ -115,6 +124,8 @@ class LocalBackend:
         self._feed_limits = feed_limits
         self._feed_reader: FeedReader | None = None
         self._business_name = business_name
+        self._host_name, self._host_email = host_name, host_email
+        self._mail, self._on_queued = mail, on_queued
         self._store = Store(db_path, self._zone)
         self._ready = False
         self._ready_lock = threading.Lock()
@@ -158,6 +169,8 @@ class LocalBackend:
                         plan=self._plan,
                         link=default_link(),
                         hours=BUSINESS_HOURS,
+                        host_name=self._host_name,
+                        host_email=self._host_email,
                     )
                     self._zone = ZoneInfo(self._time_zone)
                     self._ready = True
@@ -414,25 +427,65 @@ class LocalBackend:
                 invite_description=request.invite_description,
                 created_at=self._now(),
             )
-            self._store.book(meeting, buffer_minutes=link.buffer_minutes, meetings_limit=meetings_limit)
-            return self._store.meeting(meeting.meeting_id)
+            queued = self._store.book(
+                meeting,
+                buffer_minutes=link.buffer_minutes,
+                meetings_limit=meetings_limit,
+                notify_at=self._notify_at(request.notify_attendee),
+            )
+            return self._told(self._store.meeting(meeting.meeting_id), request.notify_attendee, queued)
 
-        return await self._run(book)
+        return self._queued(await self._run(book))
 
     async def reschedule(
         self, meeting_id: str, slot: Slot, *, notify_attendee: bool, override_policy: bool = False
     ) -> Meeting:
         if _utc(slot.end) <= _utc(slot.start):
             raise InvalidSlot("The slot ends before it starts.")
-        # notify_attendee: the sandbox sends no e-mail.
-        return await self._run(
-            lambda: self._store.reschedule(meeting_id, link_id=slot.link_id, start=slot.start, end=slot.end)
-        )
+
+        def move() -> Meeting:
+            moved, queued = self._store.reschedule(
+                meeting_id,
+                link_id=slot.link_id,
+                start=slot.start,
+                end=slot.end,
+                notify_at=self._notify_at(notify_attendee),
+            )
+            return self._told(moved, notify_attendee, queued)
+
+        return self._queued(await self._run(move))
 
     async def cancel(
         self, meeting_id: str, *, reason: str | None, notify_attendee: bool, override_policy: bool = False
     ) -> Meeting:
-        return await self._run(lambda: self._store.cancel(meeting_id, reason=reason))
+        def cancel() -> Meeting:
+            cancelled, queued = self._store.cancel(
+                meeting_id, reason=reason, notify_at=self._notify_at(notify_attendee)
+            )
+            # Already cancelled before: nothing changed and nobody is told again.
+            return cancelled if queued is None else self._told(cancelled, notify_attendee, queued)
+
+        return self._queued(await self._run(cancel))
+
+    # --- invitations ------------------------------------------------------------------------------
+
+    def _notify_at(self, notify_attendee: bool) -> datetime | None:
+        return self._now() if notify_attendee and self._mail else None
+
+    def _told(self, meeting: Meeting, notify_attendee: bool, queued: int) -> Meeting:
+        told: Notification
+        if not notify_attendee:
+            told = "off"
+        elif queued:
+            told = "queued"
+        else:
+            told = "not_configured"  # no mail server, or nobody with an email address
+        return meeting.model_copy(update={"notification": told})
+
+    def _queued(self, meeting: Meeting) -> Meeting:
+        if meeting.notification == "queued" and self._on_queued is not None:
+            self._on_queued()
+        return meeting
 
     async def get_meeting(self, meeting_id: str) -> Meeting:
         return await self._run(lambda: self._store.meeting(meeting_id))

@@ -79,4 +79,24 @@ _V3_VIDEO_ACCOUNTS: Migration = (
 # a fixed list (outbound.Reason), never the underlying error.
 _V4_CONNECTION_ERROR: Migration = ("ALTER TABLE calendar_connections ADD COLUMN error_reason TEXT",)
 
-MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL, _V2_LIVE_COUNT, _V3_VIDEO_ACCOUNTS, _V4_CONNECTION_ERROR)
+# Invitations: the iCalendar SEQUENCE of each meeting (raised by every change) and a transactional
+# outbox, written in the meeting's own transaction and drained by a sender (see local/outbox.py).
+# Times are epoch seconds as REAL: a claim's lease and a retry's backoff need sub-second order.
+_V5_OUTBOX: Migration = (
+    "ALTER TABLE meetings ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0",
+    """CREATE TABLE outbox (
+        row_id INTEGER PRIMARY KEY AUTOINCREMENT, message_key TEXT NOT NULL UNIQUE,
+        meeting_id TEXT NOT NULL, payload TEXT NOT NULL, created_at REAL NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+        next_attempt_at REAL NOT NULL, claimed_until REAL NOT NULL DEFAULT 0, claim_token TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0, sent_at REAL, last_error TEXT)""",
+    "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending'",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _V1_INITIAL,
+    _V2_LIVE_COUNT,
+    _V3_VIDEO_ACCOUNTS,
+    _V4_CONNECTION_ERROR,
+    _V5_OUTBOX,
+)

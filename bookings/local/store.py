@@ -25,10 +25,11 @@ from wix_meetings_mcp.bookings.errors import (
     PlanLimitReached,
     SlotUnavailable,
 )
-from wix_meetings_mcp.bookings.local import rows, schema
+from wix_meetings_mcp.bookings.local import outbox, rows, schema
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
 from wix_meetings_mcp.bookings.model import (
+    Business,
     CalendarConnection,
     Host,
     Link,
@@ -37,6 +38,7 @@ from wix_meetings_mcp.bookings.model import (
     MeetingQuery,
     VideoAccount,
 )
+from wix_meetings_mcp.bookings.notices import NoticeKind, notices_for
 from wix_meetings_mcp.bookings.outbound import OutboundError, Reason
 
 DEFAULT_BUSINESS_NAME = "My Business"
@@ -133,12 +135,15 @@ class Store:
         plan: str,
         link: Link,
         hours: Mapping[int, Sequence[Window]],
+        host_name: str | None = None,
+        host_email: str | None = None,
     ) -> str:
         """Migrate the schema and, on a fresh file, provision the business, its host, link and hours.
 
         Runs under the write lock, so two processes opening one fresh file provision it once. A name
         or zone that is configured (not None) overwrites the stored one; one that is not keeps it
-        (a fresh file gets `DEFAULT_BUSINESS_NAME` and `fresh_time_zone`). Returns the business zone.
+        (a fresh file gets `DEFAULT_BUSINESS_NAME` and `fresh_time_zone`); so do the default (first)
+        host's name and email. Returns the business zone.
         """
         conn = self._conn()
         sqlite.enable_wal(conn)
@@ -160,6 +165,11 @@ class Store:
                 self._insert_host(conn, link.host, hours)
                 columns = rows.link_columns(link)
                 conn.execute(rows.insert_sql("links", columns), tuple(columns.values()))
+            conn.execute(
+                "UPDATE hosts SET name = COALESCE(?, name), email = COALESCE(?, email)"
+                " WHERE host_id = (SELECT host_id FROM hosts ORDER BY rowid LIMIT 1)",
+                (host_name, host_email),
+            )
         self._zone = ZoneInfo(zone)
         return zone
 
@@ -315,8 +325,18 @@ class Store:
         ):
             raise SlotUnavailable("That time is no longer free.")
 
-    def book(self, meeting: Meeting, *, buffer_minutes: int, meetings_limit: int | None) -> None:
-        """Insert the meeting unless its link is inactive, the plan's limit is reached or its time collides."""
+    def book(
+        self,
+        meeting: Meeting,
+        *,
+        buffer_minutes: int,
+        meetings_limit: int | None,
+        notify_at: datetime | None = None,
+    ) -> int:
+        """Insert the meeting unless its link is inactive, the plan's limit is reached or its time collides.
+
+        With `notify_at`, its invitations join the outbox in the same transaction; returns how many.
+        """
         with self._write() as conn:
             self._require_active_link(conn, meeting.link_id)
             if meetings_limit is not None:
@@ -334,8 +354,19 @@ class Store:
             )
             columns = rows.meeting_columns(meeting)
             conn.execute(rows.insert_sql("meetings", columns), tuple(columns.values()))
+            return self._notify(conn, "booked", meeting.meeting_id, notify_at)
 
-    def reschedule(self, meeting_id: str, *, link_id: str, start: datetime, end: datetime) -> Meeting:
+    def reschedule(
+        self,
+        meeting_id: str,
+        *,
+        link_id: str,
+        start: datetime,
+        end: datetime,
+        notify_at: datetime | None = None,
+    ) -> tuple[Meeting, int]:
+        """Move the meeting (its SEQUENCE rises); with `notify_at`, queue the update. Returns it and
+        how many invitations were queued."""
         with self._write() as conn:
             current = self._meeting(conn, meeting_id)
             if current.status == "cancelled":
@@ -348,10 +379,10 @@ class Store:
             host = current.host.host_id
             self._check_free(conn, host_id=host, start=start, end=end, buffer=buffer, ignore=meeting_id)
             conn.execute(
-                "UPDATE meetings SET start_ts = ?, end_ts = ? WHERE meeting_id = ?",
+                "UPDATE meetings SET start_ts = ?, end_ts = ?, sequence = sequence + 1 WHERE meeting_id = ?",
                 (ts(start), ts(end), meeting_id),
             )
-            return self._meeting(conn, meeting_id)
+            return self._meeting(conn, meeting_id), self._notify(conn, "rescheduled", meeting_id, notify_at)
 
     def _require_active_link(self, conn: sqlite3.Connection, link_id: str) -> None:
         """Checked inside the write's transaction: a deactivation that committed first wins."""
@@ -363,16 +394,42 @@ class Store:
         if not row["active"]:
             raise LinkInactive(f"the scheduling link {row['name']!r} was just deactivated", link_id=link_id)
 
-    def cancel(self, meeting_id: str, *, reason: str | None) -> Meeting:
+    def cancel(
+        self, meeting_id: str, *, reason: str | None, notify_at: datetime | None = None
+    ) -> tuple[Meeting, int | None]:
+        """Cancel the meeting (its SEQUENCE rises); with `notify_at`, queue the cancellation. Returns
+        it and how many invitations were queued (None: it was already cancelled, nothing changed)."""
         with self._write() as conn:
             current = self._meeting(conn, meeting_id)
             if current.status == "cancelled":
-                return current
+                return current, None
             conn.execute(
-                "UPDATE meetings SET status = 'cancelled', cancel_reason = ? WHERE meeting_id = ?",
+                "UPDATE meetings SET status = 'cancelled', cancel_reason = ?, sequence = sequence + 1"
+                " WHERE meeting_id = ?",
                 (reason, meeting_id),
             )
-            return self._meeting(conn, meeting_id)
+            return self._meeting(conn, meeting_id), self._notify(conn, "cancelled", meeting_id, notify_at)
+
+    def _notify(
+        self, conn: sqlite3.Connection, kind: NoticeKind, meeting_id: str, at: datetime | None
+    ) -> int:
+        """Queue the meeting's invitations in the open transaction (none without `at`)."""
+        if at is None:
+            return 0
+        meeting = self._meeting(conn, meeting_id)
+        sequence = int(
+            conn.execute("SELECT sequence FROM meetings WHERE meeting_id = ?", (meeting_id,)).fetchone()[0]
+        )
+        host_row = conn.execute("SELECT * FROM hosts WHERE host_id = ?", (meeting.host.host_id,)).fetchone()
+        host = (
+            meeting.host
+            if host_row is None
+            else Host(host_id=host_row["host_id"], name=host_row["name"], email=host_row["email"])
+        )
+        business_row = conn.execute("SELECT name, time_zone FROM business").fetchone()
+        business = Business(name=business_row["name"], time_zone=business_row["time_zone"])
+        notices = notices_for(kind, meeting, host=host, business=business, sequence=sequence)
+        return outbox.enqueue(conn, notices, at)
 
     def meeting(self, meeting_id: str) -> Meeting:
         return self._meeting(self._conn(), meeting_id)
