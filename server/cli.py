@@ -243,13 +243,13 @@ def _start_line(settings: Settings, where: str, public_url: str | None = None) -
     plan = f" · plan {settings.plan}" if settings.backend == "local" else ""
     pages = f" · scheduling pages at {public_url}/book/" if public_url and settings.backend == "local" else ""
     logger.info(
-        "meetings-mcp %s serving %s%s · backend %s%s · database %s",
+        "meetings-mcp %s serving %s · backend %s%s · database %s%s",
         __version__,
         where,
-        pages,
         settings.backend,
         plan,
         settings.db_path,
+        pages,
     )
 
 

@@ -54,6 +54,7 @@ _HERE = Path(__file__).parent
 STATIC = {
     "pages.css": ("text/css; charset=utf-8", _HERE / "static" / "pages.css"),
     "pages.js": ("text/javascript; charset=utf-8", _HERE / "static" / "pages.js"),
+    "icon.svg": ("image/svg+xml", _HERE / "static" / "icon.svg"),
 }
 
 
