@@ -22,6 +22,15 @@ def expected_modules() -> set[str]:
     for folder in ("server", "tools", "bookings"):
         for path in (ROOT / folder).rglob("*.py"):
             modules.add(f"{NAMESPACE}/{path.relative_to(ROOT).as_posix()}")
+    # The public pages' templates and assets (pyproject's package-data).
+    for pattern in (
+        "server/templates/*.html",
+        "server/static/*.css",
+        "server/static/*.js",
+        "server/static/*.svg",
+    ):
+        for path in ROOT.glob(pattern):
+            modules.add(f"{NAMESPACE}/{path.relative_to(ROOT).as_posix()}")
     return modules
 
 

@@ -41,7 +41,8 @@ for command in "$work/venv/bin/python -m wix_meetings_mcp" "$work/venv/bin/meeti
         exit 1
     fi
 done
-echo "wheel installed in a fresh venv: python -m wix_meetings_mcp --help and meetings-mcp --help ok"
+(cd "$work/cwd" && "$work/venv/bin/python" -c "from wix_meetings_mcp.server.page_kit import page; page('notice.html', 200, title='t', message='m', back=None)")
+echo "wheel installed in a fresh venv: python -m wix_meetings_mcp --help and meetings-mcp --help ok, page templates render"
 
 hadolint Dockerfile
 echo "Dockerfile: hadolint clean"

@@ -22,6 +22,7 @@ from wix_meetings_mcp.server.settings import Settings, machine_zone
 from wix_meetings_mcp.server.state import ServerState
 from wix_meetings_mcp.tools.confirm import ConfirmationTokens
 from wix_meetings_mcp.tools.context import Deps
+from wix_meetings_mcp.tools.public import PublicPages
 from wix_meetings_mcp.tools.registry import CodedServer, register, selected
 from wix_meetings_mcp.tools.signing import Cursors
 from wix_meetings_mcp.tools.slot_ids import SlotIds
@@ -149,6 +150,61 @@ class Readiness:
         return found
 
 
+class Running:
+    """The running server's dependencies, for pages served beside `/mcp` in the same process
+    (the lifespan sets them; None until it has started)."""
+
+    deps: Deps | None = None
+
+
+@asynccontextmanager
+async def open_deps(
+    settings: Settings,
+    *,
+    backend: Backend | None = None,
+    clock: Clock = system_clock,
+    allow_file_feeds: bool = True,
+    readiness: Readiness | None = None,
+    public_url: str | None = None,
+    mail_tls: ssl.SSLContext | None = None,
+) -> AsyncIterator[Deps]:
+    """Everything a tool needs, open for as long as the block runs: the MCP server's lifespan and
+    the public pages (another transport of the same tools) both start here."""
+    async with AsyncExitStack() as stack:
+        state = ServerState(settings.db_path)
+        stack.callback(state.close)
+        http = HttpClient()
+        stack.push_async_callback(http.aclose)
+        chosen = backend
+        sender = mail_sender(settings, clock, tls_context=mail_tls) if backend is None else None
+        if chosen is None:
+            wake = None if sender is None else sender.wake
+            chosen = await open_backend(settings, clock, http, records=state, on_queued=wake)
+            stack.push_async_callback(_close, chosen)
+        if sender is not None:
+            tasks = await stack.enter_async_context(anyio.create_task_group())
+            stack.callback(tasks.cancel_scope.cancel)  # runs first: stops the sender on shutdown
+            tasks.start_soon(sender.run)
+        secret = state.secret()
+        if readiness is not None:
+            readiness.backend, readiness.state = chosen, state
+        yield Deps(
+            backend=chosen,
+            clock=clock,
+            slot_ids=SlotIds(secret),
+            confirmations=ConfirmationTokens(secret, clock),
+            cursors=Cursors(secret),
+            idempotency=state,
+            confirm_mode=settings.confirm,
+            allow_file_feeds=allow_file_feeds,
+            notifications=_notifications(settings, chosen),
+            # Only the local engine's links are booked on our own pages; vendors' carry their own URL.
+            pages=PublicPages(public_url or settings.public_url, secret)
+            if settings.backend == "local"
+            else None,
+        )
+
+
 def build_server(
     settings: Settings,
     *,
@@ -156,45 +212,35 @@ def build_server(
     clock: Clock = system_clock,
     allow_file_feeds: bool = True,
     readiness: Readiness | None = None,
+    public_url: str | None = None,
+    running: Running | None = None,
     mail_tls: ssl.SSLContext | None = None,
 ) -> CodedServer:
-    """`mail_tls`: how the invitation sender verifies the mail server (None: the system's CAs)."""
+    """`public_url`: where this process's pages are reached when MEETINGS_PUBLIC_URL is unset;
+    `mail_tls`: how the invitation sender verifies the mail server (None: the system's CAs)."""
     audit = AuditTrail(
         settings.db_path, clock, retention=timedelta(days=settings.audit_retention_days)
     )  # opens the database on the first write call
 
     @asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[Deps]:
-        async with AsyncExitStack() as stack:
-            state = ServerState(settings.db_path)
-            stack.callback(state.close)
-            stack.callback(audit.close)
-            http = HttpClient()
-            stack.push_async_callback(http.aclose)
-            chosen = backend
-            sender = mail_sender(settings, clock, tls_context=mail_tls) if backend is None else None
-            if chosen is None:
-                wake = None if sender is None else sender.wake
-                chosen = await open_backend(settings, clock, http, records=state, on_queued=wake)
-                stack.push_async_callback(_close, chosen)
-            if sender is not None:
-                tasks = await stack.enter_async_context(anyio.create_task_group())
-                stack.callback(tasks.cancel_scope.cancel)  # runs first: stops the sender on shutdown
-                tasks.start_soon(sender.run)
-            secret = state.secret()
-            if readiness is not None:
-                readiness.backend, readiness.state = chosen, state
-            yield Deps(
-                backend=chosen,
-                clock=clock,
-                slot_ids=SlotIds(secret),
-                confirmations=ConfirmationTokens(secret, clock),
-                cursors=Cursors(secret),
-                idempotency=state,
-                confirm_mode=settings.confirm,
-                allow_file_feeds=allow_file_feeds,
-                notifications=_notifications(settings, chosen),
-            )
+        async with open_deps(
+            settings,
+            backend=backend,
+            clock=clock,
+            allow_file_feeds=allow_file_feeds,
+            readiness=readiness,
+            public_url=public_url,
+            mail_tls=mail_tls,
+        ) as deps:
+            try:
+                if running is not None:
+                    running.deps = deps
+                yield deps
+            finally:
+                audit.close()
+                if running is not None:
+                    running.deps = None
 
     server = CodedServer(
         "meetings-mcp", version=__version__, instructions=INSTRUCTIONS, lifespan=lifespan, audit=audit

@@ -1,5 +1,6 @@
-"""Command line: `meetings-mcp` serves stdio; `--transport http` serves streamable HTTP at /mcp;
-`doctor`, `migrate`, `reset`, `audit` and `--version` are the other commands.
+"""Command line: `meetings-mcp` serves stdio; `--transport http` serves streamable HTTP at /mcp
+(and the public scheduling pages beside it); `pages` serves only the pages; `doctor`, `migrate`,
+`reset`, `audit` and `--version` are the other commands.
 
 Every failure a person can cause (a bad setting, a port in use, a database that cannot be used)
 ends with one line on stderr and a non-zero exit code, never a traceback.
@@ -8,18 +9,19 @@ ends with one line on stderr and a non-zero exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import socket
 import sqlite3
 import sys
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from pydantic import ValidationError
 
 from wix_meetings_mcp import __version__
 from wix_meetings_mcp.server import logs
-from wix_meetings_mcp.server.app import Readiness, build_server
+from wix_meetings_mcp.server.app import Readiness, Running, build_server
 from wix_meetings_mcp.server.database import DatabaseUnusable, database_files, migrate_database
 from wix_meetings_mcp.server.settings import (
     MIN_HTTP_TOKEN,
@@ -27,6 +29,9 @@ from wix_meetings_mcp.server.settings import (
     dotenv_file,
     unknown_meetings_variables,
 )
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp
 
 logger = logging.getLogger("wix_meetings_mcp")
 _TOKEN_HINT = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
@@ -71,6 +76,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     audit.add_argument("--limit", type=_positive, default=50, help="entries to print (default: 50)")
     audit.add_argument("--json", action="store_true", help="one JSON object per line")
     commands.add_parser("doctor", help="check the configuration, database, backend and time zone")
+    pages = commands.add_parser(
+        "pages", help="serve only the public scheduling pages (no MCP, no token), e.g. beside a stdio agent"
+    )
+    # SUPPRESS: unset here keeps a value given before the command (`meetings-mcp --port 8080 pages`).
+    pages.add_argument("--host", default=argparse.SUPPRESS, help="bind address (default: MEETINGS_HTTP_HOST)")
+    pages.add_argument(
+        "--port", type=_port, default=argparse.SUPPRESS, help="port (default: MEETINGS_HTTP_PORT)"
+    )
     commands.add_parser(
         "migrate", help="bring the database's schema up to date (the server also does at start)"
     )
@@ -119,13 +132,14 @@ def _main(argv: list[str] | None) -> None:
     if args.command == "reset":
         reset(settings, confirmed=args.yes)
         return
+    if args.command == "pages":
+        _migrate(settings)
+        serve_pages(settings, host=args.host or settings.http_host, port=args.port or settings.http_port)
+        return
     transport = args.transport or settings.transport
     if transport != "http" and (args.port is not None or args.host is not None):
         fail("--host and --port need --transport http (stdio has no address)")
-    try:
-        applied = migrate_database(settings)
-    except DatabaseUnusable as exc:
-        fail(str(exc))
+    applied = _migrate(settings)
     if args.command == "migrate":
         for line in applied:
             print(line)
@@ -135,6 +149,24 @@ def _main(argv: list[str] | None) -> None:
         build_server(settings).run()
         return
     serve_http(settings, host=args.host or settings.http_host, port=args.port or settings.http_port)
+
+
+def _migrate(settings: Settings) -> list[str]:
+    try:
+        return migrate_database(settings)
+    except DatabaseUnusable as exc:
+        fail(str(exc))
+
+
+def served_url(host: str, port: int) -> str | None:
+    """The address a browser reaches a concrete bind at; None for a wildcard (which address?)."""
+    try:
+        if ipaddress.ip_address(host).is_unspecified:
+            return None
+    except ValueError:
+        if not host:
+            return None
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def serve_http(settings: Settings, *, host: str, port: int) -> None:
@@ -148,16 +180,41 @@ def serve_http(settings: Settings, *, host: str, port: int) -> None:
             f"MEETINGS_HTTP_TOKEN is too short ({len(token)} characters; at least {MIN_HTTP_TOKEN}); make one with {_TOKEN_HINT}"
         )
     listener = _listen(host, port)
+    from wix_meetings_mcp.server.http_app import build_http_app
+
+    readiness, running = Readiness(), Running()
+    bound = listener.getsockname()[1]
+    public_url = settings.public_url or served_url(host, bound)
+    server = build_server(
+        settings, allow_file_feeds=False, readiness=readiness, public_url=public_url, running=running
+    )
+    app = build_http_app(server, settings, readiness, host=host, running=running)
+    shown = f"[{host}]" if ":" in host else host
+    _start_line(settings, f"http://{shown}:{bound}/mcp", public_url)
+    _serve(settings, app, listener)
+
+
+def serve_pages(settings: Settings, *, host: str, port: int) -> None:
+    if settings.backend != "local":
+        fail(
+            f"the scheduling pages serve the local backend's links; with MEETINGS_BACKEND={settings.backend} "
+            "people book on that service's own pages"
+        )
+    listener = _listen(host, port)
+    from wix_meetings_mcp.server.http_app import pages_only
+
+    readiness = Readiness()
+    public_url = settings.public_url or served_url(host, listener.getsockname()[1])
+    app = pages_only(settings, readiness, public_url=public_url)
+    _start_line(settings, "the scheduling pages only", public_url)
+    _serve(settings, app, listener)
+
+
+def _serve(settings: Settings, app: ASGIApp, listener: socket.socket) -> None:
     import uvicorn
 
     from wix_meetings_mcp.server.connections import ConnectionLimits, connection_cap, server_config
-    from wix_meetings_mcp.server.http_app import build_http_app
 
-    readiness = Readiness()
-    server = build_server(settings, allow_file_feeds=False, readiness=readiness)
-    app = build_http_app(server, settings, readiness, host=host)
-    shown = f"[{host}]" if ":" in host else host
-    _start_line(settings, f"http://{shown}:{listener.getsockname()[1]}/mcp")
     limits = ConnectionLimits(max_connections=connection_cap())
     proxies = tuple(p for p in settings.trusted_proxies.split(",") if p)
     config, gated = server_config(app, listener, trusted_proxies=proxies, limits=limits)
@@ -181,16 +238,18 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
-def _start_line(settings: Settings, where: str) -> None:
+def _start_line(settings: Settings, where: str, public_url: str | None = None) -> None:
     """One line naming where, which backend, plan and database (never a secret)."""
     plan = f" · plan {settings.plan}" if settings.backend == "local" else ""
+    pages = f" · scheduling pages at {public_url}/book/" if public_url and settings.backend == "local" else ""
     logger.info(
-        "meetings-mcp %s serving %s · backend %s%s · database %s",
+        "meetings-mcp %s serving %s · backend %s%s · database %s%s",
         __version__,
         where,
         settings.backend,
         plan,
         settings.db_path,
+        pages,
     )
 
 

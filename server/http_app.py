@@ -1,7 +1,8 @@
-"""The ASGI app the HTTP transport serves: probes without a token, MCP behind the token.
+"""The ASGI app the HTTP transport serves: probes and public pages without a token, MCP behind it.
 
 Outside in: `/healthz` and `/readyz` answer first (load balancers carry no token and learn
-nothing but up or not), then the limit on failed token checks per client address, then the token
+nothing but up or not), then the public scheduling pages (`/book/...`, `/m/...`: people carry
+no token either), then the limit on failed token checks per client address, then the token
 gate, then the per-token rate limit, then the SDK's streamable HTTP app at `/mcp` (which checks
 Host and Origin on loopback binds and caps bodies). Deadlines and the connection cap live below
 the app, in the server's protocol (`connections.py`).
@@ -10,11 +11,14 @@ the app, in the server's protocol (`connections.py`).
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from wix_meetings_mcp.server.app import Readiness
+from wix_meetings_mcp.server.app import Readiness, Running, open_deps
 from wix_meetings_mcp.server.http_auth import BearerAuth
+from wix_meetings_mcp.server.pages import Beside, Pages
 from wix_meetings_mcp.server.rate_limit import AuthFailureLimit, FailureLimiter, RateLimit, RateLimiter
 from wix_meetings_mcp.server.settings import Settings
 from wix_meetings_mcp.tools.registry import CodedServer
@@ -57,11 +61,34 @@ def build_http_app(
     *,
     host: str,
     auth_failures: FailureLimiter | None = None,
+    running: Running | None = None,
 ) -> ASGIApp:
+    """`running`: the MCP server's open dependencies, on which the public pages are served too."""
     assert settings.http_token is not None  # the CLI refuses to serve HTTP without one
     app: ASGIApp = server.streamable_http_app(host=host, max_request_body_size=MAX_REQUEST_BODY)
     if settings.http_rate_limit:
         app = RateLimit(app, RateLimiter(settings.http_rate_limit))
     app = BearerAuth(app, settings.http_token.get_secret_value())
     app = AuthFailureLimit(app, auth_failures or FailureLimiter())
+    if running is not None:
+        app = Beside(app, Pages(lambda: running.deps))  # the pages need no token
     return Probes(app, readiness)
+
+
+def pages_only(settings: Settings, readiness: Readiness, *, public_url: str | None) -> ASGIApp:
+    """`meetings-mcp pages`: the pages and the probes, no MCP and so no token, on the tools'
+    dependencies opened the way the MCP server's lifespan opens them."""
+    running = Running()
+
+    @asynccontextmanager
+    async def lifespan(_: object) -> AsyncIterator[None]:
+        async with open_deps(
+            settings, allow_file_feeds=False, readiness=readiness, public_url=public_url
+        ) as d:
+            running.deps = d
+            try:
+                yield
+            finally:
+                running.deps = None
+
+    return Probes(Pages(lambda: running.deps, lifespan=lifespan), readiness)

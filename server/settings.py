@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from ipaddress import ip_network
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
@@ -64,6 +65,21 @@ class Settings(BaseSettings):
             return ",".join(str(ip_network(n.strip(), strict=False)) for n in value.split(",") if n.strip())
         except ValueError as exc:
             raise ValueError(f"MEETINGS_TRUSTED_PROXIES takes IP addresses or CIDR ranges: {exc}") from exc
+
+    # Where people reach the scheduling pages (the address a proxy serves them at); booking links are
+    # made under it. Unset: the address HTTP is served on, when that is one a browser can use.
+    public_url: str | None = Field(None, validation_alias=_env("public_url", "MEETINGS_PUBLIC_URL"))
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_base(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        base = value.strip().rstrip("/")
+        parts = urlsplit(base)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+            raise ValueError("MEETINGS_PUBLIC_URL takes an http(s) address such as https://meet.example.com")
+        return base
 
     transport: Literal["stdio", "http"] = Field(
         "stdio", validation_alias=_env("transport", "MEETINGS_TRANSPORT")

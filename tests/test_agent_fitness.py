@@ -115,7 +115,9 @@ async def test_slot_ids_are_short_distinct_and_checked_against_expected_start(co
 
 
 async def test_inactive_links_are_announced_and_one_active_link_needs_no_id(connect: Connect) -> None:
-    async with connect(confirm="off", toolsets="booking,admin") as call:
+    async with connect(
+        confirm="off", toolsets="booking,admin", public_url="https://meet.example.com"
+    ) as call:
         assert "hint" not in await call("list_scheduling_links")
         first = await first_link(call)
         assert (await call("find_slots"))["link_id"] == first  # the only active link

@@ -95,3 +95,18 @@ async def test_an_agent_with_the_token_books_over_http(http_server: str, mode: s
             feed.write_text("BEGIN:VCALENDAR\nEND:VCALENDAR\n")
             refused = await call.error("connect_calendar", provider="google", ics_url=feed.as_uri())
             assert refused.startswith("invalid_argument: ") and "stdio" in refused
+
+
+async def test_the_scheduling_pages_need_no_token_and_local_links_point_at_them(http_server: str) -> None:
+    base = http_server.removesuffix("/mcp")
+    page = httpx.get(f"{base}/book/30-minute-meeting")
+    assert page.status_code == 200 and "30 Minute Meeting" in page.text
+    assert httpx.post(http_server, json={}).status_code == 401  # /mcp keeps its token
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with anyio.fail_after(30):
+        async with (
+            httpx2.AsyncClient(headers=headers) as http,
+            Client(streamable_http_client(http_server, http_client=http)) as client,
+        ):
+            links = (await Caller(client)("list_scheduling_links"))["links"]
+    assert links[0]["booking_url"] == f"{base}/book/30-minute-meeting"

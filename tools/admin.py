@@ -163,9 +163,10 @@ async def provision_meetings(ctx: ToolContext) -> SetupLinkResult:
     default 30-minute scheduling link. Safe to repeat: it returns the default link. Next: change it
     with update_scheduling_link, add others with create_scheduling_link, or share link.booking_url.
     """
-    link = await admin_of(deps(ctx).backend).provision_meetings()
+    d = deps(ctx)
+    link = await admin_of(d.backend).provision_meetings()
     return SetupLinkResult(
-        link=link_out(link),
+        link=link_out(link, d.pages),
         next_step="Meetings is set up. Change this link with update_scheduling_link or add another with "
         "create_scheduling_link; find_slots shows its free times.",
     )
@@ -248,7 +249,7 @@ async def create_scheduling_link(
     async def create() -> SetupLinkResult:
         link = await admin.create_scheduling_link(request)
         return SetupLinkResult(
-            link=link_out(link),
+            link=link_out(link, d.pages),
             next_step="Share link.booking_url with people who should book, or call find_slots with this "
             "link_id to offer times.",
         )
@@ -308,7 +309,9 @@ async def update_scheduling_link(
         raise InvalidArgument("nothing to change", next_step="Pass at least one setting to change.")
     guards.paid_and_video(await d.backend.get_account(), price=money, location=location)
     link = await admin.update_scheduling_link(link_id, change)
-    return SetupLinkResult(link=link_out(link), next_step="Saved. find_slots now follows these settings.")
+    return SetupLinkResult(
+        link=link_out(link, d.pages), next_step="Saved. find_slots now follows these settings."
+    )
 
 
 async def create_host(

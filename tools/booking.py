@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, Field, ValidationInfo, field_validator
@@ -11,7 +12,7 @@ from wix_meetings_mcp.bookings.errors import InvalidSlot, SlotUnavailable
 from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Meeting, MeetingQuery, Slot
 from wix_meetings_mcp.bookings.port import Backend
 from wix_meetings_mcp.tools import guards
-from wix_meetings_mcp.tools.context import ToolContext, deps
+from wix_meetings_mcp.tools.context import Deps, ToolContext, deps
 from wix_meetings_mcp.tools.idempotency import once
 from wix_meetings_mcp.tools.results import BookResult, View, meeting_out
 from wix_meetings_mcp.tools.slots import TimeZoneArg
@@ -101,7 +102,37 @@ async def book_meeting(
     it is free; a repeat returns the same meeting. Read `when` to the person (host_when: the owner's
     time). unsaved_notes: notes not stored.
     """
-    d = deps(ctx)
+    return await book(
+        deps(ctx),
+        slot_id,
+        attendee,
+        expected_start=expected_start,
+        time_zone=time_zone,
+        notes=notes,
+        invite_title=invite_title,
+        invite_description=invite_description,
+        notify_attendee=notify_attendee,
+        idempotency_key=idempotency_key,
+        dry_run=dry_run,
+    )
+
+
+async def book(
+    d: Deps,
+    slot_id: str,
+    attendee: AttendeeIn,
+    *,
+    expected_start: datetime | None = None,
+    time_zone: str | None = None,
+    notes: dict[str, str] | None = None,
+    invite_title: str | None = None,
+    invite_description: str | None = None,
+    notify_attendee: bool = True,
+    idempotency_key: str | None = None,
+    dry_run: bool = False,
+) -> BookResult:
+    """The one way a meeting is booked, whoever asks (an agent's tool call, the public page):
+    every guardrail, then the write, exactly once per idempotency key."""
     person = Attendee(
         name=attendee.name,
         email=attendee.email,
@@ -118,7 +149,7 @@ async def book_meeting(
             next_step="Pass the slot_id listed beside the start you mean.",
         )
 
-    async def book() -> BookResult:
+    async def write() -> BookResult:
         backend = d.backend
         link = await backend.get_link(ref.link_id)
         slot = ref.on(link)
@@ -155,10 +186,10 @@ async def book_meeting(
     args = {"slot_id": slot_id, "attendee": attendee.model_dump(), "notes": notes, "invite_title": invite_title,
             "invite_description": invite_description, "notify_attendee": notify_attendee}  # fmt: skip
     if dry_run:
-        return await book()
+        return await write()
     return await once(
         d.idempotency, scope="book_meeting", key=idempotency_key, args=args, now=d.clock(),
-        result_type=BookResult, run=book,
+        result_type=BookResult, run=write,
     )  # fmt: skip
 
 

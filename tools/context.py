@@ -16,6 +16,7 @@ from wix_meetings_mcp.bookings.model import Account, Business, Meeting, Notifica
 from wix_meetings_mcp.bookings.port import Backend
 from wix_meetings_mcp.tools.confirm import ConfirmationTokens, ConfirmMode, Gate, gate
 from wix_meetings_mcp.tools.idempotency import IdempotencyStore, args_hash
+from wix_meetings_mcp.tools.public import PublicPages
 from wix_meetings_mcp.tools.results import View
 from wix_meetings_mcp.tools.signing import Cursors
 from wix_meetings_mcp.tools.slot_ids import SlotIds, SlotRef
@@ -38,6 +39,8 @@ class Deps:
     # Who tells people of a write when notify_attendee is true: our outbox (a mail server is
     # configured), the vendor's own mails, or nobody. Results and previews claim only what is so.
     notifications: Literal["mail", "vendor", "none"] = "none"
+    # The server's own scheduling pages (local engine); None where links carry a vendor's booking_url.
+    pages: PublicPages | None = None
     _account: Account | None = field(default=None, repr=False)
     _account_at: datetime | None = field(default=None, repr=False)
 

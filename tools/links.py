@@ -15,6 +15,7 @@ from wix_meetings_mcp.tools.confirm import (
     elicit_if_asked,
 )
 from wix_meetings_mcp.tools.context import ToolContext, confirmation_gate, deps
+from wix_meetings_mcp.tools.public import SERVE_HINT
 from wix_meetings_mcp.tools.results import DeactivateResult, LinkResult, LinksResult, link_out
 from wix_meetings_mcp.tools.text import fenced
 
@@ -43,15 +44,19 @@ async def list_scheduling_links(
     include_inactive: Annotated[bool, Field(description="Also inactive links.")] = False,
 ) -> LinksResult:
     """Bookable links: durations, location, price, host, booking_url."""
-    every = await deps(ctx).backend.list_links(include_inactive=True)
+    d = deps(ctx)
+    every = await d.backend.list_links(include_inactive=True)
     shown = every if include_inactive else [link for link in every if link.active]
     hidden = len(every) - len(shown)
-    return LinksResult(
-        links=[link_out(link) for link in shown],
-        hint=f"{hidden} inactive link{'s are' if hidden != 1 else ' is'} not shown; include_inactive=true lists "
+    hints = [
+        f"{hidden} inactive link{'s are' if hidden != 1 else ' is'} not shown; include_inactive=true lists "
         "them, activate_scheduling_link reopens one."
         if hidden
-        else None,
+        else "",
+        SERVE_HINT if d.pages is not None and d.pages.base is None else "",
+    ]
+    return LinksResult(
+        links=[link_out(link, d.pages) for link in shown], hint=" ".join(filter(None, hints)) or None
     )
 
 
@@ -102,10 +107,11 @@ async def deactivate_scheduling_link(
             status="declined", next_step="The user did not confirm; the link stays active."
         )
     link = await d.backend.set_link_active(link_id, active=False, redirect_url=redirect_url)
-    return DeactivateResult(status="deactivated", link=link_out(link))
+    return DeactivateResult(status="deactivated", link=link_out(link, d.pages))
 
 
 async def activate_scheduling_link(link_id: LinkId, ctx: ToolContext) -> LinkResult:
     """Let a link take bookings again."""
-    link = await deps(ctx).backend.set_link_active(link_id, active=True)
-    return LinkResult(link=link_out(link))
+    d = deps(ctx)
+    link = await d.backend.set_link_active(link_id, active=True)
+    return LinkResult(link=link_out(link, d.pages))

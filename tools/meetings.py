@@ -89,7 +89,29 @@ async def reschedule_meeting(
     time_zone: TimeZoneArg = None,
 ) -> MeetingResult:
     """Move a meeting to another slot of its link (until 24 hours before, by default)."""
-    d = deps(ctx)
+    return await reschedule(
+        deps(ctx),
+        meeting_id,
+        slot_id,
+        notify_attendee=notify_attendee,
+        override_policy=override_policy,
+        idempotency_key=idempotency_key,
+        time_zone=time_zone,
+    )
+
+
+async def reschedule(
+    d: Deps,
+    meeting_id: str,
+    slot_id: str,
+    *,
+    notify_attendee: bool = True,
+    override_policy: bool = False,
+    idempotency_key: str | None = None,
+    time_zone: str | None = None,
+) -> MeetingResult:
+    """The one way a meeting moves (an agent's tool call, the attendee's own page): link, window,
+    policy and a free slot checked, then the write, exactly once per idempotency key."""
     asked = await d.view(time_zone) if time_zone else None  # a bad zone is refused before the write
     ref = await d.slot_ref(slot_id)
 
@@ -205,9 +227,38 @@ async def cancel_meeting(
         )
     if not approved(decided, answer):
         return CancelResult(status="declined", next_step="The user did not confirm; the meeting stands.")
+    return await cancel(
+        d,
+        meeting_id,
+        reason=reason,
+        notify_attendee=notify_attendee,
+        override_policy=override_policy,
+        idempotency_key=idempotency_key,
+        time_zone=time_zone,
+    )
+
+
+async def cancel(
+    d: Deps,
+    meeting_id: str,
+    *,
+    reason: str | None = None,
+    notify_attendee: bool = True,
+    override_policy: bool = False,
+    idempotency_key: str | None = None,
+    time_zone: str | None = None,
+) -> CancelResult:
+    """The one way a meeting is cancelled, once whoever asks has confirmed it (an agent's tool call
+    after its confirmation, the attendee on their own page): the window is checked again right
+    before the write, since a confirmation may be minutes old."""
+    args = _cancel_args(meeting_id, reason, notify_attendee, override_policy)
     asked = await d.view(time_zone) if time_zone else None
 
-    async def cancel() -> CancelResult:
+    async def write() -> CancelResult:
+        current = await d.backend.get_meeting(meeting_id)
+        if current.status != "cancelled":
+            link = await d.backend.get_link(current.link_id)
+            guards.change_window(current, link, d.clock(), action="cancelled", override=override_policy)
         meeting = await d.backend.cancel(
             meeting_id, reason=reason, notify_attendee=notify_attendee, override_policy=override_policy
         )
@@ -219,5 +270,5 @@ async def cancel_meeting(
 
     return await once(
         d.idempotency, scope="cancel_meeting", key=idempotency_key, args=args, now=d.clock(),
-        result_type=CancelResult, run=cancel,
+        result_type=CancelResult, run=write,
     )  # fmt: skip

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AwareDatetime, BaseModel
 
 from wix_meetings_mcp.bookings import model
+from wix_meetings_mcp.tools.public import PublicPages
 from wix_meetings_mcp.tools.timefmt import local, spoken
 
 UNTRUSTED = (
@@ -96,7 +97,8 @@ def location_out(location: model.Location) -> LocationOut:
     )
 
 
-def link_out(link: model.Link) -> LinkOut:
+def link_out(link: model.Link, pages: PublicPages | None = None) -> LinkOut:
+    """`pages`: this server's own pages, which give a local link its booking_url."""
     price = link.price
     window = link.policy.cancellation_window
     return LinkOut(
@@ -113,7 +115,7 @@ def link_out(link: model.Link) -> LinkOut:
         if price is None
         else PriceOut(amount=price.amount, currency=price.currency, deposit=price.deposit),
         host=host_out(link.host),
-        booking_url=link.booking_url,
+        booking_url=link.booking_url if pages is None else pages.booking_url(link.slug),
         requires_approval=link.requires_approval,
         cancellation_window_hours=None if window is None else window.total_seconds() / 3600,
     )

@@ -12,7 +12,7 @@ from wix_meetings_mcp.bookings.errors import InvalidArgument, NotFound
 from wix_meetings_mcp.bookings.model import Link
 from wix_meetings_mcp.bookings.port import Backend
 from wix_meetings_mcp.tools import guards
-from wix_meetings_mcp.tools.context import ToolContext, deps
+from wix_meetings_mcp.tools.context import Deps, ToolContext, deps
 from wix_meetings_mcp.tools.results import SlotOut, SlotsResult
 from wix_meetings_mcp.tools.timefmt import (
     LATEST,
@@ -78,7 +78,36 @@ async def find_slots(
     """Free times of a link (default: next 7 days). Offer a few by `when`; pass the chosen slot_id
     unchanged to book_meeting.
     """
-    d = deps(ctx)
+    return await free_slots(
+        deps(ctx),
+        link_id=link_id,
+        from_date=from_date,
+        to_date=to_date,
+        time_zone=time_zone,
+        duration_minutes=duration_minutes,
+        part_of_day=part_of_day,
+        earliest=earliest,
+        latest=latest,
+        limit=limit,
+        cursor=cursor,
+    )
+
+
+async def free_slots(
+    d: Deps,
+    *,
+    link_id: str | None = None,
+    from_date: date | None = None,
+    to_date: date | None = None,
+    time_zone: str | None = None,
+    duration_minutes: int | None = None,
+    part_of_day: PartOfDay | None = None,
+    earliest: str | None = None,
+    latest: str | None = None,
+    limit: int = 10,
+    cursor: str | None = None,
+) -> SlotsResult:
+    """The times offered to anyone (an agent's find_slots, the scheduling page), as signed slot ids."""
     view = await d.view(time_zone)
     tz = view.tz
     first = from_date or view.today

@@ -1,0 +1,43 @@
+"""One meeting as an iCalendar file, for the attendee's "add to my calendar" download.
+
+The UID is stable per meeting, so a calendar that imports the file again after a change updates
+the event instead of adding a second one; DTSTAMP says when this copy was made.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import icalendar
+
+from wix_meetings_mcp.bookings.model import Meeting
+
+_STATUS = {"confirmed": "CONFIRMED", "pending": "TENTATIVE", "payment_required": "TENTATIVE",
+           "cancelled": "CANCELLED"}  # fmt: skip
+
+
+def meeting_uid(meeting_id: str) -> str:
+    return f"{meeting_id}@meetings-mcp"
+
+
+def meeting_ics(meeting: Meeting, *, manage_url: str | None, now: datetime | None = None) -> bytes:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", "-//meetings-mcp//scheduling page//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = icalendar.Event()
+    event.add("uid", meeting_uid(meeting.meeting_id))
+    event.add("dtstamp", (now or datetime.now(UTC)).astimezone(UTC))
+    event.add("dtstart", meeting.start.astimezone(UTC))
+    event.add("dtend", meeting.end.astimezone(UTC))
+    event.add("summary", f"{meeting.link_name} with {meeting.host.name}")
+    event.add("status", _STATUS[meeting.status])
+    where = meeting.join_url or meeting.location.address
+    if where:
+        event.add("location", where)
+    if meeting.join_url:
+        event.add("url", meeting.join_url)
+    if manage_url:
+        event.add("description", f"Reschedule or cancel: {manage_url}")
+    calendar.add_component(event)
+    return bytes(calendar.to_ical())
