@@ -188,6 +188,11 @@ async def open_deps(
         secret = state.secret()
         if readiness is not None:
             readiness.backend, readiness.state = chosen, state
+        pages = (
+            PublicPages(public_url or settings.public_url, secret) if settings.backend == "local" else None
+        )
+        if sender is not None and pages is not None:
+            sender.manage_url = pages.meeting_url
         yield Deps(
             backend=chosen,
             clock=clock,
@@ -199,9 +204,7 @@ async def open_deps(
             allow_file_feeds=allow_file_feeds,
             notifications=_notifications(settings, chosen),
             # Only the local engine's links are booked on our own pages; vendors' carry their own URL.
-            pages=PublicPages(public_url or settings.public_url, secret)
-            if settings.backend == "local"
-            else None,
+            pages=pages,
         )
 
 

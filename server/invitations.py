@@ -32,7 +32,10 @@ def message_id(message_key: str, sender: str) -> str:
     return f"<{message_key}@{sender.rpartition('@')[2]}>"
 
 
-def compose(notice: Notice, *, sender: str, message_key: str, now: datetime) -> EmailMessage:
+def compose(
+    notice: Notice, *, sender: str, message_key: str, now: datetime, manage_url: str | None = None
+) -> EmailMessage:
+    """`manage_url`: the attendee's own page to reschedule or cancel, where pages are served."""
     m, business = notice.meeting, notice.business
     tz = _zone(m.attendee.time_zone if notice.role != "host" else None, business.time_zone)
     when = spoken(m.start, m.end, tz, today=now.astimezone(tz).date())
@@ -44,6 +47,8 @@ def compose(notice: Notice, *, sender: str, message_key: str, now: datetime) -> 
         "cancelled": f"Cancelled: {title} with {other}",
     }[notice.kind]
     lines = _lines(notice, when, other)
+    if manage_url and notice.role != "host" and notice.kind != "cancelled":
+        lines[-1:-1] = [f"To reschedule or cancel: {manage_url}", ""]
 
     msg = EmailMessage()
     msg["Subject"] = f"{subject}, {when}"
@@ -75,6 +80,10 @@ def _lines(notice: Notice, when: str, other: str) -> list[str]:
     elif notice.kind == "booked" and m.status == "payment_required":
         head = f"{m.link_name} with {other} is held until it is paid."
     lines = [head, "", f"When: {when}", f"Where: {where(m)}"]
+    if m.join_url and m.location.password:
+        lines.append(f"Password: {m.location.password}")
+    if m.join_url and m.location.description:
+        lines.append(m.location.description)
     if notice.kind == "cancelled" and m.cancel_reason:
         lines.append(f"Reason: {m.cancel_reason}")
     if m.invite_description:

@@ -39,6 +39,8 @@ class OutboxSender:
         self._outbox, self._target, self._sender = outbox, target, sender
         self._clock, self._tls, self._poll = clock, tls_context, poll
         self._wake = anyio.Event()
+        # The attendee's own page, once the server knows its public address and signing secret.
+        self.manage_url: Callable[[str], str | None] = lambda meeting_id: None
 
     def wake(self) -> None:
         """Called after a write queued invitations (from the event loop's thread)."""
@@ -72,7 +74,11 @@ class OutboxSender:
         now = self._clock()
         try:
             message = invitations.compose(
-                claimed.notice, sender=self._sender, message_key=claimed.message_key, now=now
+                claimed.notice,
+                sender=self._sender,
+                message_key=claimed.message_key,
+                now=now,
+                manage_url=self.manage_url(claimed.notice.meeting.meeting_id),
             )
             await smtp.send(self._target, message, tls_context=self._tls)
         except smtp.MailError as exc:

@@ -372,3 +372,21 @@ async def test_the_default_host_takes_the_configured_name_and_email_and_keeps_th
     )
     assert await host_of() == ("Dr. Vega", "vega@example.com")
     assert await host_of(host_email="desk@example.com") == ("Dr. Vega", "desk@example.com")
+
+
+async def test_the_attendees_mail_links_their_own_page_and_the_host_mail_does_not(
+    db_path: Path, clock: FakeClock, server: MailServer
+) -> None:
+    settings = mail_settings(db_path, server, public_url="https://book.example.com")
+    async with connected(settings, clock, server) as call:
+        slot = await first_slot(call)
+        await call("book_meeting", slot_id=slot["slot_id"], attendee=ANA)
+        mails = to_whom(await arrived(server, 3))
+
+    def text(message: EmailMessage) -> str:
+        body = message.get_body(("plain",))
+        assert body is not None
+        return str(body.get_content())
+
+    assert "To reschedule or cancel: https://book.example.com/m/" in text(mails["ana@example.com"])
+    assert "https://book.example.com/m/" not in text(mails[HOST])
