@@ -35,6 +35,7 @@ def run_doctor(
         _time_zone(settings),
         anyio.run(_backend, settings),
         anyio.run(_mail, settings, mail_tls),
+        _public_url(settings),
     ]
     if settings.transport == "http":
         checks.append(_http_token(settings))
@@ -129,6 +130,23 @@ async def _backend(settings: Settings) -> Check:
     finally:
         await http.aclose()
     return True, f"backend: {settings.backend} answers (business {account.business.name!r})"
+
+
+def _public_url(settings: Settings) -> Check:
+    """Where people reach the scheduling pages; absent is fine (booking_url is then absent too)."""
+    if settings.backend != "local":
+        return True, f"scheduling pages: the {settings.backend} backend's own booking pages"
+    if settings.public_url:
+        return True, f"scheduling pages: {settings.public_url}/book/<slug> (MEETINGS_PUBLIC_URL)"
+    if settings.transport == "http" and settings.http_host not in ("0.0.0.0", "::", ""):
+        return (
+            True,
+            f"scheduling pages: http://{settings.http_host}:{settings.http_port}/book/<slug> (the HTTP address)",
+        )
+    return True, (
+        "scheduling pages: no public address, so links carry no booking_url; set MEETINGS_PUBLIC_URL "
+        "or serve them with `meetings-mcp pages --port 8080`"
+    )
 
 
 async def _mail(settings: Settings, tls: ssl.SSLContext | None) -> Check:
