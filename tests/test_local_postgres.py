@@ -1,23 +1,28 @@
 """The local engine on PostgreSQL: the database holds the invariants, whoever writes and however many.
 
-Every test gets a fresh database (`postgres_url`) and skips with one line without TEST_POSTGRES_URL.
+Every test on a database gets a fresh one (`postgres_url`) and skips with one line without
+TEST_POSTGRES_URL.
 """
 
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
 
+from tests.test_cli_startup import one_line_error, run
 from wix_meetings_mcp.bookings.errors import PlanLimitReached, SlotUnavailable
 from wix_meetings_mcp.bookings.local import LocalBackend
 from wix_meetings_mcp.bookings.local.backend import FREE_PLAN_MEETINGS
 from wix_meetings_mcp.bookings.local.pg_store import PgStore
 from wix_meetings_mcp.bookings.local.storage import open_store
 from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Meeting, Slot
+from wix_meetings_mcp.server.app import HttpClient, open_backend
+from wix_meetings_mcp.server.settings import POSTGRES_NOT_YET, Settings
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 6, 1, 6, 0, tzinfo=BERLIN)  # a Monday morning
@@ -172,3 +177,32 @@ async def test_two_replicas_booking_back_to_back_slots_of_a_buffered_link_book_o
     finally:
         first.close()
         second.close()
+
+
+def test_meetings_db_takes_a_postgresql_url_and_a_path_stays_a_path() -> None:
+    url = "postgresql://meetings@db.internal:5432/meetings"
+    assert Settings(db=url).db_url == url
+    on_file = Settings(db="data/meetings.db")
+    assert on_file.db_path == Path("data/meetings.db") and on_file.db_url is None
+    with pytest.raises(ValueError, match="needs a file path"):
+        _ = Settings(db=url).db_path  # nothing falls back to a file silently
+
+
+async def test_the_server_opens_the_engine_on_the_database_meetings_db_names(postgres_url: str) -> None:
+    settings = Settings(db=postgres_url, time_zone="Europe/Berlin", plan="premium")
+    http = HttpClient()
+    backend = await open_backend(settings, lambda: NOW, http)
+    try:
+        assert isinstance(backend, LocalBackend)
+        link = (await backend.list_links())[0]
+        slot = (await slots_of(backend, link.link_id, 1))[0]
+        await backend.book(BookingRequest(slot=slot, attendee=Attendee(name="Ann")), meetings_limit=None)
+        assert stored(postgres_url) == 1
+    finally:
+        backend.close()
+        await http.aclose()
+
+
+def test_a_server_on_a_postgresql_url_is_refused_at_start_up_naming_what_is_missing(tmp_path: Path) -> None:
+    result = run(tmp_path, MEETINGS_DB="postgresql://meetings@127.0.0.1:9/meetings")
+    assert one_line_error(result) == f"meetings-mcp: {POSTGRES_NOT_YET}"
