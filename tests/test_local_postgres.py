@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from tests.test_cli_startup import one_line_error, run
-from wix_meetings_mcp.bookings.errors import PlanLimitReached, SlotUnavailable
+from wix_meetings_mcp.bookings.errors import BackendUnavailable, PlanLimitReached, SlotUnavailable
 from wix_meetings_mcp.bookings.local import LocalBackend
 from wix_meetings_mcp.bookings.local.backend import FREE_PLAN_MEETINGS
 from wix_meetings_mcp.bookings.local.pg_store import PgStore
@@ -206,3 +206,12 @@ async def test_the_server_opens_the_engine_on_the_database_meetings_db_names(pos
 def test_a_server_on_a_postgresql_url_is_refused_at_start_up_naming_what_is_missing(tmp_path: Path) -> None:
     result = run(tmp_path, MEETINGS_DB="postgresql://meetings@127.0.0.1:9/meetings")
     assert one_line_error(result) == f"meetings-mcp: {POSTGRES_NOT_YET}"
+
+
+async def test_an_unreachable_database_is_backend_unavailable_not_a_driver_error() -> None:
+    backend = replica("postgresql://meetings@127.0.0.1:9/meetings")  # nothing listens on port 9
+    try:
+        with pytest.raises(BackendUnavailable, match="cannot be reached"):
+            await backend.list_links()
+    finally:
+        backend.close()

@@ -133,7 +133,11 @@ class PgStore:
                 kwargs={"autocommit": True, "row_factory": dict_row},
                 open=False,
             )
-            pool.open(wait=True, timeout=15)
+            try:
+                pool.open(wait=True, timeout=15)
+            except BaseException:
+                pool.close()  # its worker threads would outlive the failed start otherwise
+                raise
             self._pool = pool
         return self._pool
 
@@ -197,8 +201,15 @@ class PgStore:
     ) -> str:
         """Migrate and, on a fresh database, provision it; as `Store.initialize`, under an advisory
         lock so replicas starting together on one fresh database provision it once."""
-        with postgres.connect(self._url) as conn:
-            postgres.migrate(conn, pg_schema.COMPONENT, pg_schema.MIGRATIONS)
+        import psycopg
+        from psycopg_pool import PoolTimeout
+
+        try:
+            with postgres.connect(self._url) as conn:
+                postgres.migrate(conn, pg_schema.COMPONENT, pg_schema.MIGRATIONS)
+            self._open_pool()
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise _unavailable() from exc
 
         def provision(conn: Conn) -> str:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_PROVISION_LOCK,))
