@@ -77,10 +77,15 @@ async def open_backend(
     """The only place an adapter is chosen; `records` is the shared database's (None: in memory);
     `on_queued` wakes the invitation sender after a local write queued mail."""
     if settings.backend == "local":
-        from wix_meetings_mcp.bookings.local import LocalBackend
+        from zoneinfo import ZoneInfo
 
+        from wix_meetings_mcp.bookings.local import LocalBackend
+        from wix_meetings_mcp.bookings.local.storage import open_store
+
+        # A PostgreSQL URL or the SQLite file; the store learns the stored zone on first use.
+        store = open_store(settings.db_url or settings.db_path, ZoneInfo(settings.business_zone))
         return LocalBackend(
-            db_path=settings.db_path,
+            store=store,
             time_zone=settings.time_zone,  # None keeps the stored zone
             fresh_time_zone=machine_zone(),
             plan=settings.plan,

@@ -25,6 +25,7 @@ from wix_meetings_mcp.server.app import Readiness, Running, build_server
 from wix_meetings_mcp.server.database import DatabaseUnusable, database_files, migrate_database
 from wix_meetings_mcp.server.settings import (
     MIN_HTTP_TOKEN,
+    POSTGRES_NOT_YET,
     Settings,
     dotenv_file,
     unknown_meetings_variables,
@@ -100,13 +101,16 @@ def read_settings() -> Settings:
     if typos:
         fail(f"unknown settings {', '.join(typos)} in .env (see the README's configuration table)")
     try:
-        return Settings()
+        settings = Settings()
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}"
             for e in exc.errors(include_input=False)
         )
         fail(f"bad configuration: {problems}")
+    if settings.db_url is not None:
+        fail(POSTGRES_NOT_YET)
+    return settings
 
 
 def main(argv: list[str] | None = None) -> None:

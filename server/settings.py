@@ -18,6 +18,7 @@ import platformdirs
 from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from wix_meetings_mcp.bookings.postgres import is_postgres_url
 from wix_meetings_mcp.server.smtp import smtp_target
 from wix_meetings_mcp.tools.confirm import ConfirmMode
 from wix_meetings_mcp.tools.registry import DEFAULT_TOOLSETS, TOOLSETS
@@ -36,7 +37,8 @@ class Settings(BaseSettings):
     backend: Literal["local", "wix", "meetergo"] = Field(
         "local", validation_alias=_env("backend", "MEETINGS_BACKEND")
     )
-    db: Path | None = Field(None, validation_alias=_env("db", "MEETINGS_DB"))
+    # A file path (SQLite, the default) or a postgresql:// URL (several replicas on one database).
+    db: Path | str | None = Field(None, validation_alias=_env("db", "MEETINGS_DB"))
     plan: Literal["free", "premium"] = Field("free", validation_alias=_env("plan", "MEETINGS_PLAN"))
     time_zone: str | None = Field(None, validation_alias=_env("time_zone", "MEETINGS_TIME_ZONE"))
     business_name: str | None = Field(None, validation_alias=_env("business_name", "MEETINGS_BUSINESS_NAME"))
@@ -166,6 +168,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"unknown IANA time zone {value!r}") from exc
         return value
 
+    @field_validator("db")
+    @classmethod
+    def _db_path_or_url(cls, value: Path | str | None) -> Path | str | None:
+        return Path(value) if isinstance(value, str) and not is_postgres_url(value) else value
+
     @model_validator(mode="after")
     def _backend_credentials(self) -> Settings:
         needs = {"wix": ("wix_api_key", "wix_site_id"), "meetergo": ("meetergo_api_key",)}.get(
@@ -186,8 +193,24 @@ class Settings(BaseSettings):
         return self.time_zone or machine_zone()
 
     @property
+    def db_url(self) -> str | None:
+        """MEETINGS_DB when it is a PostgreSQL URL, else None."""
+        return self.db if isinstance(self.db, str) else None
+
+    @property
     def db_path(self) -> Path:
+        """The SQLite file; refused when MEETINGS_DB is a URL, so nothing silently falls back to a file."""
+        if isinstance(self.db, str):
+            raise ValueError(POSTGRES_NOT_YET)
         return self.db or Path(platformdirs.user_data_dir("meetings-mcp")) / "meetings.db"
+
+
+# What keeps a server off PostgreSQL for now: only the engine's store has moved.
+POSTGRES_NOT_YET = (
+    "MEETINGS_DB is a PostgreSQL URL, but only the local engine's meetings can live there yet; the server's "
+    "own state (signing secret, idempotency keys, confirmation tokens, audit trail, invitation sender, "
+    "rate limits) needs a file path"
+)
 
 
 def machine_zone() -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from mcp import Client
@@ -116,7 +117,8 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     with psycopg.connect(postgres_server, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"'.encode())
     try:
-        yield str(psycopg.conninfo.make_conninfo(postgres_server, dbname=name))
+        # A postgresql:// URL, as MEETINGS_DB takes it (make_conninfo would give key=value form).
+        yield urlunsplit(urlsplit(postgres_server)._replace(path=f"/{name}"))
     finally:
         with psycopg.connect(postgres_server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())

@@ -1,4 +1,5 @@
-"""Two OS processes, one SQLite file: each slot is booked exactly once, and provisioning happens once."""
+"""Two OS processes, one store (a SQLite file, or a PostgreSQL database): each slot is booked exactly
+once, and provisioning happens once."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 
 from wix_meetings_mcp.bookings.errors import SlotUnavailable
 from wix_meetings_mcp.bookings.local import LocalBackend
+from wix_meetings_mcp.bookings.local.storage import open_store
 from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, MeetingQuery
 
 pytestmark = pytest.mark.slow
@@ -23,20 +25,29 @@ NOW = datetime(2026, 6, 1, 6, 0, tzinfo=ZoneInfo("Europe/Berlin"))
 WAIT = 30.0  # seconds; bounds every barrier and queue wait so a broken run fails instead of hanging
 
 
-def open_backend(db_path: Path) -> LocalBackend:
-    return LocalBackend(db_path=db_path, time_zone="Europe/Berlin", plan="premium", clock=lambda: NOW)
+@pytest.fixture(params=["sqlite", "postgres"])
+def shared_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where both processes keep their meetings: a file path or a PostgreSQL URL."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return str(tmp_path / "shared.db")
+
+
+def open_backend(db: str) -> LocalBackend:
+    store = open_store(db, ZoneInfo("Europe/Berlin"))
+    return LocalBackend(store=store, time_zone="Europe/Berlin", plan="premium", clock=lambda: NOW)
 
 
 def contender(db_path: str, name: str, barrier: Barrier, results: Queue[tuple[str, int, str]]) -> None:
     """Runs in a spawned process; reports (name, round, won/lost/error) for every round."""
     try:
-        asyncio.run(contend(Path(db_path), name, barrier, results))
+        asyncio.run(contend(db_path, name, barrier, results))
     except Exception as exc:  # the parent must see a failure, not wait for a result that never comes
         barrier.abort()  # and the other contender must not wait for this one
         results.put((name, -1, f"error: {exc!r}"))
 
 
-async def contend(db_path: Path, name: str, barrier: Barrier, results: Queue[tuple[str, int, str]]) -> None:
+async def contend(db_path: str, name: str, barrier: Barrier, results: Queue[tuple[str, int, str]]) -> None:
     barrier.wait(WAIT)  # both open the fresh file at once: provisioning races too
     backend = open_backend(db_path)
     link = (await backend.list_links())[0]
@@ -57,13 +68,13 @@ async def contend(db_path: Path, name: str, barrier: Barrier, results: Queue[tup
     backend.close()
 
 
-async def test_two_processes_racing_for_fifty_slots_book_each_slot_exactly_once(tmp_path: Path) -> None:
+async def test_two_processes_racing_for_fifty_slots_book_each_slot_exactly_once(shared_db: str) -> None:
     context = multiprocessing.get_context("spawn")
     barrier = context.Barrier(2)
     results: Queue[tuple[str, int, str]] = context.Queue()  # type: ignore[assignment]
-    db_path = tmp_path / "shared.db"
+    db_path = shared_db
     processes = [
-        context.Process(target=contender, args=(str(db_path), name, barrier, results))
+        context.Process(target=contender, args=(db_path, name, barrier, results))
         for name in ("alpha", "beta")
     ]
     for process in processes:

@@ -1,4 +1,4 @@
-"""LocalBackend: the embedded scheduling engine behind the Backend port, stored in one SQLite file.
+"""LocalBackend: the embedded scheduling engine behind the Backend port, on a SQLite file or PostgreSQL.
 
 It follows Wix Meetings: a fresh file is provisioned the way Provision Meetings App does, slots
 come from the host's working hours minus meetings, buffers and imported busy times, and a slot is
@@ -26,6 +26,7 @@ from wix_meetings_mcp.bookings.local import video
 from wix_meetings_mcp.bookings.local.admin import LocalAdmin
 from wix_meetings_mcp.bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
 from wix_meetings_mcp.bookings.local.slots import Interval, free_slots
+from wix_meetings_mcp.bookings.local.storage import EngineStore
 from wix_meetings_mcp.bookings.local.store import Store
 from wix_meetings_mcp.bookings.model import (
     Account,
@@ -80,7 +81,8 @@ class LocalBackend:
     def __init__(
         self,
         *,
-        db_path: Path,
+        db_path: Path | None = None,
+        store: EngineStore | None = None,
         time_zone: str | None,
         plan: Literal["free", "premium"],
         clock: Callable[[], datetime],
@@ -95,7 +97,10 @@ class LocalBackend:
         mail: bool = False,
         on_queued: Callable[[], None] | None = None,
     ) -> None:
-        """`time_zone`, `business_name`, `host_name` and `host_email` (the default host's) overwrite
+        """The engine keeps its data in `store` (storage.open_store picks SQLite or PostgreSQL), or
+        else in the SQLite file `db_path`.
+
+        `time_zone`, `business_name`, `host_name` and `host_email` (the default host's) overwrite
         what the file stores when given; None keeps it (a fresh file gets `fresh_time_zone`, the
         machine's zone when the server builds it).
 
@@ -126,7 +131,9 @@ class LocalBackend:
         self._business_name = business_name
         self._host_name, self._host_email = host_name, host_email
         self._mail, self._on_queued = mail, on_queued
-        self._store = Store(db_path, self._zone)
+        if (db_path is None) == (store is None):
+            raise ValueError("give the engine a db_path or a store, not both")
+        self._store: EngineStore = store if store is not None else Store(db_path or Path(), self._zone)
         self._ready = False
         self._ready_lock = threading.Lock()
         self._admin = LocalAdmin(self)

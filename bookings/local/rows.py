@@ -1,4 +1,4 @@
-"""The local engine's SQLite schema and the mapping between its rows and the domain types.
+"""The local engine's rows (SQLite's and PostgreSQL's alike) and the mapping to the domain types.
 
 Times are UTC epoch seconds (read back in the business zone), durations whole minutes (NULL
 where a policy limit is off), money decimal strings, tuples and notes JSON.
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from decimal import Decimal
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from wix_meetings_mcp.bookings.errors import InvalidArgument
@@ -24,6 +24,13 @@ from wix_meetings_mcp.bookings.model import (
     Policy,
     Price,
 )
+
+
+class Row(Protocol):
+    """A row read by column name: sqlite3.Row, or the dict psycopg's dict_row makes."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
 
 LINK_SELECT = "SELECT l.*, h.name AS host_name, h.email AS host_email FROM links l JOIN hosts h ON h.host_id = l.host_id"
 
@@ -82,7 +89,7 @@ def link_columns(link: Link) -> dict[str, object]:
     }
 
 
-def to_link(r: sqlite3.Row) -> Link:
+def to_link(r: Row) -> Link:
     """A row of LINK_SELECT."""
     price = None
     if r["price_amount"] is not None:
@@ -142,7 +149,7 @@ def meeting_columns(m: Meeting) -> dict[str, object]:
     }
 
 
-def to_meeting(r: sqlite3.Row, zone: ZoneInfo) -> Meeting:
+def to_meeting(r: Row, zone: ZoneInfo) -> Meeting:
     return Meeting(
         meeting_id=r["meeting_id"],
         link_id=r["link_id"],
@@ -175,7 +182,7 @@ def to_meeting(r: sqlite3.Row, zone: ZoneInfo) -> Meeting:
     )
 
 
-def to_connection(r: sqlite3.Row) -> CalendarConnection:
+def to_connection(r: Row) -> CalendarConnection:
     """A calendar_connections row plus `busy_count`; the stored ics_url is deliberately not read."""
     return CalendarConnection(
         connection_id=r["connection_id"],

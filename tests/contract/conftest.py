@@ -1,4 +1,5 @@
-"""One site per backend for the contract suite: `local` on a SQLite file, `wix` and `meetergo` on their fakes.
+"""One site per backend for the contract suite: `local` on a SQLite file, `local-postgres` on a fresh
+PostgreSQL database (skipped without TEST_POSTGRES_URL), `wix` and `meetergo` on their fakes.
 
 Every contract test takes `site` (a premium site) or `open_site(plan=...)`, and runs once per backend.
 The site, its backend and the MCP server share the one `clock` fixture. A backend that cannot offer
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal, cast
+from zoneinfo import ZoneInfo
 
 import pytest
 from mcp import Client
@@ -25,6 +27,7 @@ from tests.fakes.wix import Fault as WixFault
 from tests.fakes.wix_setup import wix_world
 from wix_meetings_mcp.bookings.errors import WriteOutcomeUnknown
 from wix_meetings_mcp.bookings.local import LocalBackend
+from wix_meetings_mcp.bookings.local.storage import open_store
 from wix_meetings_mcp.bookings.model import BookingRequest, Location, Meeting, Price
 from wix_meetings_mcp.bookings.port import Backend
 from wix_meetings_mcp.server.app import build_server
@@ -32,7 +35,7 @@ from wix_meetings_mcp.server.settings import Settings
 
 Plan = Literal["free", "premium"]
 Feature = Literal["paid", "video"]
-BACKENDS = ("local", "wix", "meetergo")
+BACKENDS = ("local", "local-postgres", "wix", "meetergo")
 
 
 @dataclass
@@ -80,12 +83,18 @@ def backend_name(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def open_site(backend_name: str, tmp_path: Path, clock: FakeClock) -> OpenSite:
+def open_site(
+    backend_name: str, tmp_path: Path, clock: FakeClock, request: pytest.FixtureRequest
+) -> OpenSite:
     """`async with open_site(plan="free") as site:`; meetergo has no free plan and skips it."""
+    # Asked for only here, so the other backends run where no PostgreSQL is configured.
+    postgres_url = str(request.getfixturevalue("postgres_url")) if backend_name == "local-postgres" else None
 
     def _open(plan: Plan = "premium") -> AbstractAsyncContextManager[Site]:
         if backend_name == "local":
             return _local(tmp_path, clock, plan)
+        if postgres_url is not None:
+            return _local(tmp_path, clock, plan, postgres_url=postgres_url)
         if backend_name == "wix":
             return _wix(tmp_path, clock, plan)
         if plan == "free":
@@ -123,14 +132,25 @@ class LosesAnswers:
 
 
 @asynccontextmanager
-async def _local(tmp_path: Path, clock: FakeClock, plan: Plan) -> AsyncIterator[Site]:
+async def _local(
+    tmp_path: Path, clock: FakeClock, plan: Plan, *, postgres_url: str | None = None
+) -> AsyncIterator[Site]:
     db = tmp_path / "meetings.db"  # the engine and the server's own state share one file, as deployed
-    engine = LocalBackend(db_path=db, time_zone="Europe/Berlin", plan=plan, clock=clock)
+    store = open_store(postgres_url or db, ZoneInfo("Europe/Berlin"))
+    engine = LocalBackend(store=store, time_zone="Europe/Berlin", plan=plan, clock=clock)
     wrapped = LosesAnswers(engine)
     link = (await engine.list_links())[0]
 
     async def stored() -> int:
-        with closing(sqlite3.connect(db)) as conn:  # a second reader, as another process would be
+        # A second reader, as another process would be.
+        if postgres_url is not None:
+            import psycopg
+
+            with psycopg.connect(postgres_url) as pg:
+                row = pg.execute("SELECT count(*) FROM meetings").fetchone()
+            assert row is not None
+            return int(row[0])
+        with closing(sqlite3.connect(db)) as conn:
             (count,) = conn.execute("SELECT count(*) FROM meetings").fetchone()
         return int(count)
 
@@ -148,7 +168,7 @@ async def _local(tmp_path: Path, clock: FakeClock, plan: Plan) -> AsyncIterator[
 
     try:
         yield Site(
-            name="local",
+            name="local",  # the backend's own name on both stores
             backend=cast(Backend, wrapped),
             clock=clock,
             link_id=link.link_id,

@@ -1,0 +1,122 @@
+"""What the local engine asks of its storage: one interface, a SQLite and a PostgreSQL implementation.
+
+`Store` (store.py) keeps everything in one SQLite file, the zero-set-up default; `PgStore`
+(pg_store.py) keeps it in PostgreSQL, for several replicas sharing one database. Both are blocking
+and thread-safe: the backend runs their calls in worker threads. Every write that checks before it
+writes (a booking's conflict and plan-limit checks, a link's active flag) is atomic in both, and
+both queue a write's invitations in its own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from wix_meetings_mcp.bookings.local.slots import Interval, Window
+from wix_meetings_mcp.bookings.model import (
+    CalendarConnection,
+    Host,
+    Link,
+    Meeting,
+    MeetingPage,
+    MeetingQuery,
+    VideoAccount,
+)
+from wix_meetings_mcp.bookings.outbound import Reason
+
+
+class EngineStore(Protocol):
+    def close(self) -> None: ...
+
+    def initialize(
+        self,
+        *,
+        business_name: str | None,
+        time_zone: str | None,
+        fresh_time_zone: str,
+        plan: str,
+        link: Link,
+        hours: Mapping[int, Sequence[Window]],
+        host_name: str | None = None,
+        host_email: str | None = None,
+    ) -> str: ...
+
+    # business, hosts, links, hours
+    def business_name(self) -> str: ...
+    def count_meetings(self) -> int: ...
+    def hosts(self) -> list[Host]: ...
+    def add_host(self, host: Host, hours: Mapping[int, Sequence[Window]]) -> None: ...
+    def set_host_email(self, host_id: str, email: str) -> Host: ...
+    def links(self, *, include_inactive: bool) -> list[Link]: ...
+    def link(self, link_id: str) -> Link: ...
+    def insert_link(self, link: Link, *, free_slug: bool) -> Link: ...
+    def modify_link(self, link_id: str, change: Callable[[Link], Link]) -> Link: ...
+    def working_hours(self, host_id: str) -> dict[int, list[Window]]: ...
+    def set_working_hours(self, host_id: str, hours: Mapping[int, Sequence[Window]]) -> None: ...
+
+    # busy time and meetings
+    def busy(
+        self, host_id: str, lo: datetime, hi: datetime, *, ignore_meeting_id: str | None
+    ) -> tuple[list[tuple[datetime, datetime, timedelta]], list[Interval]]: ...
+
+    def book(
+        self,
+        meeting: Meeting,
+        *,
+        buffer_minutes: int,
+        meetings_limit: int | None,
+        notify_at: datetime | None = None,
+    ) -> int: ...
+
+    def reschedule(
+        self,
+        meeting_id: str,
+        *,
+        link_id: str,
+        start: datetime,
+        end: datetime,
+        notify_at: datetime | None = None,
+    ) -> tuple[Meeting, int]: ...
+
+    def cancel(
+        self, meeting_id: str, *, reason: str | None, notify_at: datetime | None = None
+    ) -> tuple[Meeting, int | None]: ...
+
+    def meeting(self, meeting_id: str) -> Meeting: ...
+    def list_meetings(self, query: MeetingQuery, *, now: datetime) -> MeetingPage: ...
+
+    # video accounts
+    def video_accounts(self) -> list[VideoAccount]: ...
+    def save_video_account(self, account: VideoAccount) -> None: ...
+    def delete_video_account(self, host_id: str | None) -> VideoAccount | None: ...
+
+    # calendar connections
+    def save_connection(
+        self,
+        connection: CalendarConnection,
+        *,
+        ics_url: str,
+        busy: Sequence[Interval],
+        imported_at: datetime,
+        host_limit: int | None = None,
+    ) -> CalendarConnection: ...
+
+    def mark_feed_error(self, *, host_id: str, provider: str, ics_url: str, reason: Reason) -> None: ...
+    def connections(self, host_id: str | None) -> list[CalendarConnection]: ...
+    def disconnect(self, connection_id: str) -> CalendarConnection: ...
+
+
+def open_store(db: Path | str, zone: ZoneInfo) -> EngineStore:
+    """A PostgreSQL URL opens a `PgStore` (nothing connects before first use); else a SQLite file."""
+    from wix_meetings_mcp.bookings.postgres import is_postgres_url
+
+    if isinstance(db, str) and is_postgres_url(db):
+        from wix_meetings_mcp.bookings.local.pg_store import PgStore
+
+        return PgStore(db, zone)
+    from wix_meetings_mcp.bookings.local.store import Store
+
+    return Store(Path(db), zone)
