@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from wix_meetings_mcp.server.pg_state import PgAuditTrail, PgServerState
     from wix_meetings_mcp.server.sender import OutboxSender
 
 Clock = Callable[[], datetime]
@@ -137,7 +138,7 @@ class Readiness:
 
     def __init__(self) -> None:
         self.backend: Backend | None = None
-        self.state: ServerState | None = None
+        self.state: ServerState | PgServerState | None = None
 
     async def problems(self) -> list[str]:
         if self.backend is None or self.state is None:
@@ -176,7 +177,7 @@ async def open_deps(
     """Everything a tool needs, open for as long as the block runs: the MCP server's lifespan and
     the public pages (another transport of the same tools) both start here."""
     async with AsyncExitStack() as stack:
-        state = ServerState(settings.db_path)
+        state = open_state(settings)
         stack.callback(state.close)
         http = HttpClient()
         stack.push_async_callback(http.aclose)
@@ -226,9 +227,7 @@ def build_server(
 ) -> CodedServer:
     """`public_url`: where this process's pages are reached when MEETINGS_PUBLIC_URL is unset;
     `mail_tls`: how the invitation sender verifies the mail server (None: the system's CAs)."""
-    audit = AuditTrail(
-        settings.db_path, clock, retention=timedelta(days=settings.audit_retention_days)
-    )  # opens the database on the first write call
+    audit = open_audit(settings, clock)  # opens the database on the first write call
 
     @asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[Deps]:
@@ -255,6 +254,25 @@ def build_server(
     )
     register(server, selected(settings.toolset_names, read_only=settings.read_only))
     return server
+
+
+def open_state(settings: Settings) -> ServerState | PgServerState:
+    """The server's own state, on the same database as the meetings."""
+    if settings.db_url is not None:
+        from wix_meetings_mcp.server.pg_state import PgServerState
+
+        return PgServerState(settings.db_url)
+    return ServerState(settings.db_path)
+
+
+def open_audit(settings: Settings, clock: Clock) -> AuditTrail | PgAuditTrail:
+    """The audit trail; it opens the database on the first write call."""
+    retention = timedelta(days=settings.audit_retention_days)
+    if settings.db_url is not None:
+        from wix_meetings_mcp.server.pg_state import PgAuditTrail
+
+        return PgAuditTrail(settings.db_url, clock, retention=retention)
+    return AuditTrail(settings.db_path, clock, retention=retention)
 
 
 def mail_sender(

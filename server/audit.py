@@ -16,7 +16,7 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 import anyio
@@ -24,6 +24,9 @@ import anyio
 from wix_meetings_mcp.server.http_auth import current_caller
 from wix_meetings_mcp.server.schema import open_database
 from wix_meetings_mcp.server.settings import Settings
+
+if TYPE_CHECKING:
+    from wix_meetings_mcp.server.pg_state import PgAuditTrail
 
 SECRET_NAMES = ("password", "confirmation_token", "token", "secret", "api_key", "apikey", "authorization")
 _URLS_WITH_SECRETS = ("ics_url",)  # a calendar's "secret address in iCal format"
@@ -194,12 +197,17 @@ def as_json(entry: AuditEntry) -> str:
 
 def print_audit(settings: Settings, limit: int, *, as_json_lines: bool = False) -> None:
     """`meetings-mcp audit`: the newest entries first, as text or JSON lines."""
-    if not settings.db_path.exists():
+    retention = timedelta(days=settings.audit_retention_days)
+    trail: AuditTrail | PgAuditTrail
+    if settings.db_url is not None:
+        from wix_meetings_mcp.server.pg_state import PgAuditTrail
+
+        trail = PgAuditTrail(settings.db_url, lambda: datetime.now(UTC), retention=retention)
+    elif not settings.db_path.exists():
         print(f"meetings-mcp: no database at {settings.db_path} yet, so no audit entries", file=sys.stderr)
         return
-    trail = AuditTrail(
-        settings.db_path, lambda: datetime.now(UTC), retention=timedelta(days=settings.audit_retention_days)
-    )
+    else:
+        trail = AuditTrail(settings.db_path, lambda: datetime.now(UTC), retention=retention)
     try:
         for entry in trail.entries(limit):
             print(as_json(entry) if as_json_lines else render(entry))

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from wix_meetings_mcp import __version__
 from wix_meetings_mcp.server import logs
 from wix_meetings_mcp.server.app import Readiness, Running, build_server
-from wix_meetings_mcp.server.database import DatabaseUnusable, database_files, migrate_database
+from wix_meetings_mcp.server.database import DatabaseUnusable, database_files, label, migrate_database
 from wix_meetings_mcp.server.settings import (
     MIN_HTTP_TOKEN,
     POSTGRES_NOT_YET,
@@ -108,8 +108,8 @@ def read_settings() -> Settings:
             for e in exc.errors(include_input=False)
         )
         fail(f"bad configuration: {problems}")
-    if settings.db_url is not None:
-        fail(POSTGRES_NOT_YET)
+    if settings.db_url is not None and settings.smtp_url is not None:
+        fail(f"MEETINGS_SMTP_URL: {POSTGRES_NOT_YET}")
     return settings
 
 
@@ -252,12 +252,14 @@ def _start_line(settings: Settings, where: str, public_url: str | None = None) -
         where,
         settings.backend,
         plan,
-        settings.db_path,
+        label(settings),
         pages,
     )
 
 
 def reset(settings: Settings, *, confirmed: bool) -> None:
+    if settings.db_url is not None:
+        fail(f"reset: {POSTGRES_NOT_YET}")
     if settings.backend != "local":
         fail(
             f"reset starts the local engine's database over; with MEETINGS_BACKEND={settings.backend} the meetings live there, not here"

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from wix_meetings_mcp.bookings import sqlite
 from wix_meetings_mcp.bookings.local import schema as engine_schema
@@ -26,8 +27,21 @@ def database_files(path: Path) -> list[Path]:
     return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
 
 
+def label(settings: Settings) -> str:
+    """The database as it may be shown: the file, or the URL without its password."""
+    if settings.db_url is None:
+        return str(settings.db_path)
+    parts = urlsplit(settings.db_url)
+    host = parts.hostname or ""
+    user = f"{parts.username}@" if parts.username else ""
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
+
+
 def migrate_database(settings: Settings) -> list[str]:
     """Apply pending migrations; one line per component saying where its schema stands."""
+    if settings.db_url is not None:
+        return _migrate_postgres(settings, settings.db_url)
     path = settings.db_path
     components = [(server_schema.COMPONENT, server_schema.MIGRATIONS)]
     if settings.backend == "local":
@@ -48,6 +62,33 @@ def migrate_database(settings: Settings) -> list[str]:
         raise DatabaseUnusable(f"cannot use the database {path}: {exc}") from None
     except (sqlite3.Error, OSError) as exc:
         raise DatabaseUnusable(explain(path, exc)) from None
+    return lines
+
+
+def _migrate_postgres(settings: Settings, url: str) -> list[str]:
+    from wix_meetings_mcp.bookings import postgres
+    from wix_meetings_mcp.bookings.local import pg_schema
+    from wix_meetings_mcp.server import pg_state
+
+    components = [(pg_state.COMPONENT, pg_state.MIGRATIONS)]
+    if settings.backend == "local":
+        components.append((pg_schema.COMPONENT, pg_schema.MIGRATIONS))
+    shown = label(settings)
+    try:
+        with postgres.connect(url) as conn:
+            lines = []
+            for component, migrations in components:
+                applied = postgres.migrate(conn, component, migrations)
+                lines.append(
+                    f"{shown}: {component} schema at version {len(migrations)} ({applied} applied now)"
+                )
+    except sqlite.SchemaTooNew as exc:
+        raise DatabaseUnusable(f"cannot use the database {shown}: {exc}") from None
+    except Exception as exc:  # psycopg's errors: unreachable, refused, no such database
+        raise DatabaseUnusable(
+            f"MEETINGS_DB {shown} cannot be used ({exc.__class__.__name__}); check that PostgreSQL runs there "
+            "and the database exists"
+        ) from None
     return lines
 
 

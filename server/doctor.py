@@ -19,7 +19,7 @@ from wix_meetings_mcp.bookings.errors import AuthFailed, BookingError
 from wix_meetings_mcp.bookings.local import schema as engine_schema
 from wix_meetings_mcp.server import schema as server_schema
 from wix_meetings_mcp.server.app import HttpClient, open_backend, system_clock
-from wix_meetings_mcp.server.database import explain
+from wix_meetings_mcp.server.database import explain, label
 from wix_meetings_mcp.server.settings import MIN_HTTP_TOKEN, Settings, machine_zone
 
 Check = tuple[bool, str]
@@ -51,6 +51,8 @@ def _configuration(settings: Settings) -> Check:
 
 
 def _database(settings: Settings) -> Check:
+    if settings.db_url is not None:
+        return _postgres(settings, settings.db_url)
     path = settings.db_path
     if not path.exists():
         creatable = _first_existing(path.parent)
@@ -82,6 +84,33 @@ def sqlite_pending(db: sqlite3.Connection, settings: Settings) -> int:
     return min(behind) if min(behind) < 0 else sum(behind)
 
 
+def _postgres(settings: Settings, url: str) -> Check:
+    from wix_meetings_mcp.bookings import postgres
+    from wix_meetings_mcp.bookings.local import pg_schema
+    from wix_meetings_mcp.server import pg_state
+
+    shown = label(settings)
+    try:
+        with postgres.connect(url) as conn:
+            behind = [len(pg_state.MIGRATIONS) - postgres.schema_version(conn, pg_state.COMPONENT)]
+            if settings.backend == "local":
+                behind.append(len(pg_schema.MIGRATIONS) - postgres.schema_version(conn, pg_schema.COMPONENT))
+    except Exception as exc:  # psycopg's errors: unreachable, refused, no such database
+        return (
+            False,
+            f"database: {shown} cannot be reached ({exc.__class__.__name__}); check that PostgreSQL runs there",
+        )
+    if min(behind) < 0:
+        return False, f"database: {shown} was written by a newer meetings-mcp; upgrade this one"
+    pending = sum(behind)
+    note = (
+        f"; {pending} migrations pending (applied at the next start, or run `meetings-mcp migrate`)"
+        if pending
+        else ""
+    )
+    return True, f"database: {shown} (PostgreSQL){note}"
+
+
 def _first_existing(path: Path) -> Path:
     while not path.exists() and path != path.parent:
         path = path.parent
@@ -96,7 +125,7 @@ def _time_zone(settings: Settings) -> Check:
             True,
             f"time zone: the backend's business zone (MEETINGS_TIME_ZONE unset; fallback {machine_zone()})",
         )
-    stored = _stored_zone(settings.db_path)
+    stored = None if settings.db_url is not None else _stored_zone(settings.db_path)
     if stored:
         return True, f"time zone: {stored} (stored in the database; MEETINGS_TIME_ZONE changes it)"
     return True, f"time zone: {machine_zone()} (the machine's; set MEETINGS_TIME_ZONE to choose another)"

@@ -205,11 +205,10 @@ class Settings(BaseSettings):
         return self.db or Path(platformdirs.user_data_dir("meetings-mcp")) / "meetings.db"
 
 
-# What keeps a server off PostgreSQL for now: only the engine's store has moved.
+# What still needs a file when MEETINGS_DB is a PostgreSQL URL.
 POSTGRES_NOT_YET = (
-    "MEETINGS_DB is a PostgreSQL URL, but only the local engine's meetings can live there yet; the server's "
-    "own state (signing secret, idempotency keys, confirmation tokens, audit trail, invitation sender, "
-    "rate limits) needs a file path"
+    "this needs a SQLite file: with MEETINGS_DB a PostgreSQL URL, invitations (MEETINGS_SMTP_URL) and "
+    "`meetings-mcp reset` are not available yet"
 )
 
 

@@ -184,7 +184,7 @@ def test_meetings_db_takes_a_postgresql_url_and_a_path_stays_a_path() -> None:
     assert Settings(db=url).db_url == url
     on_file = Settings(db="data/meetings.db")
     assert on_file.db_path == Path("data/meetings.db") and on_file.db_url is None
-    with pytest.raises(ValueError, match="needs a file path"):
+    with pytest.raises(ValueError, match="needs a SQLite file"):
         _ = Settings(db=url).db_path  # nothing falls back to a file silently
 
 
@@ -203,9 +203,23 @@ async def test_the_server_opens_the_engine_on_the_database_meetings_db_names(pos
         await http.aclose()
 
 
-def test_a_server_on_a_postgresql_url_is_refused_at_start_up_naming_what_is_missing(tmp_path: Path) -> None:
-    result = run(tmp_path, MEETINGS_DB="postgresql://meetings@127.0.0.1:9/meetings")
-    assert one_line_error(result) == f"meetings-mcp: {POSTGRES_NOT_YET}"
+def test_an_unreachable_postgresql_is_one_line_at_start_up_without_the_password(tmp_path: Path) -> None:
+    result = run(tmp_path, MEETINGS_DB="postgresql://meetings:s3cret@127.0.0.1:9/meetings")
+    line = one_line_error(result)
+    assert line.startswith(
+        "meetings-mcp: MEETINGS_DB postgresql://meetings@127.0.0.1:9/meetings cannot be used"
+    )
+    assert "s3cret" not in result.stderr
+
+
+def test_what_still_needs_a_file_is_refused_on_postgresql(tmp_path: Path) -> None:
+    result = run(
+        tmp_path,
+        MEETINGS_DB="postgresql://meetings@127.0.0.1:9/meetings",
+        MEETINGS_SMTP_URL="smtps://a:b@mail.example.com",
+        MEETINGS_MAIL_FROM="bookings@example.com",
+    )
+    assert one_line_error(result) == f"meetings-mcp: MEETINGS_SMTP_URL: {POSTGRES_NOT_YET}"
 
 
 async def test_an_unreachable_database_is_backend_unavailable_not_a_driver_error() -> None:

@@ -1,0 +1,181 @@
+"""The server's own state on PostgreSQL, for replicas sharing one database: the signing secret,
+idempotency keys (confirmation tokens spent), adapters' shared records and the audit trail.
+
+The same operations as server/state.py and server/audit.py, in PostgreSQL's dialect. An
+idempotency key is claimed with INSERT ... ON CONFLICT in one statement, so two replicas racing
+for one key cannot both win; the schema is migrated under the advisory lock (bookings/postgres.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+from psycopg_pool import ConnectionPool
+
+from wix_meetings_mcp.bookings import postgres
+from wix_meetings_mcp.server.audit import RETENTION, AuditEntry, stored_arguments
+from wix_meetings_mcp.server.http_auth import current_caller
+from wix_meetings_mcp.tools.idempotency import CLAIM_LEASE, KEY_LIFETIME, Claimed, StoredResult
+
+COMPONENT = "server"
+MIGRATIONS: tuple[postgres.Migration, ...] = (
+    (
+        "CREATE TABLE server_secret (id INTEGER PRIMARY KEY CHECK (id = 1), secret BYTEA NOT NULL)",
+        """CREATE TABLE idempotency (
+            scope TEXT NOT NULL, key TEXT NOT NULL, args_hash TEXT NOT NULL, result_json TEXT NOT NULL,
+            created_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (scope, key))""",
+        "CREATE INDEX idempotency_created_at ON idempotency (created_at)",
+        """CREATE TABLE audit (
+            id BIGSERIAL PRIMARY KEY, at DOUBLE PRECISION NOT NULL, caller TEXT NOT NULL, tool TEXT NOT NULL,
+            arguments TEXT NOT NULL, result TEXT NOT NULL, status TEXT)""",
+        "CREATE INDEX audit_at ON audit (at)",
+        """CREATE TABLE records (
+            namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+            updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (namespace, key))""",
+    ),
+)
+_PENDING = ""  # result_json while the claiming call runs
+
+# One statement decides a claim: insert, or take over an expired record or an abandoned claim;
+# RETURNING tells the winner. A loser reads the record that holds the key.
+_CLAIM = """
+    INSERT INTO idempotency AS i (scope, key, args_hash, result_json, created_at)
+    VALUES (%(scope)s, %(key)s, %(hash)s, '', %(at)s)
+    ON CONFLICT (scope, key) DO UPDATE SET args_hash = EXCLUDED.args_hash, result_json = '',
+        created_at = EXCLUDED.created_at
+    WHERE i.created_at < %(expired)s OR (i.result_json = '' AND i.created_at < %(abandoned)s)
+    RETURNING 1"""
+
+
+def open_pool(url: str) -> ConnectionPool:
+    """A small pool per process; the server's schema migrated on the first connection."""
+    with postgres.connect(url) as conn:
+        postgres.migrate(conn, COMPONENT, MIGRATIONS)
+    return ConnectionPool(url, min_size=1, max_size=4, kwargs={"autocommit": True}, open=True)
+
+
+class PgServerState:
+    def __init__(self, url: str) -> None:
+        self._pool = open_pool(url)
+
+    def secret(self) -> bytes:
+        with self._pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO server_secret VALUES (1, %s) ON CONFLICT (id) DO NOTHING",
+                (secrets.token_bytes(32),),
+            )
+            row = conn.execute("SELECT secret FROM server_secret WHERE id = 1").fetchone()
+        assert row is not None
+        return bytes(row[0])
+
+    async def claim(self, scope: str, key: str, args_hash: str, *, now: datetime) -> Claimed | StoredResult:
+        at = now.timestamp()
+        params = {"scope": scope, "key": key, "hash": args_hash, "at": at,
+                  "expired": at - KEY_LIFETIME.total_seconds(), "abandoned": at - CLAIM_LEASE.total_seconds()}  # fmt: skip
+
+        def claim() -> Claimed | StoredResult:
+            with self._pool.connection() as conn:
+                if conn.execute(_CLAIM, params).fetchone() is not None:
+                    return "claimed"
+                row = conn.execute(
+                    "SELECT args_hash, result_json FROM idempotency WHERE scope = %s AND key = %s",
+                    (scope, key),
+                ).fetchone()
+            assert row is not None  # the conflicting record holds it
+            return StoredResult(str(row[0]), None if row[1] == _PENDING else str(row[1]))
+
+        return await anyio.to_thread.run_sync(claim)
+
+    async def complete(self, scope: str, key: str, result_json: str) -> None:
+        await self._execute(
+            "UPDATE idempotency SET result_json = %s WHERE scope = %s AND key = %s", (result_json, scope, key)
+        )
+
+    async def release(self, scope: str, key: str) -> None:
+        await self._execute(
+            "DELETE FROM idempotency WHERE scope = %s AND key = %s AND result_json = ''", (scope, key)
+        )
+
+    async def save(self, namespace: str, key: str, value: str) -> None:
+        await self._execute(
+            """INSERT INTO records VALUES (%s, %s, %s, %s) ON CONFLICT (namespace, key)
+               DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at""",
+            (namespace, key, value, time.time()),
+        )
+
+    async def load(self, namespace: str, key: str) -> str | None:
+        def load() -> str | None:
+            with self._pool.connection() as conn:
+                row = conn.execute(
+                    "SELECT value FROM records WHERE namespace = %s AND key = %s", (namespace, key)
+                ).fetchone()
+            return None if row is None else str(row[0])
+
+        return await anyio.to_thread.run_sync(load)
+
+    async def ping(self) -> None:
+        await self._execute("SELECT 1", ())
+
+    async def _execute(self, sql: str, params: tuple[object, ...]) -> None:
+        def run() -> None:
+            with self._pool.connection() as conn:
+                conn.execute(sql.encode(), params)  # bytes: psycopg types a str query as a literal only
+
+        await anyio.to_thread.run_sync(run)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class PgAuditTrail:
+    """The audit trail (tools.registry.AuditLog) on PostgreSQL; pruned when it opens."""
+
+    def __init__(self, url: str, clock: Callable[[], datetime], *, retention: timedelta = RETENTION) -> None:
+        self._url, self._clock, self._retention = url, clock, retention
+        self._pool: ConnectionPool | None = None
+
+    def _connection_pool(self) -> ConnectionPool:
+        if self._pool is None:
+            self._pool = open_pool(self._url)
+            with self._pool.connection() as conn:
+                conn.execute(
+                    "DELETE FROM audit WHERE at < %s", ((self._clock() - self._retention).timestamp(),)
+                )
+        return self._pool
+
+    async def record(self, tool: str, arguments: Mapping[str, Any], result: str, status: str | None) -> None:
+        row = (
+            self._clock().timestamp(),
+            current_caller(),
+            tool,
+            stored_arguments(arguments, result),
+            result,
+            status,
+        )
+
+        def write() -> None:
+            with self._connection_pool().connection() as conn:
+                conn.execute(
+                    "INSERT INTO audit (at, caller, tool, arguments, result, status) VALUES (%s, %s, %s, %s, %s, %s)",
+                    row,
+                )
+
+        await anyio.to_thread.run_sync(write)
+
+    def entries(self, limit: int) -> list[AuditEntry]:
+        with self._connection_pool().connection() as conn:
+            found = conn.execute(
+                "SELECT at, caller, tool, arguments, result, status FROM audit ORDER BY id DESC LIMIT %s",
+                (limit,),
+            ).fetchall()
+        return [AuditEntry(datetime.fromtimestamp(r[0], UTC), r[1], r[2], r[3], r[4], r[5]) for r in found]
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None

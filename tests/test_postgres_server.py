@@ -1,0 +1,63 @@
+"""The whole server on PostgreSQL: replicas share the signing secret, idempotency keys, spent
+confirmation tokens and the audit trail through one database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from mcp import Client
+
+from tests.conftest import Caller, FakeClock
+from tests.test_tools_booking import ANN
+from wix_meetings_mcp.server.app import build_server
+from wix_meetings_mcp.server.pg_state import PgAuditTrail
+from wix_meetings_mcp.server.settings import Settings
+
+
+def replica(url: str, clock: FakeClock, **overrides: str) -> Client:
+    settings = Settings(db=url, time_zone="Europe/Berlin", plan="premium", confirm="token", **overrides)
+    return Client(build_server(settings, clock=clock))
+
+
+async def test_two_replicas_share_slot_ids_idempotency_tokens_and_the_audit_trail(
+    postgres_url: str, clock: FakeClock
+) -> None:
+    async with replica(postgres_url, clock) as one, replica(postgres_url, clock) as two:
+        a, b = Caller(one), Caller(two)
+        slot = (await a("find_slots", from_date="2026-12-03"))["slots"][0]
+        key = "retry-after-a-lost-answer"
+        booked = await b(
+            "book_meeting", slot_id=slot["slot_id"], attendee=ANN, idempotency_key=key
+        )  # minted by a
+        again = await a("book_meeting", slot_id=slot["slot_id"], attendee=ANN, idempotency_key=key)
+        assert again == booked
+        meeting_id = booked["meeting"]["meeting_id"]
+        token = (await a("cancel_meeting", meeting_id=meeting_id))["confirmation_token"]
+        done = await b("cancel_meeting", meeting_id=meeting_id, confirmation_token=token)
+        assert done["status"] == "cancelled"
+        assert len((await a("list_meetings", status="all"))["meetings"]) == 1
+    trail = PgAuditTrail(postgres_url, clock)
+    tools = [entry.tool for entry in trail.entries(10)]
+    trail.close()
+    assert tools.count("book_meeting") == 2 and tools.count("cancel_meeting") == 2
+
+
+def test_migrate_and_doctor_know_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEETINGS_")} | {
+        "MEETINGS_DB": postgres_url
+    }
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "wix_meetings_mcp", *args], env=env, cwd=tmp_path,
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    first, again, doctor = run("migrate"), run("migrate"), run("doctor")
+    assert first.returncode == 0 and "server schema at version 1 (1 applied now)" in first.stdout
+    assert "engine schema at version" in first.stdout and "(0 applied now)" in again.stdout
+    assert doctor.returncode == 0, doctor.stdout
+    assert "(PostgreSQL)" in doctor.stdout and "migrations pending" not in doctor.stdout
