@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from wix_meetings_mcp.bookings.local.pg_outbox import PgOutbox
     from wix_meetings_mcp.server.pg_state import PgAuditTrail, PgServerState
     from wix_meetings_mcp.server.sender import OutboxSender
 
@@ -288,7 +289,14 @@ def mail_sender(
     sender = settings.mail_sender
     assert sender is not None  # Settings refuses a mail server without a sender address
     target = smtp_target(settings.smtp_url.get_secret_value())
-    return OutboxSender(Outbox(settings.db_path), target, sender=sender, clock=clock, tls_context=tls_context)
+    outbox: Outbox | PgOutbox
+    if settings.db_url is not None:
+        from wix_meetings_mcp.bookings.local.pg_outbox import PgOutbox
+
+        outbox = PgOutbox(settings.db_url)
+    else:
+        outbox = Outbox(settings.db_path)
+    return OutboxSender(outbox, target, sender=sender, clock=clock, tls_context=tls_context)
 
 
 def _notifications(settings: Settings, backend: Backend) -> Literal["mail", "vendor", "none"]:

@@ -108,8 +108,6 @@ def read_settings() -> Settings:
             for e in exc.errors(include_input=False)
         )
         fail(f"bad configuration: {problems}")
-    if settings.db_url is not None and settings.smtp_url is not None:
-        fail(f"MEETINGS_SMTP_URL: {POSTGRES_NOT_YET}")
     return settings
 
 

@@ -12,10 +12,14 @@ import logging
 import ssl
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import anyio
 
 from wix_meetings_mcp.bookings.local.outbox import Claimed, Outbox
+
+if TYPE_CHECKING:
+    from wix_meetings_mcp.bookings.local.pg_outbox import PgOutbox
 from wix_meetings_mcp.server import invitations, smtp
 
 logger = logging.getLogger(__name__)
@@ -28,7 +32,7 @@ BACKOFF = (30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600)  # seconds before attem
 class OutboxSender:
     def __init__(
         self,
-        outbox: Outbox,
+        outbox: Outbox | PgOutbox,
         target: smtp.SmtpTarget,
         *,
         sender: str,

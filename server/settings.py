@@ -207,8 +207,8 @@ class Settings(BaseSettings):
 
 # What still needs a file when MEETINGS_DB is a PostgreSQL URL.
 POSTGRES_NOT_YET = (
-    "this needs a SQLite file: with MEETINGS_DB a PostgreSQL URL, invitations (MEETINGS_SMTP_URL) and "
-    "`meetings-mcp reset` are not available yet"
+    "this needs a SQLite file: with MEETINGS_DB a PostgreSQL URL, `meetings-mcp reset` is not available "
+    "yet (drop the database instead)"
 )
 
 

@@ -213,13 +213,8 @@ def test_an_unreachable_postgresql_is_one_line_at_start_up_without_the_password(
 
 
 def test_what_still_needs_a_file_is_refused_on_postgresql(tmp_path: Path) -> None:
-    result = run(
-        tmp_path,
-        MEETINGS_DB="postgresql://meetings@127.0.0.1:9/meetings",
-        MEETINGS_SMTP_URL="smtps://a:b@mail.example.com",
-        MEETINGS_MAIL_FROM="bookings@example.com",
-    )
-    assert one_line_error(result) == f"meetings-mcp: MEETINGS_SMTP_URL: {POSTGRES_NOT_YET}"
+    result = run(tmp_path, "reset", "--yes", MEETINGS_DB="postgresql://meetings@127.0.0.1:9/meetings")
+    assert one_line_error(result) == f"meetings-mcp: reset: {POSTGRES_NOT_YET}"
 
 
 async def test_an_unreachable_database_is_backend_unavailable_not_a_driver_error() -> None:

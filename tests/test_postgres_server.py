@@ -8,9 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import anyio
 from mcp import Client
 
 from tests.conftest import Caller, FakeClock
+from tests.mail_server import mail_server
 from tests.test_tools_booking import ANN
 from wix_meetings_mcp.server.app import build_server
 from wix_meetings_mcp.server.pg_state import PgAuditTrail
@@ -61,3 +63,23 @@ def test_migrate_and_doctor_know_postgresql(postgres_url: str, tmp_path: Path) -
     assert "engine schema at version" in first.stdout and "(0 applied now)" in again.stdout
     assert doctor.returncode == 0, doctor.stdout
     assert "(PostgreSQL)" in doctor.stdout and "migrations pending" not in doctor.stdout
+
+
+async def test_invitations_are_sent_from_the_postgresql_outbox(postgres_url: str, clock: FakeClock) -> None:
+    with mail_server() as server:
+        settings = Settings(
+            db=postgres_url,
+            time_zone="Europe/Berlin",
+            smtp_url=server.url(),
+            mail_from="bookings@example.com",
+            host_email="host@example.com",
+        )
+        async with Client(build_server(settings, clock=clock, mail_tls=server.client_tls)) as client:
+            call = Caller(client)
+            slot = (await call("find_slots", from_date="2026-12-03"))["slots"][0]
+            booked = await call("book_meeting", slot_id=slot["slot_id"], attendee=ANN)
+            assert booked["notification"] == "queued"
+            with anyio.fail_after(10):
+                while len(server.inbox.messages) < 2:
+                    await anyio.sleep(0.01)
+    assert {str(m["To"]) for m in server.inbox.messages} == {ANN["email"], "host@example.com"}
