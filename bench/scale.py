@@ -1,4 +1,5 @@
-"""Slot-engine scale: `LocalBackend.find_slots` over a 90-day window as the calendar fills up.
+"""Scale: the tools as history grows (bench/history.py, issue 12's "flat with history"), then the
+slot engine, `LocalBackend.find_slots` over a 90-day window, as the calendar ahead fills up.
 
 The engine reads only the busy times near the window (SQLite's (host_id, start_ts) indexes),
 merges them once (b log b) and bisects once per candidate slot (c log b), so its time should
@@ -21,8 +22,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from time import perf_counter
 
+from bench import history
 from bench.config import Config
-from bench.report import Section, median, ms, ratio, verdict
+from bench.report import Section, median, ms, ratio
 from wix_meetings_mcp.bookings.local import LocalBackend
 from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, ConnectCalendarRequest, Slot
 
@@ -101,6 +103,10 @@ async def prepare(path: Path, case: Case) -> LocalBackend:
 
 
 async def run(cfg: Config) -> list[Section]:
+    return [await history.run(cfg), await window(cfg)]
+
+
+async def window(cfg: Config) -> Section:
     feed = write_feed(cfg.workdir / "busy-1k.ics", 1000)
     cases = [
         Case("empty calendar"),
@@ -126,13 +132,15 @@ async def run(cfg: Config) -> list[Section]:
     for backend in backends:
         backend.close()
 
-    table = Section("scale", "Slot engine: find_slots over 90 days as the calendar fills (LocalBackend)", COLUMNS)  # fmt: skip
+    table = Section("scale_window", "Slot engine: find_slots over 90 days as the calendar fills (LocalBackend)", COLUMNS)  # fmt: skip
     floor = median(cases[0].samples)
     for case, peak in zip(cases, peaks, strict=True):
         seconds = median(case.samples)
         table.add(
             case.name, case.busy, case.free, ms(seconds), ratio(seconds, floor), peak,
-            f"≤ {case.limit}×" if case.limit else "", verdict(seconds / floor, case.limit),
+            f"≤ {case.limit}×" if case.limit else "",
+            table.check(f"find_slots over 90 days, {case.name}, vs empty", seconds / floor, case.limit)
+            if case.limit else "",
         )  # fmt: skip
     imports = f"{ms(median(feed.import_seconds)):.0f} ms for 1000 events"
     if big is not None:
@@ -142,7 +150,7 @@ async def run(cfg: Config) -> list[Section]:
         f"{cases[0].free} candidate 30-minute slots in the 90-day window. Importing a feed "
         f"(connect_calendar: read, parse, expand, store) took {imports}."
     )
-    return [table]
+    return table
 
 
 async def peak_kib(backend: LocalBackend) -> int:
