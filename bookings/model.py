@@ -35,6 +35,9 @@ class Location(Domain):
 
     kind: LocationKind
     address: str | None = None  # business or custom address; None for video/phone/customer's address
+    # A meeting's video room: the password and description of the account that gave its join_url.
+    password: str | None = None
+    description: str | None = None
 
 
 class Price(Domain):
@@ -147,6 +150,18 @@ class Features(Domain):
     external_calendars: bool
     video_conferencing: bool
     paid_meetings: bool
+    video_ready: bool = False  # a default video account exists, so video meetings get a join link
+
+
+class VideoAccount(Domain):
+    """A video-conferencing account: the business default (host_id None) or one host's own, which
+    wins over the default. With `unique_rooms`, each meeting gets its own room under `url`."""
+
+    host_id: str | None = None
+    url: str
+    password: str | None = None
+    description: str | None = None
+    unique_rooms: bool = False
 
 
 class Business(Domain):

@@ -26,6 +26,7 @@ from wix_meetings_mcp.bookings.model import (
     MeetingQuery,
     NewLink,
     Slot,
+    VideoAccount,
 )
 
 
@@ -55,6 +56,18 @@ class Admin(Protocol):
 
     async def disconnect_calendar_connection(self, connection: CalendarConnection) -> CalendarConnection:
         """Stop syncing the calendar; the connection comes back `disconnected`, also if it already was."""
+        ...
+
+    async def video_accounts(self) -> list[VideoAccount]:
+        """The default account (host_id None) and the hosts' own; NotSupported where the backend has none."""
+        ...
+
+    async def connect_video_account(self, account: VideoAccount) -> VideoAccount:
+        """Set the default (host_id None) or a host's account, replacing the one there."""
+        ...
+
+    async def disconnect_video_account(self, host_id: str | None) -> VideoAccount | None:
+        """Remove it; the removed account, or None if there was none."""
         ...
 
 

@@ -135,7 +135,7 @@ class DisconnectResult(ConfirmationFields):
 # --- tools ----------------------------------------------------------------------------------------
 
 
-def _admin(backend: Backend) -> Admin:
+def admin_of(backend: Backend) -> Admin:
     admin = backend.admin
     if admin is None:
         raise NotSupported(
@@ -163,7 +163,7 @@ async def provision_meetings(ctx: ToolContext) -> SetupLinkResult:
     default 30-minute scheduling link. Safe to repeat: it returns the default link. Next: change it
     with update_scheduling_link, add others with create_scheduling_link, or share link.booking_url.
     """
-    link = await _admin(deps(ctx).backend).provision_meetings()
+    link = await admin_of(deps(ctx).backend).provision_meetings()
     return SetupLinkResult(
         link=link_out(link),
         next_step="Meetings is set up. Change this link with update_scheduling_link or add another with "
@@ -219,7 +219,7 @@ async def create_scheduling_link(
     idempotency_key to make a retry safe. Next: share link.booking_url, or find_slots with link_id.
     """
     d = deps(ctx)
-    admin = _admin(d.backend)
+    admin = admin_of(d.backend)
     host_id = guards.one_host(host_ids or [])
     location = _location(locations) or Location(kind="phone")
     minutes = guards.durations(durations_minutes or [30])
@@ -287,7 +287,7 @@ async def update_scheduling_link(
     Next: find_slots shows the link's times with the new settings.
     """
     d = deps(ctx)
-    admin = _admin(d.backend)
+    admin = admin_of(d.backend)
     if make_free and price is not None:
         raise InvalidArgument(
             "pass either price or make_free, not both", next_step="Decide whether the link is paid."
@@ -339,7 +339,7 @@ async def create_host(
     host_ids=[host_id], and connect_calendar with host_id for the host's own calendar.
     """
     d = deps(ctx)
-    admin = _admin(d.backend)
+    admin = admin_of(d.backend)
 
     async def create() -> HostResult:
         target = host_id or (await admin.create_host(name=name, email=email)).host_id
@@ -388,7 +388,7 @@ _PROVIDERS = {"google": "Google", "outlook": "Outlook", "apple": "Apple (iCloud)
 
 async def _connection(connection_id: str, host_id: str | None, ctx: ToolContext) -> CalendarConnection:
     backend = deps(ctx).backend
-    _admin(backend)  # not_supported before anything else
+    admin_of(backend)  # not_supported before anything else
     for connection in await backend.list_calendar_connections(host_id):
         if connection.connection_id == connection_id:
             return connection
@@ -453,7 +453,7 @@ async def disconnect_calendar(
             status="declined", next_step="The user did not confirm; the calendar stays connected."
         )
     if connection.status != "disconnected":
-        connection = await _admin(d.backend).disconnect_calendar_connection(connection)
+        connection = await admin_of(d.backend).disconnect_calendar_connection(connection)
     return DisconnectResult(
         status="disconnected",
         connection=connection_out(connection),

@@ -22,7 +22,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, Icon, InputRequiredResult, TextContent, ToolAnnotations
 from mcp.types import Tool as MCPTool
 
-from wix_meetings_mcp.tools import account, admin, booking, calendars, links, meetings, slots
+from wix_meetings_mcp.tools import account, booking, calendars, links, meetings, slots
 from wix_meetings_mcp.tools.errors import from_tool_error, unknown_arguments
 from wix_meetings_mcp.tools.schemas import compact_input, output_shape
 from wix_meetings_mcp.tools.spec import Toolset, ToolSpec, spec, write
@@ -51,12 +51,20 @@ TOOLS: tuple[ToolSpec, ...] = (
     spec(calendars.connect_calendar, "Connect an external calendar", "calendar",
           write(destructive=False, idempotent=False, open_world=True)),
     spec(calendars.list_calendar_connections, "List calendar connections", "calendar"),
-    *admin.TOOLS,
 )  # fmt: skip
 
 
+def table(toolsets: Collection[Toolset]) -> tuple[ToolSpec, ...]:
+    """Every tool of the chosen toolsets; the admin module loads only when its toolset is on."""
+    if "admin" not in toolsets:
+        return TOOLS
+    from wix_meetings_mcp.tools import admin, video
+
+    return (*TOOLS, *admin.TOOLS, *video.TOOLS)
+
+
 def selected(toolsets: Collection[Toolset], *, read_only: bool) -> list[ToolSpec]:
-    return [t for t in TOOLS if t.toolset in toolsets and (t.read_only or not read_only)]
+    return [t for t in table(toolsets) if t.toolset in toolsets and (t.read_only or not read_only)]
 
 
 def register(server: MCPServer, specs: Collection[ToolSpec]) -> None:

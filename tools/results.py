@@ -30,6 +30,8 @@ class HostOut(BaseModel):
 class LocationOut(BaseModel):
     kind: model.LocationKind
     address: str | None = None
+    password: str | None = None  # a video meeting's room password
+    description: str | None = None
 
 
 class PriceOut(BaseModel):
@@ -86,7 +88,12 @@ def host_out(host: model.Host) -> HostOut:
 
 
 def location_out(location: model.Location) -> LocationOut:
-    return LocationOut(kind=location.kind, address=location.address)
+    return LocationOut(
+        kind=location.kind,
+        address=location.address,
+        password=location.password,
+        description=location.description,
+    )
 
 
 def link_out(link: model.Link) -> LinkOut:

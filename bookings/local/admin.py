@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from wix_meetings_mcp.bookings.model import CalendarConnection, Host, HostUser, Link, LinkChange, NewLink
+from wix_meetings_mcp.bookings.model import (
+    CalendarConnection,
+    Host,
+    HostUser,
+    Link,
+    LinkChange,
+    NewLink,
+    VideoAccount,
+)
 
 if TYPE_CHECKING:
     from wix_meetings_mcp.bookings.local.backend import LocalBackend
@@ -54,6 +62,15 @@ class LocalAdmin:
 
     async def disconnect_calendar_connection(self, connection: CalendarConnection) -> CalendarConnection:
         return await self._backend.disconnect_calendar(connection.connection_id)
+
+    async def video_accounts(self) -> list[VideoAccount]:
+        return await self._backend.video_accounts()
+
+    async def connect_video_account(self, account: VideoAccount) -> VideoAccount:
+        return await self._backend.connect_video_account(account)
+
+    async def disconnect_video_account(self, host_id: str | None) -> VideoAccount | None:
+        return await self._backend.disconnect_video_account(host_id)
 
 
 if TYPE_CHECKING:

@@ -22,6 +22,7 @@ import anyio
 
 from wix_meetings_mcp.bookings import sqlite
 from wix_meetings_mcp.bookings.errors import InvalidArgument, InvalidSlot, NotFound, NotSupported
+from wix_meetings_mcp.bookings.local import video
 from wix_meetings_mcp.bookings.local.admin import LocalAdmin
 from wix_meetings_mcp.bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
 from wix_meetings_mcp.bookings.local.slots import Interval, free_slots
@@ -46,6 +47,7 @@ from wix_meetings_mcp.bookings.model import (
     Policy,
     Price,
     Slot,
+    VideoAccount,
 )
 from wix_meetings_mcp.bookings.port import Backend
 
@@ -160,7 +162,13 @@ class LocalBackend:
     # --- account and links --------------------------------------------------------------------
 
     async def get_account(self) -> Account:
-        name, used = await self._run(lambda: (self._store.business_name(), self._store.count_meetings()))
+        name, used, video_ready = await self._run(
+            lambda: (
+                self._store.business_name(),
+                self._store.count_meetings(),
+                any(a.host_id is None for a in self._store.video_accounts()),
+            )
+        )
         premium = self._plan == "premium"
         return Account(
             backend=self.name,
@@ -168,7 +176,12 @@ class LocalBackend:
             plan=Plan(
                 name=self._plan, premium=premium, meetings_limit=None if premium else FREE_PLAN_MEETINGS
             ),
-            features=Features(external_calendars=premium, video_conferencing=premium, paid_meetings=premium),
+            features=Features(
+                external_calendars=premium,
+                video_conferencing=premium,
+                paid_meetings=premium,
+                video_ready=video_ready,
+            ),
             meetings_used=used,
         )
 
@@ -233,6 +246,16 @@ class LocalBackend:
             return validated(**data)
 
         return await self._run(lambda: self._store.modify_link(link_id, change))
+
+    async def video_accounts(self) -> list[VideoAccount]:
+        return await self._run(self._store.video_accounts)
+
+    async def connect_video_account(self, account: VideoAccount) -> VideoAccount:
+        await self._run(lambda: self._store.save_video_account(account))
+        return account
+
+    async def disconnect_video_account(self, host_id: str | None) -> VideoAccount | None:
+        return await self._run(lambda: self._store.delete_video_account(host_id))
 
     async def create_host(self, *, name: str, email: str | None = None) -> Host:
         """Add a host, available during business hours (Mon–Fri 09:00–17:00) until told otherwise."""
@@ -346,6 +369,11 @@ class LocalBackend:
                 raise InvalidSlot("The slot names another host than its scheduling link.")
             if _utc(slot.end) <= _utc(slot.start):
                 raise InvalidSlot("The slot ends before it starts.")
+            join_url, location = None, link.location
+            if link.location.kind == "video":
+                room = video.room_for(self._store.video_accounts(), link.host.host_id)
+                if room is not None:
+                    join_url, location = room
             status: MeetingStatus = "confirmed"
             if link.price is not None:
                 status = "payment_required"  # no checkout in the sandbox, so no payment_url
@@ -360,7 +388,8 @@ class LocalBackend:
                 end=slot.end.astimezone(self._zone),
                 attendee=request.attendee,
                 host=link.host,
-                location=link.location,
+                location=location,
+                join_url=join_url,
                 notes=request.notes,
                 invite_title=request.invite_title,
                 invite_description=request.invite_description,

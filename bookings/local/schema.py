@@ -51,4 +51,28 @@ _V1_INITIAL: Migration = (
     "CREATE INDEX IF NOT EXISTS busy_connection ON busy (connection_id)",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL,)
+# Flat with history: a maintained count of live meetings for the plan limit (no scan of every
+# meeting ever booked), and an index for the attendee filter of list_meetings.
+_V2_LIVE_COUNT: Migration = (
+    "CREATE TABLE meeting_count (id INTEGER PRIMARY KEY CHECK (id = 1), live INTEGER NOT NULL)",
+    "INSERT INTO meeting_count VALUES (1, (SELECT COUNT(*) FROM meetings WHERE status != 'cancelled'))",
+    """CREATE TRIGGER meeting_count_insert AFTER INSERT ON meetings WHEN NEW.status != 'cancelled'
+        BEGIN UPDATE meeting_count SET live = live + 1; END""",
+    """CREATE TRIGGER meeting_count_delete AFTER DELETE ON meetings WHEN OLD.status != 'cancelled'
+        BEGIN UPDATE meeting_count SET live = live - 1; END""",
+    """CREATE TRIGGER meeting_count_update AFTER UPDATE OF status ON meetings
+        WHEN (OLD.status = 'cancelled') != (NEW.status = 'cancelled')
+        BEGIN UPDATE meeting_count SET live = live + (CASE WHEN NEW.status = 'cancelled' THEN -1 ELSE 1 END); END""",
+    "CREATE INDEX meetings_attendee_email ON meetings (lower(attendee_email), start_ts)",
+)
+
+# Video-conferencing accounts: '' is the business default, else a host's own.
+_V3_VIDEO_ACCOUNTS: Migration = (
+    """CREATE TABLE video_accounts (
+        host_id TEXT PRIMARY KEY, url TEXT NOT NULL, password TEXT, description TEXT,
+        unique_rooms INTEGER NOT NULL)""",
+    "ALTER TABLE meetings ADD COLUMN location_password TEXT",
+    "ALTER TABLE meetings ADD COLUMN location_description TEXT",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL, _V2_LIVE_COUNT, _V3_VIDEO_ACCOUNTS)

@@ -28,7 +28,15 @@ from wix_meetings_mcp.bookings.errors import (
 from wix_meetings_mcp.bookings.local import rows, schema
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
-from wix_meetings_mcp.bookings.model import CalendarConnection, Host, Link, Meeting, MeetingPage, MeetingQuery
+from wix_meetings_mcp.bookings.model import (
+    CalendarConnection,
+    Host,
+    Link,
+    Meeting,
+    MeetingPage,
+    MeetingQuery,
+    VideoAccount,
+)
 
 DEFAULT_BUSINESS_NAME = "My Business"
 
@@ -39,6 +47,7 @@ _MEETING_CONFLICT = """
     SELECT 1 FROM meetings m LEFT JOIN links l ON l.link_id = m.link_id
     WHERE m.host_id = :host AND m.status != 'cancelled' AND m.meeting_id != :ignore
       AND m.start_ts < :end + (SELECT COALESCE(MAX(buffer_minutes), 0) * 60 + :buf FROM links)
+      AND m.start_ts > :start - :day - (SELECT COALESCE(MAX(buffer_minutes), 0) * 60 + :buf FROM links)
       AND m.end_ts > :start - (SELECT COALESCE(MAX(buffer_minutes), 0) * 60 + :buf FROM links)
       AND m.start_ts - MAX(:buf, COALESCE(l.buffer_minutes, 0) * 60) < :end
       AND m.end_ts + MAX(:buf, COALESCE(l.buffer_minutes, 0) * 60) > :start
@@ -51,9 +60,13 @@ _HOST_MEETINGS = """
     FROM meetings m LEFT JOIN links l ON l.link_id = m.link_id
     WHERE m.host_id = :host AND m.status != 'cancelled' AND m.meeting_id != :ignore
       AND m.start_ts < :hi + (SELECT COALESCE(MAX(buffer_minutes), 0) * 60 FROM links)
+      AND m.start_ts > :lo - :day - (SELECT COALESCE(MAX(buffer_minutes), 0) * 60 FROM links)
       AND m.start_ts - COALESCE(l.buffer_minutes, 0) * 60 < :hi
       AND m.end_ts + COALESCE(l.buffer_minutes, 0) * 60 > :lo"""
-_COUNT_MEETINGS = "SELECT COUNT(*) FROM meetings WHERE status != 'cancelled'"
+_COUNT_MEETINGS = "SELECT live FROM meeting_count"  # kept by triggers (schema migration 2)
+# A meeting lasts at most a day (:day): a lower bound on start_ts lets the (host_id, start_ts)
+# index skip the past instead of reading every meeting ever booked.
+MAX_MEETING = 86400
 
 
 class Store:
@@ -258,7 +271,13 @@ class Store:
 
         A meeting is returned when, widened by its own link's buffer, it overlaps [lo, hi).
         """
-        params = {"host": host_id, "ignore": ignore_meeting_id or "", "lo": ts(lo), "hi": ts(hi)}
+        params = {
+            "host": host_id,
+            "ignore": ignore_meeting_id or "",
+            "lo": ts(lo),
+            "hi": ts(hi),
+            "day": MAX_MEETING,
+        }
         with self._read() as conn:
             meetings = conn.execute(_HOST_MEETINGS, params).fetchall()
             imported = conn.execute(
@@ -280,7 +299,14 @@ class Store:
         buffer: int,
         ignore: str,
     ) -> None:
-        params = {"host": host_id, "start": ts(start), "end": ts(end), "buf": buffer * 60, "ignore": ignore}
+        params = {
+            "host": host_id,
+            "start": ts(start),
+            "end": ts(end),
+            "buf": buffer * 60,
+            "ignore": ignore,
+            "day": MAX_MEETING,
+        }
         # Imported busy times get the slot's buffer too, as in find_slots: what it offers, book accepts.
         if (
             conn.execute(_MEETING_CONFLICT, params).fetchone()
@@ -372,9 +398,10 @@ class Store:
             clauses.append("status = 'cancelled'")
         elif query.status != "all":
             clauses.append(
-                "status != 'cancelled' AND " + ("end_ts > ?" if query.status == "upcoming" else "end_ts <= ?")
+                "status != 'cancelled' AND "
+                + ("end_ts > ? AND start_ts > ?" if query.status == "upcoming" else "end_ts <= ?")
             )
-            args.append(ts(now))
+            args.extend([ts(now), ts(now) - MAX_MEETING] if query.status == "upcoming" else [ts(now)])
         descending = query.status == "past"  # most recent first
         if query.cursor is not None:
             clauses.append(f"(start_ts, meeting_id) {'<' if descending else '>'} (?, ?)")
@@ -392,6 +419,51 @@ class Store:
         page, more = found[: query.limit], len(found) > query.limit
         cursor = rows.encode_cursor(page[-1]["start_ts"], page[-1]["meeting_id"]) if more else None
         return MeetingPage(meetings=tuple(rows.to_meeting(r, self._zone) for r in page), next_cursor=cursor)
+
+    # --- video accounts -------------------------------------------------------------------------
+
+    def video_accounts(self) -> list[VideoAccount]:
+        found = self._conn().execute("SELECT * FROM video_accounts ORDER BY host_id").fetchall()
+        return [
+            VideoAccount(
+                host_id=r["host_id"] or None,
+                url=r["url"],
+                password=r["password"],
+                description=r["description"],
+                unique_rooms=bool(r["unique_rooms"]),
+            )
+            for r in found
+        ]
+
+    def save_video_account(self, account: VideoAccount) -> None:
+        with self._write() as conn:
+            if account.host_id is not None:
+                self._require_host(conn, account.host_id)
+            conn.execute(
+                "INSERT OR REPLACE INTO video_accounts VALUES (?, ?, ?, ?, ?)",
+                (
+                    account.host_id or "",
+                    account.url,
+                    account.password,
+                    account.description,
+                    account.unique_rooms,
+                ),
+            )
+
+    def delete_video_account(self, host_id: str | None) -> VideoAccount | None:
+        with self._write() as conn:
+            key = host_id or ""
+            row = conn.execute("SELECT * FROM video_accounts WHERE host_id = ?", (key,)).fetchone()
+            conn.execute("DELETE FROM video_accounts WHERE host_id = ?", (key,))
+        if row is None:
+            return None
+        return VideoAccount(
+            host_id=host_id,
+            url=row["url"],
+            password=row["password"],
+            description=row["description"],
+            unique_rooms=bool(row["unique_rooms"]),
+        )
 
     # --- calendar connections -------------------------------------------------------------------
 

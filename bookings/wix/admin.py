@@ -33,6 +33,7 @@ from wix_meetings_mcp.bookings.model import (
     NewLink,
     Policy,
     Price,
+    VideoAccount,
 )
 from wix_meetings_mcp.bookings.wix import _mapping as m
 from wix_meetings_mcp.bookings.wix import _payloads as p
@@ -90,6 +91,12 @@ def payment(price: Price) -> dict[str, Any]:
         fixed["deposit"] = {"value": str(price.deposit), "currency": price.currency}
     options = {"online": True, "inPerson": False, "deposit": price.deposit is not None}
     return {"rateType": "FIXED", "fixed": fixed, "options": options}
+
+
+_VIDEO_NOT_YET = (
+    "video-conferencing accounts on Wix are connected in the site's dashboard; this server does not "
+    "manage them yet (meetings still carry the join link Wix gives them)"
+)
 
 
 class WixAdmin:
@@ -347,6 +354,18 @@ class WixAdmin:
                 raise
             return connection.model_copy(update={"status": "disconnected"})
         return m.to_connection(answer.connection, host_id=connection.host_id, provider=connection.provider)
+
+    # Wix documents a Conferencing API (Conference V1: connect a resource to a provider by OAuth,
+    # credentials or a static custom link) that could back these; until it is mapped and faked from
+    # its reference, the adapter says so instead of guessing its payloads.
+    async def video_accounts(self) -> list[VideoAccount]:
+        raise NotSupported(_VIDEO_NOT_YET)
+
+    async def connect_video_account(self, account: VideoAccount) -> VideoAccount:
+        raise NotSupported(_VIDEO_NOT_YET)
+
+    async def disconnect_video_account(self, host_id: str | None) -> VideoAccount | None:
+        raise NotSupported(_VIDEO_NOT_YET)
 
     async def _only_host_id(self) -> str:
         hosts = await self._catalog.host_ids()
