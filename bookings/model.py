@@ -186,6 +186,10 @@ class CalendarConnection(Domain):
     export_enabled: bool = False
     account_email: str | None = None
     busy_intervals: int | None = None  # busy times imported, where the backend knows
+    # Why the last refresh failed (status "error"); the busy times of the last good one still count.
+    error_reason: (
+        Literal["unreachable", "refused_address", "too_large", "not_icalendar", "timeout"] | None
+    ) = None
 
 
 class ConnectCalendarRequest(Domain):

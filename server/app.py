@@ -76,6 +76,7 @@ async def open_backend(
             clock=clock,
             http=http,  # lazily: only a calendar feed needs it
             business_name=settings.business_name,  # None keeps the stored name
+            allowed_private_hosts=settings.allowed_private_hosts,
         )
     if settings.backend == "meetergo":
         from wix_meetings_mcp.bookings.meetergo import MeetergoBackend, MeetergoClient

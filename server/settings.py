@@ -44,6 +44,11 @@ class Settings(BaseSettings):
     http_rate_limit: int = Field(
         600, ge=0, validation_alias=_env("http_rate_limit", "MEETINGS_HTTP_RATE_LIMIT")
     )
+    # Comma-separated host names (as written in URLs), addresses or CIDR ranges that caller-named
+    # URLs (iCal feeds, CalDAV) may reach although they are not public; ports are ignored.
+    allowed_private_hosts: str = Field(
+        "", validation_alias=_env("allowed_private_hosts", "MEETINGS_ALLOWED_PRIVATE_HOSTS")
+    )
     # Peers whose X-Forwarded-For is believed (addresses or CIDR ranges); everyone else is known by
     # the address they connect from.
     trusted_proxies: str = Field("", validation_alias=_env("trusted_proxies", "MEETINGS_TRUSTED_PROXIES"))

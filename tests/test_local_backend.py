@@ -1,10 +1,11 @@
-"""LocalBackend behaviour: provisioning, booking life cycle, filters and paging, limits, races, calendars."""
+"""LocalBackend behaviour of its own: provisioning, the stored meeting, filters and paging, the limit inside
+the write, overlaps and races, links and hours, calendar feeds. What every backend promises is in
+tests/contract/."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.conftest import FakeClock
 from wix_meetings_mcp.bookings.errors import (
     InvalidArgument,
     InvalidSlot,
@@ -42,21 +44,14 @@ def berlin(hhmm: str, day: str = MONDAY) -> datetime:
     return datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=BERLIN)
 
 
-@dataclass
-class Clock:
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture(autouse=True)
+def _monday_1_june(clock: FakeClock) -> None:
+    """These tests live in June 2026, Monday 1 June 07:00 in Berlin."""
+    clock.now = berlin("07:00")
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(berlin("07:00"))
-
-
-@pytest.fixture
-def open_backend(tmp_path: Path, clock: Clock) -> Callable[..., LocalBackend]:
+def open_backend(tmp_path: Path, clock: FakeClock) -> Callable[..., LocalBackend]:
     def open_(plan: str = "premium", zone: str = "Europe/Berlin") -> LocalBackend:
         return LocalBackend(db_path=tmp_path / "meetings.db", time_zone=zone, plan=plan, clock=clock)  # type: ignore[arg-type]
 
@@ -146,7 +141,7 @@ async def test_reopening_keeps_one_provisioning_and_configuration_wins(
     second.close()
 
 
-def test_an_unknown_time_zone_is_an_invalid_argument(tmp_path: Path, clock: Clock) -> None:
+def test_an_unknown_time_zone_is_an_invalid_argument(tmp_path: Path, clock: FakeClock) -> None:
     with pytest.raises(InvalidArgument):
         LocalBackend(db_path=tmp_path / "x.db", time_zone="Mars/Olympus", plan="free", clock=clock)
 
@@ -154,7 +149,9 @@ def test_an_unknown_time_zone_is_an_invalid_argument(tmp_path: Path, clock: Cloc
 # --- the booking life cycle ----------------------------------------------------------------------
 
 
-async def test_book_get_reschedule_and_cancel_a_meeting(backend: LocalBackend, clock: Clock) -> None:
+async def test_a_meeting_is_stored_as_booked_and_a_cancelled_one_stays_as_it_was(
+    backend: LocalBackend, clock: FakeClock
+) -> None:
     link = await the_link(backend)
     meeting = await backend.book(request_for(slot_of(link, "10:00")), meetings_limit=None)
     assert meeting.status == "confirmed" and meeting.payment_url is None
@@ -162,18 +159,13 @@ async def test_book_get_reschedule_and_cancel_a_meeting(backend: LocalBackend, c
     assert meeting.link_name == "30 Minute Meeting" and meeting.host.host_id == "host_1"
     assert meeting.notes == {"topic": "intro"} and meeting.created_at == clock.now
     assert await backend.get_meeting(meeting.meeting_id) == meeting
-    assert not await backend.is_slot_free(slot_of(link, "10:00"))
-    assert await backend.is_slot_free(slot_of(link, "10:00"), ignore_meeting_id=meeting.meeting_id)
 
     moved = await backend.reschedule(meeting.meeting_id, slot_of(link, "14:00"), notify_attendee=True)
-    assert (moved.start, moved.meeting_id, moved.status) == (berlin("14:00"), meeting.meeting_id, "confirmed")
-    assert await backend.is_slot_free(slot_of(link, "10:00"))
+    assert moved == meeting.model_copy(update={"start": berlin("14:00"), "end": berlin("14:30")})
 
     cancelled = await backend.cancel(meeting.meeting_id, reason="Ill", notify_attendee=False)
-    assert (cancelled.status, cancelled.cancel_reason) == ("cancelled", "Ill")
     again = await backend.cancel(meeting.meeting_id, reason="other", notify_attendee=False)
-    assert again == cancelled
-    assert await backend.is_slot_free(slot_of(link, "14:00"))
+    assert again == cancelled and again.cancel_reason == "Ill"
     with pytest.raises(InvalidArgument):
         await backend.reschedule(meeting.meeting_id, slot_of(link, "15:00"), notify_attendee=True)
 
@@ -187,20 +179,6 @@ async def test_rescheduling_into_a_slightly_later_overlapping_time_ignores_the_m
         meeting.meeting_id, slot_of(link, "10:30", minutes=60), notify_attendee=True
     )
     assert moved.start == berlin("10:30")
-
-
-async def test_unknown_ids_are_not_found(backend: LocalBackend) -> None:
-    link = await the_link(backend)
-    with pytest.raises(NotFound):
-        await backend.get_meeting("nope")
-    with pytest.raises(NotFound):
-        await backend.cancel("nope", reason=None, notify_attendee=True)
-    with pytest.raises(NotFound):
-        await backend.reschedule("nope", slot_of(link, "10:00"), notify_attendee=True)
-    with pytest.raises(NotFound):
-        await backend.get_link("nope")
-    with pytest.raises(NotFound):
-        await backend.set_link_active("nope", active=False)
 
 
 @pytest.mark.parametrize(
@@ -227,7 +205,7 @@ async def test_a_slot_of_another_host_is_an_invalid_slot(backend: LocalBackend) 
     assert not await backend.is_slot_free(forged)
 
 
-async def test_a_past_slot_is_not_free(backend: LocalBackend, clock: Clock) -> None:
+async def test_a_past_slot_is_not_free(backend: LocalBackend, clock: FakeClock) -> None:
     link = await the_link(backend)
     clock.now = berlin("12:00")
     assert not await backend.is_slot_free(slot_of(link, "11:30"))
@@ -238,7 +216,7 @@ async def test_a_past_slot_is_not_free(backend: LocalBackend, clock: Clock) -> N
 
 
 @pytest.fixture
-async def five_meetings(backend: LocalBackend, clock: Clock) -> list[str]:
+async def five_meetings(backend: LocalBackend, clock: FakeClock) -> list[str]:
     link = await the_link(backend)
     ids = []
     for i, hhmm in enumerate(["09:00", "10:00", "11:00", "12:00", "13:00"]):

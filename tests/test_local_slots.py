@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from wix_meetings_mcp.bookings.errors import InvalidArgument
 from wix_meetings_mcp.bookings.local import LocalBackend
-from wix_meetings_mcp.bookings.local.ics import MAX_FEED_BYTES, parse_busy
+from wix_meetings_mcp.bookings.local.feeds import MAX_FEED_BYTES
+from wix_meetings_mcp.bookings.local.ics import parse_busy
 from wix_meetings_mcp.bookings.local.slots import free_slots
 from wix_meetings_mcp.bookings.model import ConnectCalendarRequest, Link, Policy
 
@@ -209,13 +210,22 @@ def test_sweep_agrees_with_checking_every_busy_interval(
 # --- the same tables through LocalBackend.find_slots -------------------------------------------
 
 
+async def public_dns(host: str, port: int) -> list[str]:
+    return ["93.184.215.14"]  # any public address: a MockTransport answers, nothing is dialled
+
+
 @pytest.fixture
 def make_backend(tmp_path: Path) -> Callable[..., LocalBackend]:
     def make(
         zone: str = "Europe/Berlin", now: datetime = LONG_AGO, http: httpx.AsyncClient | None = None
     ) -> LocalBackend:
         return LocalBackend(
-            db_path=tmp_path / "meetings.db", time_zone=zone, plan="premium", clock=Clock(now), http=http
+            db_path=tmp_path / "meetings.db",
+            time_zone=zone,
+            plan="premium",
+            clock=Clock(now),
+            http=http,
+            resolver=public_dns,
         )
 
     return make

@@ -1,18 +1,18 @@
-"""MeetergoBackend against the stateful fake: links, slots, listing, calendars and account."""
+"""MeetergoBackend against the stateful fake: meetergo's wire parameters and mapping of links, slots,
+listing, calendars and account. What every backend promises is in tests/contract/."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from tests._meetergo import BERLIN, TUESDAY_9, World, bodies, open_world, request_for, slot_at, slots_on
+from tests._meetergo import TUESDAY_9, World, bodies, open_world, request_for, slot_at, slots_on
 from tests.conftest import FakeClock
 from wix_meetings_mcp.bookings.errors import (
     InvalidArgument,
     LinkInactive,
-    NotFound,
     NotSupported,
 )
 from wix_meetings_mcp.bookings.meetergo import MeetergoBackend
@@ -46,21 +46,14 @@ async def test_list_links_reads_the_stale_wrapped_list_shape(clock: FakeClock) -
         assert [link.name for link in await w.backend.list_links()] == ["Intro call"]
 
 
-async def test_get_link_of_an_unknown_meeting_type_is_not_found(world: World) -> None:
-    with pytest.raises(NotFound):
-        await world.backend.get_link("mt-missing")
-
-
-async def test_deactivating_a_link_patches_enabled_and_blocks_booking(world: World) -> None:
+async def test_deactivating_a_link_patches_enabled_and_the_adapter_refuses_to_book_it(world: World) -> None:
     slot = await slot_at(world, world.solo, TUESDAY_9)
-    link = await world.backend.set_link_active(world.solo, active=False)
-    assert not link.active and world.fake.meeting_types[world.solo]["enabled"] is False
+    await world.backend.set_link_active(world.solo, active=False)
+    assert world.fake.meeting_types[world.solo]["enabled"] is False
     assert bodies(world, f"/v4/meeting-type/{world.solo}") == [{"enabled": False}]
-    assert await world.backend.list_links() == []
     with pytest.raises(LinkInactive):
         await world.backend.book(request_for(slot), meetings_limit=None)
-    assert (await world.backend.set_link_active(world.solo, active=True)).active
-    assert (await world.backend.book(request_for(slot), meetings_limit=None)).status == "confirmed"
+    assert world.fake.calls["POST /v4/booking"] == 0
 
 
 async def test_a_redirect_for_a_deactivated_link_is_not_supported(world: World) -> None:
@@ -70,19 +63,6 @@ async def test_a_redirect_for_a_deactivated_link_is_not_supported(world: World) 
 
 
 # --- slots ---------------------------------------------------------------------------------------
-
-
-async def test_find_slots_returns_aware_future_slots_inside_the_range_sorted(world: World) -> None:
-    link = await world.backend.get_link(world.solo)
-    start = datetime(2026, 11, 30, 0, 0, tzinfo=BERLIN)  # Monday; now is 09:00 Berlin
-    slots = await world.backend.find_slots(
-        link, start=start, end=start + timedelta(days=2), duration=timedelta(minutes=30)
-    )
-    assert slots == sorted(slots, key=lambda s: s.start)
-    assert all(s.start.tzinfo is not None and s.end - s.start == timedelta(minutes=30) for s in slots)
-    assert slots[0].start == datetime(2026, 11, 30, 9, 30, tzinfo=BERLIN)  # 09:00 is now: gone
-    assert slots[-1].start == datetime(2026, 12, 1, 16, 30, tzinfo=BERLIN)
-    assert {s.host_id for s in slots} == {world.host} and {s.link_id for s in slots} == {world.solo}
 
 
 async def test_find_slots_sends_dates_host_scope_and_duration_on_the_wire(world: World) -> None:
@@ -133,11 +113,9 @@ async def test_round_robin_link_uses_the_queue_for_availability_and_booking(worl
     assert availability.url.params["queueId"] == queue and "hostIds" not in availability.url.params
 
 
-async def test_is_slot_free_rechecks_and_ignores_the_meeting_being_moved(world: World) -> None:
+async def test_is_slot_free_asks_fresh_availability_without_the_meeting_being_moved(world: World) -> None:
     slot = await slot_at(world, world.solo, TUESDAY_9)
-    assert await world.backend.is_slot_free(slot)
     meeting = await world.backend.book(request_for(slot), meetings_limit=None)
-    assert not await world.backend.is_slot_free(slot)
     assert await world.backend.is_slot_free(slot, ignore_meeting_id=meeting.meeting_id)
     last = [r for r in world.fake.requests if r.url.path == "/v4/booking-availability"][-1].url.params
     assert last["existingAppointmentId"] == meeting.meeting_id and last["refreshCache"] == "true"
@@ -146,7 +124,9 @@ async def test_is_slot_free_rechecks_and_ignores_the_meeting_being_moved(world: 
 # --- listing -------------------------------------------------------------------------------------
 
 
-async def test_list_meetings_filters_by_status_link_and_attendee(world: World, clock: FakeClock) -> None:
+async def test_list_meetings_maps_appointments_made_elsewhere_and_reads_one_api_page(
+    world: World, clock: FakeClock
+) -> None:
     other = world.fake.add_meeting_type("Other", user_id=world.host)
     past = world.fake.seed_appointment(world.solo, clock.now - timedelta(days=3), "ada@example.com")
     upcoming = world.fake.seed_appointment(world.solo, TUESDAY_9, "ada@example.com")
@@ -159,12 +139,8 @@ async def test_list_meetings_filters_by_status_link_and_attendee(world: World, c
         page = await world.backend.list_meetings(MeetingQuery.model_validate(query))
         return [m.meeting_id for m in page.meetings]
 
-    assert await ids() == [upcoming, elsewhere]
-    assert await ids(status="past") == [past]
-    assert await ids(status="cancelled") == [cancelled]
     assert await ids(status="all") == [past, upcoming, elsewhere, cancelled]
-    assert await ids(link_id=other) == [elsewhere]
-    assert await ids(status="all", attendee_email="ADA@example.com") == [past, upcoming, cancelled]
+    assert await ids(status="past") == [past] and await ids(link_id=other) == [elsewhere]
     paged = [r.url.params for r in world.fake.requests if r.url.path == "/v4/appointment/paginated"]
     assert all(p["page"] == "0" and p["pageSize"] == "50" for p in paged)
 
@@ -241,20 +217,8 @@ async def test_list_calendar_connections_maps_providers_and_flags(world: World) 
     assert [(c.provider, c.host_id) for c in theirs] == [("outlook", world.colleague)]
 
 
-async def test_get_account_reports_the_user_plan_and_meetings_used(world: World) -> None:
-    world.fake.seed_appointment(world.solo, TUESDAY_9, "a@example.com")
-    world.fake.seed_appointment(world.solo, TUESDAY_9 + timedelta(hours=1), "b@example.com", cancelled=True)
+async def test_get_account_names_the_business_after_the_user_and_maps_meetergo_features(world: World) -> None:
     account = await world.backend.get_account()
-    assert account.backend == "meetergo" and world.backend.name == "meetergo"
     assert account.business.name == "Hanna Host" and account.business.time_zone == "Europe/Berlin"
-    assert account.plan.premium and account.plan.meetings_limit is None and account.meetings_used == 1
+    assert account.plan.premium and account.plan.meetings_limit is None
     assert account.features.external_calendars and not account.features.paid_meetings
-
-
-async def test_slots_and_meetings_carry_aware_datetimes_in_every_zone(world: World) -> None:
-    meeting = await world.backend.book(
-        request_for(await slot_at(world, world.solo, TUESDAY_9)), meetings_limit=None
-    )
-    fetched = await world.backend.get_meeting(meeting.meeting_id)
-    assert fetched.start == datetime(2026, 12, 1, 8, 0, tzinfo=UTC) and fetched.start.utcoffset() is not None
-    assert fetched.created_at.tzinfo is not None

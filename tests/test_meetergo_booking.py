@@ -1,4 +1,5 @@
-"""MeetergoBackend writes against the stateful fake: book, reschedule, cancel, reconciliation."""
+"""MeetergoBackend writes against the stateful fake: meetergo's payloads, provisional bookings, error
+mapping and the look-up after a lost write. What every backend promises is in tests/contract/."""
 
 from __future__ import annotations
 
@@ -225,14 +226,11 @@ async def test_other_writes_whose_response_was_dropped_are_confirmed_by_reading_
 # --- reschedule and cancel -----------------------------------------------------------------------
 
 
-async def test_reschedule_moves_the_appointment(world: World) -> None:
+async def test_reschedule_posts_the_new_start_and_keeps_availability_checked(world: World) -> None:
     slot = await slot_at(world, world.solo, TUESDAY_9)
     meeting = await world.backend.book(request_for(slot), meetings_limit=None)
     later = await slot_at(world, world.solo, TUESDAY_9 + timedelta(hours=2))
-    moved = await world.backend.reschedule(meeting.meeting_id, later, notify_attendee=True)
-    assert (
-        moved.meeting_id == meeting.meeting_id and moved.start == later.start and moved.status == "confirmed"
-    )
+    await world.backend.reschedule(meeting.meeting_id, later, notify_attendee=True)
     assert bodies(world, f"/v4/appointment/{meeting.meeting_id}/reschedule") == [
         {"start": "2026-12-01T11:00:00+01:00", "ignoreAvailability": False}
     ]
@@ -279,13 +277,9 @@ async def test_cancel_marks_the_meeting_cancelled_with_the_reason(world: World, 
     )
 
 
-async def test_unknown_meetings_are_not_found(world: World) -> None:
-    with pytest.raises(NotFound):
-        await world.backend.get_meeting("appt-missing")
+async def test_an_unknown_provisional_booking_is_not_found(world: World) -> None:
     with pytest.raises(NotFound):
         await world.backend.get_meeting(f"{PROVISIONAL_PREFIX}unknown")
-    with pytest.raises(NotFound):
-        await world.backend.cancel("appt-missing", reason=None, notify_attendee=True)
 
 
 async def test_a_pending_booking_is_found_by_another_process_on_the_same_database(

@@ -203,8 +203,10 @@ async def test_no_secret_reaches_results_errors_logs_audit_or_the_database(tmp_p
         serve_on_loopback(meetergo) as mg_url,
     ):
         runs = {
-            "local": ({}, [apple, {**apple, "ics_url": f"{feeds}/{ICS_SECRET}/basic.ics"},
-                           {"provider": "google", "ics_url": f"{feeds}/{ICS_SECRET}/missing.ics"}]),
+            # The loopback feed stands in for a public calendar, so its address is allowed.
+            "local": ({"MEETINGS_ALLOWED_PRIVATE_HOSTS": "127.0.0.1"},
+                      [apple, {**apple, "ics_url": f"{feeds}/{ICS_SECRET}/basic.ics"},
+                       {"provider": "google", "ics_url": f"{feeds}/{ICS_SECRET}/missing.ics"}]),
             "wix": ({"MEETINGS_BACKEND": "wix", "WIX_API_KEY": WIX_KEY, "WIX_SITE_ID": wix.site_id,
                      "WIX_API_BASE_URL": wix_url},
                     [apple, {**apple, "password": WRONG_PASSWORD},

@@ -23,7 +23,7 @@ from wix_meetings_mcp.server.app import build_server
 from wix_meetings_mcp.server.settings import Settings
 
 ADMIN = {"provision_meetings", "create_scheduling_link", "update_scheduling_link", "create_host",
-         "disconnect_calendar"}  # fmt: skip
+         "disconnect_calendar", "connect_video_account", "disconnect_video_account"}  # fmt: skip
 PAID = {"amount": 80, "currency": "EUR", "deposit": 20}
 HAMBURG = {"kind": "custom_address", "address": "Hafen 3, Hamburg"}
 
@@ -53,7 +53,10 @@ async def test_admin_tools_are_off_by_default_and_hidden_in_read_only_mode(conne
     async with connect(toolsets="admin") as call:
         tools = {t.name: t for t in (await call.client.list_tools()).tools}
     assert set(tools) == ADMIN
-    assert {n for n, t in tools.items() if t.annotations.destructive_hint} == {"disconnect_calendar"}
+    assert {n for n, t in tools.items() if t.annotations.destructive_hint} == {
+        "disconnect_calendar",
+        "disconnect_video_account",
+    }
     assert not any(t.annotations.read_only_hint for t in tools.values())
     for tool in tools.values():
         assert tool.title and tool.description and tool.output_schema, tool.name

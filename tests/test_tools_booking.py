@@ -1,4 +1,7 @@
-"""The booking loop through the MCP protocol: account, links, slots, book, list, read, reschedule."""
+"""The booking tools on the local engine through MCP: account, links, slots, rendering, keys, dry runs, lists.
+
+The loop every backend shares (book, conflicts, reschedule, policies, plan) is in tests/contract/.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ async def test_get_account_shows_business_zone_plan_and_limits(connect: Connect)
         "external_calendars": False,
         "video_conferencing": False,
         "paid_meetings": False,
+        "video_ready": False,
     }
 
 
@@ -95,13 +99,6 @@ async def test_booking_a_slot_confirms_it_with_a_spoken_when(connect: Connect) -
         assert "untrusted" in booked
         again = await call("get_meeting", meeting_id=meeting["meeting_id"])
         assert again["meeting"] == meeting
-        listed = await call("list_meetings")
-        assert [m["meeting_id"] for m in listed["meetings"]] == [meeting["meeting_id"]]
-        after = await call(
-            "find_slots", link_id=meeting["link_id"], from_date="2026-12-01", to_date="2026-12-01"
-        )
-        assert meeting["start"] not in [s["start"] for s in after["slots"]]
-        assert (await call("get_account"))["plan"]["meetings_used"] == 1
 
 
 async def test_the_meeting_is_shown_in_the_attendees_zone(connect: Connect) -> None:
@@ -115,34 +112,6 @@ async def test_the_meeting_is_shown_in_the_attendees_zone(connect: Connect) -> N
     assert booked["meeting"]["start"] == "2026-12-01T13:45:00+05:45"
     assert booked["meeting"]["when"] == "Tuesday 1 December, 1:45 to 2:15 PM, Kathmandu time"
     assert booked["meeting"]["host_when"] == "Tuesday 1 December, 9:00 to 9:30 AM, Berlin time"
-
-
-async def test_repeating_a_booking_returns_the_same_meeting_not_a_second(connect: Connect) -> None:
-    async with connect() as call:
-        slot = (await call("find_slots", link_id=await first_link(call)))["slots"][0]["slot_id"]
-        first = await call("book_meeting", slot_id=slot, attendee=ANN)
-        second = await call("book_meeting", slot_id=slot, attendee={**ANN, "email": "ANN@example.com"})
-        assert second["already_booked"] is True
-        assert second["meeting"]["meeting_id"] == first["meeting"]["meeting_id"]
-        taken = await call.error(
-            "book_meeting", slot_id=slot, attendee={"name": "Bo", "email": "bo@example.com"}
-        )
-        assert taken.startswith("slot_unavailable: ")
-        assert len((await call("list_meetings"))["meetings"]) == 1
-
-
-async def test_idempotency_key_replays_the_first_result_and_refuses_other_arguments(connect: Connect) -> None:
-    async with connect() as call:
-        slots = (await call("find_slots", link_id=await first_link(call)))["slots"]
-        key = "booking-7f3a9c2e"
-        first = await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ANN, idempotency_key=key)
-        replay = await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ANN, idempotency_key=key)
-        assert replay == first
-        conflict = await call.error(
-            "book_meeting", slot_id=slots[1]["slot_id"], attendee=ANN, idempotency_key=key
-        )
-        assert conflict.startswith("idempotency_conflict: ")
-        assert len((await call("list_meetings"))["meetings"]) == 1
 
 
 async def test_idempotency_keys_expire_after_a_day(connect: Connect, clock: FakeClock) -> None:
@@ -164,81 +133,6 @@ async def test_dry_run_checks_everything_and_writes_nothing(connect: Connect) ->
         result = await call("book_meeting", slot_id=slot, attendee=ANN, dry_run=True)
         assert result["status"] == "dry_run" and "meeting" not in result
         assert (await call("list_meetings"))["meetings"] == []
-
-
-async def test_the_fourth_meeting_on_the_free_plan_is_refused_before_any_write(connect: Connect) -> None:
-    async with connect() as call:
-        slots = (await call("find_slots", link_id=await first_link(call)))["slots"]
-        ids = []
-        for i in range(3):
-            booked = await call(
-                "book_meeting",
-                slot_id=slots[i]["slot_id"],
-                attendee={"name": f"P{i}", "phone": f"+4930123456{i}"},
-            )
-            ids.append(booked["meeting"]["meeting_id"])
-        refused = await call.error("book_meeting", slot_id=slots[3]["slot_id"], attendee=ANN)
-        assert refused.startswith("plan_limit_reached: ")
-        assert "3" in refused
-        assert len((await call("list_meetings", status="all"))["meetings"]) == 3
-        dry = await call.error("book_meeting", slot_id=slots[3]["slot_id"], attendee=ANN, dry_run=True)
-        assert dry.startswith("plan_limit_reached: ")
-        # A cancelled meeting frees its place on the plan.
-        await call("cancel_meeting", meeting_id=ids[0], override_policy=True, **await token_for(call, ids[0]))
-        assert (await call("get_account"))["plan"]["meetings_used"] == 2
-        assert (await call("book_meeting", slot_id=slots[3]["slot_id"], attendee=ANN))[
-            "status"
-        ] == "confirmed"
-
-
-async def token_for(call: object, meeting_id: str) -> dict[str, str]:
-    first = await call("cancel_meeting", meeting_id=meeting_id, override_policy=True)  # type: ignore[operator]
-    assert first["status"] == "confirmation_required"
-    return {"confirmation_token": first["confirmation_token"]}
-
-
-async def test_premium_plan_has_no_meeting_limit(connect: Connect) -> None:
-    async with connect(plan="premium") as call:
-        slots = (await call("find_slots", link_id=await first_link(call)))["slots"]
-        for i in range(5):
-            await call(
-                "book_meeting",
-                slot_id=slots[i]["slot_id"],
-                attendee={"name": f"P{i}", "email": f"p{i}@x.org"},
-            )
-        account = await call("get_account")
-    assert account["plan"]["meetings_used"] == 5 and "meetings_limit" not in account["plan"]
-
-
-async def test_reschedule_moves_the_meeting_and_frees_the_old_time(connect: Connect) -> None:
-    async with connect() as call:
-        link = await first_link(call)
-        slots = (await call("find_slots", link_id=link, from_date="2026-12-02"))["slots"]
-        meeting = (await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ANN))["meeting"]
-        moved = (
-            await call("reschedule_meeting", meeting_id=meeting["meeting_id"], slot_id=slots[1]["slot_id"])
-        )["meeting"]
-        assert moved["meeting_id"] == meeting["meeting_id"]
-        assert moved["start"] == slots[1]["start"]
-        free = await call("find_slots", link_id=link, from_date="2026-12-02", to_date="2026-12-02")
-        assert slots[0]["start"] in [s["start"] for s in free["slots"]]
-
-
-async def test_reschedule_inside_the_24_hour_window_is_a_policy_violation(
-    connect: Connect, clock: FakeClock
-) -> None:
-    async with connect() as call:
-        link = await first_link(call)
-        slots = (await call("find_slots", link_id=link, from_date="2026-12-01"))["slots"]
-        meeting = (await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ANN))["meeting"]
-        clock.advance(hours=12)  # 12 hours before the start
-        later = (await call("find_slots", link_id=link, from_date="2026-12-03"))["slots"][0]["slot_id"]
-        refused = await call.error("reschedule_meeting", meeting_id=meeting["meeting_id"], slot_id=later)
-        assert refused.startswith("policy_violation: ") and "override_policy" in refused
-        moved = await call(
-            "reschedule_meeting", meeting_id=meeting["meeting_id"], slot_id=later, override_policy=True
-        )
-        assert moved["meeting"]["start"].startswith("2026-12-03")
 
 
 async def test_list_meetings_filters_by_status_dates_and_email(connect: Connect, clock: FakeClock) -> None:

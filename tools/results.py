@@ -257,6 +257,7 @@ class ConnectionOut(BaseModel):
     export_enabled: bool
     account_email: str | None = None
     busy_intervals: int | None = None
+    error_reason: str | None = None  # status "error": why; the last good busy times still count
 
 
 class ConnectResult(BaseModel):

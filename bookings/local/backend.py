@@ -49,10 +49,13 @@ from wix_meetings_mcp.bookings.model import (
     Slot,
     VideoAccount,
 )
+from wix_meetings_mcp.bookings.outbound import Outbound, OutboundError, Reason, Resolver
 from wix_meetings_mcp.bookings.port import Backend
 
 if TYPE_CHECKING:
     import httpx  # only a type here: the client is injected
+
+    from wix_meetings_mcp.bookings.local.feeds import FeedLimits, FeedReader
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
@@ -83,6 +86,9 @@ class LocalBackend:
         http: httpx.AsyncClient | Callable[[], httpx.AsyncClient] | None = None,
         business_name: str | None = None,
         fresh_time_zone: str = "UTC",
+        allowed_private_hosts: str | Sequence[str] = (),
+        resolver: Resolver | None = None,
+        feed_limits: FeedLimits | None = None,
     ) -> None:
         """`time_zone` and `business_name` overwrite what the file stores when given; None keeps it
         (a fresh file gets `fresh_time_zone`, the machine's zone when the server builds it)."""
@@ -104,6 +110,10 @@ class LocalBackend:
         self._plan = plan
         self._clock = clock
         self._http = http
+        self._allowed_private_hosts = allowed_private_hosts
+        self._resolver = resolver
+        self._feed_limits = feed_limits
+        self._feed_reader: FeedReader | None = None
         self._business_name = business_name
         self._store = Store(db_path, self._zone)
         self._ready = False
@@ -152,6 +162,15 @@ class LocalBackend:
                     self._zone = ZoneInfo(self._time_zone)
                     self._ready = True
         return fn()
+
+    def _feeds(self) -> FeedReader:
+        """Made on first use, inside the event loop: its limiters belong to one."""
+        if self._feed_reader is None:
+            from wix_meetings_mcp.bookings.local.feeds import FeedLimits, FeedReader
+
+            outbound = Outbound(allowed_private_hosts=self._allowed_private_hosts, resolver=self._resolver)
+            self._feed_reader = FeedReader(outbound=outbound, limits=self._feed_limits or FeedLimits())
+        return self._feed_reader
 
     def _now(self) -> datetime:
         now = self._clock()
@@ -435,11 +454,9 @@ class LocalBackend:
                 "with it as ics_url.",
                 provider=request.provider,
             )
-        from wix_meetings_mcp.bookings.local import (
-            ics,  # icalendar & co. load only when a calendar is connected
-        )
+        from wix_meetings_mcp.bookings.local import feeds
 
-        url = ics.normalize_feed_url(request.ics_url)
+        url = feeds.normalize_feed_url(request.ics_url)
         now = self._now()
         links = await self._run(lambda: self._store.links(include_inactive=True))
         horizon = max(
@@ -450,13 +467,6 @@ class LocalBackend:
                 if ln.host.host_id == host.host_id and ln.policy.max_advance
             ]
         )
-        busy = await ics.fetch_busy(
-            url,
-            http=self._http() if callable(self._http) else self._http,
-            zone=self._zone,
-            start=now - timedelta(days=1),
-            end=now + horizon,
-        )
         connection = CalendarConnection(
             connection_id=uuid.uuid4().hex,
             host_id=host.host_id,
@@ -466,9 +476,34 @@ class LocalBackend:
             export_enabled=False,
             account_email=request.email,
         )
-        saved = await self._run(
-            lambda: self._store.save_connection(connection, ics_url=url, busy=busy, imported_at=now)
-        )
+        reader = self._feeds()
+        try:
+            busy = await reader.busy(
+                url,
+                http=self._http() if callable(self._http) else self._http,
+                zone=self._zone,
+                start=now - timedelta(days=1),
+                end=now + horizon,
+            )
+            saved = await self._run(
+                lambda: self._store.save_connection(
+                    connection,
+                    ics_url=url,
+                    busy=busy,
+                    imported_at=now,
+                    host_limit=reader.limits.host_intervals,
+                )
+            )
+        except OutboundError as exc:
+            is_file = url.startswith("file:")
+            reason: Reason = "unreachable" if is_file else exc.reason
+            # A cap hit never frees time silently: a known feed turns `error` and keeps its busy times.
+            await self._run(
+                lambda: self._store.mark_feed_error(
+                    host_id=host.host_id, provider=request.provider, ics_url=url, reason=reason
+                )
+            )
+            raise feeds.feed_error(reason, file=is_file) from None
         return ConnectCalendarResult(
             status="connected",
             connection=saved,

@@ -186,6 +186,7 @@ def to_connection(r: sqlite3.Row) -> CalendarConnection:
         export_enabled=bool(r["export_enabled"]),
         account_email=r["account_email"],
         busy_intervals=r["busy_count"],
+        error_reason=r["error_reason"],
     )
 
 

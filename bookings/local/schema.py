@@ -75,4 +75,8 @@ _V3_VIDEO_ACCOUNTS: Migration = (
     "ALTER TABLE meetings ADD COLUMN location_description TEXT",
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL, _V2_LIVE_COUNT, _V3_VIDEO_ACCOUNTS)
+# A calendar whose refresh failed keeps its last good busy times and says why, with one reason from
+# a fixed list (outbound.Reason), never the underlying error.
+_V4_CONNECTION_ERROR: Migration = ("ALTER TABLE calendar_connections ADD COLUMN error_reason TEXT",)
+
+MIGRATIONS: tuple[Migration, ...] = (_V1_INITIAL, _V2_LIVE_COUNT, _V3_VIDEO_ACCOUNTS, _V4_CONNECTION_ERROR)

@@ -37,6 +37,7 @@ from wix_meetings_mcp.bookings.model import (
     MeetingQuery,
     VideoAccount,
 )
+from wix_meetings_mcp.bookings.outbound import OutboundError, Reason
 
 DEFAULT_BUSINESS_NAME = "My Business"
 
@@ -468,15 +469,32 @@ class Store:
     # --- calendar connections -------------------------------------------------------------------
 
     def save_connection(
-        self, connection: CalendarConnection, *, ics_url: str, busy: Sequence[Interval], imported_at: datetime
+        self,
+        connection: CalendarConnection,
+        *,
+        ics_url: str,
+        busy: Sequence[Interval],
+        imported_at: datetime,
+        host_limit: int | None = None,
     ) -> CalendarConnection:
-        """Store a connection and replace its busy times; the same host+provider+url keeps its id."""
+        """Store a connection and replace its busy times; the same host+provider+url keeps its id.
+
+        With `host_limit`, more busy intervals than that for the host across all its calendars is
+        refused (OutboundError too_large) and nothing changes.
+        """
         with self._write() as conn:
             row = conn.execute(
                 "SELECT connection_id FROM calendar_connections WHERE host_id = ? AND provider = ? AND ics_url = ?",
                 (connection.host_id, connection.provider, ics_url),
             ).fetchone()
             connection_id = connection.connection_id if row is None else str(row[0])
+            if host_limit is not None:
+                (others,) = conn.execute(
+                    "SELECT COUNT(*) FROM busy WHERE host_id = ? AND connection_id != ?",
+                    (connection.host_id, connection_id),
+                ).fetchone()
+                if others + len(busy) > host_limit:
+                    raise OutboundError("too_large")
             conn.execute("DELETE FROM busy WHERE connection_id = ?", (connection_id,))
             conn.execute("DELETE FROM calendar_connections WHERE connection_id = ?", (connection_id,))
             columns: dict[str, object] = {
@@ -496,6 +514,15 @@ class Store:
                 [(connection_id, connection.host_id, ts(s), ts(e)) for s, e in busy],
             )
         return connection.model_copy(update={"connection_id": connection_id, "busy_intervals": len(busy)})
+
+    def mark_feed_error(self, *, host_id: str, provider: str, ics_url: str, reason: Reason) -> None:
+        """A refresh of a connected feed failed: it turns `error` and keeps its busy times."""
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE calendar_connections SET status = 'error', error_reason = ?"
+                " WHERE host_id = ? AND provider = ? AND ics_url = ? AND status != 'disconnected'",
+                (reason, host_id, provider, ics_url),
+            )
 
     def connections(self, host_id: str | None) -> list[CalendarConnection]:
         found = self._conn().execute(
@@ -517,8 +544,8 @@ class Store:
                 )
             conn.execute("DELETE FROM busy WHERE connection_id = ?", (connection_id,))
             conn.execute(
-                "UPDATE calendar_connections SET status = 'disconnected', import_enabled = 0, export_enabled = 0"
-                " WHERE connection_id = ?",
+                "UPDATE calendar_connections SET status = 'disconnected', import_enabled = 0, export_enabled = 0,"
+                " error_reason = NULL WHERE connection_id = ?",
                 (connection_id,),
             )
             row = conn.execute(

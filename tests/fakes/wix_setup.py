@@ -1,31 +1,19 @@
-"""Wires the real Wix adapter to FakeWix for tests: a movable clock, recorded (never slept) backoffs."""
+"""Wires the real Wix adapter to FakeWix for tests: the shared test clock, recorded (never slept) backoffs."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from tests.conftest import FakeClock
 from tests.fakes.wix import FakeWix
 from wix_meetings_mcp.bookings.wix import WixBackend, WixClient
 
-# Monday 30 November 2026, 09:00 in Berlin.
-START = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
-
-
-@dataclass
-class Clock:
-    now: datetime = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+Clock = FakeClock  # one test clock for every backend and the server
 
 
 @dataclass
@@ -33,7 +21,7 @@ class World:
     fake: FakeWix
     backend: WixBackend
     client: WixClient
-    clock: Clock
+    clock: FakeClock
     sleeps: list[float] = field(default_factory=list)
     host: dict[str, Any] = field(default_factory=dict)
     link: dict[str, Any] = field(default_factory=dict)
@@ -47,12 +35,14 @@ async def wix_world(
     api_key: str | None = None,
     time_zone: str | None = None,
     site_time_zone: str = "Europe/Berlin",
+    clock: FakeClock | None = None,
 ) -> AsyncIterator[World]:
     """A site with one host and one free 30-minute Meetings link at the business address.
 
-    `time_zone` is what the adapter is configured with; `site_time_zone` is the site's own zone.
+    `time_zone` is what the adapter is configured with; `site_time_zone` is the site's own zone;
+    `clock` is the test's clock (the `clock` fixture) when the server shares it.
     """
-    clock = Clock()
+    clock = clock or FakeClock()
     fake = FakeWix(clock=clock, premium=premium, time_zone=site_time_zone)
     host = fake.add_host()
     link = fake.add_service(host)
@@ -69,6 +59,7 @@ async def wix_world(
             base_url="https://www.wixapis.com",
             sleep=sleep,
             jitter=lambda: 0.5,
+            clock=clock,  # Retry-After in its date form is measured against the test's time
         )
         backend = WixBackend(client=client, clock=clock, premium=configured_premium, time_zone=time_zone)
         yield World(
