@@ -1,7 +1,8 @@
 """`python -m bench [--quick] [--only NAME ...] [--calls N] [--out PATH]`: run, print, save.
 
-Prints one markdown table per benchmark and writes them all, with the machine they ran on, to
-`bench/results.json` (or `--out`). Runs from the repository root.
+Prints one markdown table per benchmark, then the targets of issue 12 with pass/miss, and writes
+them all, with the machine they ran on, to `bench/results.json` (or `--out`). Runs from the
+repository root. `--quick` only shows that the runner works: it says so above every table.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import anyio
 
 from bench import latency, scale, startup, throughput, tokens, upstream
 from bench.config import Config
-from bench.report import Section, machine, render, write
+from bench.report import QUICK_WARNING, Section, machine, render, targets, write
 
 Benchmark = Callable[[Config], Awaitable[list[Section]]]
 
@@ -38,7 +39,9 @@ RESULTS = Path(__file__).with_name("results.json")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run (~20 s): few calls, few repeats")
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run (~30 s): few calls, few repeats; not for ratios"
+    )
     parser.add_argument(
         "--only", action="append", choices=list(BENCHMARKS), metavar="NAME",
         help=f"run only this benchmark (repeatable): {', '.join(BENCHMARKS)}",
@@ -57,9 +60,13 @@ async def run_all(names: list[str], cfg: Config) -> tuple[list[Section], dict[st
         found = await BENCHMARKS[name](cfg)
         seconds[name] = round(perf_counter() - started, 1)
         for section in found:
+            if cfg.quick:
+                section.notes.append(QUICK_WARNING)
             print(render(section), flush=True)
         sections += found
-    return sections, seconds
+    summary = targets(sections, quick=cfg.quick)
+    print(render(summary), flush=True)
+    return [*sections, summary], seconds
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,6 +78,8 @@ def main(argv: list[str] | None = None) -> None:
     # client would then log every request of the run.
     logging.basicConfig(level=logging.WARNING)
     meta = machine()  # before the run: its load average is other work, not this run's
+    if args.quick:
+        print(f"**{QUICK_WARNING}**\n", flush=True)
     with tempfile.TemporaryDirectory(prefix="meetings-bench-") as tmp:
         cfg = Config(workdir=Path(tmp), quick=args.quick, calls=args.calls)
         sections, seconds = anyio.run(run_all, names, cfg)
@@ -84,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
     }
     write(args.out, meta, sections)
     print(f"wrote {args.out} ({sum(seconds.values()):.0f} s)", file=sys.stderr)
+    if args.quick:
+        print(QUICK_WARNING, file=sys.stderr)
 
 
 if __name__ == "__main__":

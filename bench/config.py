@@ -1,4 +1,4 @@
-"""How big a run is: the default run, `--quick` (a smoke run of ~20 s) and `--calls N`."""
+"""How big a run is: the default run, `--quick` (a smoke run, not for ratios) and `--calls N`."""
 
 from __future__ import annotations
 
@@ -28,5 +28,5 @@ class Config:
 
     @property
     def repeats(self) -> int:
-        """Timed find_slots calls per engine-scale case."""
+        """Timed calls per scale case (each size of history, each calendar of the slot engine)."""
         return 5 if self.quick else 30

@@ -34,10 +34,11 @@ async def inmemory(cfg: Config) -> list[Section]:
 
 async def stdio(cfg: Config) -> list[Section]:
     before = servers.children()
-    async with Client(servers.echo_stdio(cfg.workdir)) as echo:
+    async with servers.stdio_session(servers.echo_stdio(cfg.workdir), cfg.workdir / "echo-stdio.log") as echo:
         echo_pid = servers.new_child(before)
         before = servers.children()
-        async with Client(servers.meetings_stdio(cfg.workdir)) as meetings:
+        log = cfg.workdir / "meetings-stdio.log"
+        async with servers.stdio_session(servers.meetings_stdio(cfg.workdir), log) as meetings:
             our_pid = servers.new_child(before)
             echo_start, our_start = servers.memory_kib(echo_pid), servers.memory_kib(our_pid)
             title = "Tool-call latency over stdio (spawned by the official client)"
@@ -62,6 +63,6 @@ async def http(cfg: Config) -> list[Section]:
     ):
         title = "Tool-call latency over streamable HTTP (127.0.0.1, uvicorn)"
         section = await latency(
-            "http", title, echo, meetings, calls=cfg.rounds, warmup=cfg.warmup, targets=True
+            "http", title, echo, meetings, calls=cfg.rounds, warmup=cfg.warmup, targets=True, label="HTTP"
         )
     return [section]

@@ -2,7 +2,8 @@
 and the two outputs of a run: markdown tables on stdout and `results.json`.
 
 Rows are plain dicts keyed by the section's columns, so the JSON file and the printed table
-carry the same numbers.
+carry the same numbers. A section also records the targets it checked (`Check`); the run
+gathers them into one last table, `targets`, with pass/miss.
 """
 
 from __future__ import annotations
@@ -20,6 +21,25 @@ from typing import Any
 Cell = str | int | float | bool | None
 
 
+@dataclass(frozen=True)
+class Check:
+    """One target of issue 12: a measured value against a limit (an upper one unless `at_least`)."""
+
+    measure: str
+    value: float
+    limit: float
+    unit: str  # "×" for ratios to a floor, "KiB" for sizes
+    at_least: bool = False
+
+    @property
+    def target(self) -> str:
+        return f"{'≥' if self.at_least else '≤'} {self.limit:g}{_unit(self.unit)}"
+
+    @property
+    def verdict(self) -> str:
+        return verdict(self.value, self.limit, at_least=self.at_least)
+
+
 @dataclass
 class Section:
     name: str
@@ -27,11 +47,46 @@ class Section:
     columns: list[str]
     rows: list[dict[str, Cell]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)  # gathered into `targets`, not written here
 
     def add(self, *cells: Cell) -> None:
         if len(cells) != len(self.columns):
             raise ValueError(f"{self.name}: {len(cells)} cells for {len(self.columns)} columns")
         self.rows.append(dict(zip(self.columns, cells, strict=True)))
+
+    def check(
+        self, measure: str, value: float, limit: float, unit: str = "×", *, at_least: bool = False
+    ) -> str:
+        """Record a target and return its verdict, for the section's own `check` column."""
+        found = Check(measure, round(value, 2), limit, unit, at_least)
+        self.checks.append(found)
+        return found.verdict
+
+
+def targets(sections: list[Section], *, quick: bool) -> Section:
+    """Every check of the run in one table, in the order the benchmarks ran."""
+    title = "Targets (issue 12): ratios to the floor measured in this run"
+    if quick:
+        title += " — QUICK RUN, NOT FOR RATIOS"
+    table = Section("targets", title, ["target", "measured", "limit", "check"])
+    for section in sections:
+        for found in section.checks:
+            table.add(found.measure, f"{found.value:g}{_unit(found.unit)}", found.target, found.verdict)
+    passed = sum(row["check"] == "pass" for row in table.rows)
+    table.notes.append(f"{passed} of {len(table.rows)} targets met.")
+    if quick:
+        table.notes.append(QUICK_WARNING)
+    return table
+
+
+QUICK_WARNING = (
+    "Quick run: a smoke test of the runner with a handful of calls per measure. Its numbers are "
+    "noise, not ratios: quote only a full `python -m bench` run."
+)
+
+
+def _unit(unit: str) -> str:
+    return unit if unit == "×" else f" {unit}"
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -49,7 +104,7 @@ def ratio(value: float, baseline: float) -> float:
 
 
 def verdict(value: float, limit: float | None, *, at_least: bool = False) -> str:
-    """`pass`/`miss` against a limit from issue 6 (an upper one unless `at_least`); blank if none."""
+    """`pass`/`miss` against a limit from issue 12 (an upper one unless `at_least`); blank if none."""
     if limit is None:
         return ""
     return "pass" if (value >= limit if at_least else value <= limit) else "miss"
@@ -94,5 +149,11 @@ def _cell(value: Cell) -> str:
 
 
 def write(path: Path, meta: dict[str, Any], sections: list[Section]) -> None:
-    data = {"meta": meta, "sections": {s.name: asdict(s) for s in sections}}
+    data = {"meta": meta, "sections": {s.name: _public(s) for s in sections}}
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _public(section: Section) -> dict[str, Any]:
+    data = asdict(section)
+    del data["checks"]  # the same facts are the rows of the `targets` section
+    return data

@@ -19,7 +19,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
-from mcp import StdioServerParameters
+from mcp import Client, StdioServerParameters
+from mcp.client.stdio import stdio_client
 
 from wix_meetings_mcp.server.settings import Settings
 
@@ -58,6 +59,18 @@ def meetings_stdio(workdir: Path, db_name: str = "stdio.db") -> StdioServerParam
 
 def echo_stdio(workdir: Path) -> StdioServerParameters:
     return StdioServerParameters(command=sys.executable, args=[str(ECHO_SCRIPT)], cwd=workdir)
+
+
+@asynccontextmanager
+async def stdio_session(params: StdioServerParameters, log: Path) -> AsyncIterator[Client]:
+    """A client of a spawned stdio server whose stderr goes to `log`, not into the bench's output.
+
+    Both servers log at their default level (one line per call for meetings-mcp, the SDK's request
+    lines for echo): that is part of what they cost, but the lines are not for the reader.
+    """
+    with log.open("a") as errlog:
+        async with Client(stdio_client(params, errlog=errlog)) as client:
+            yield client
 
 
 def free_port() -> int:
@@ -157,3 +170,13 @@ def memory_kib(pid: int | None) -> dict[str, int]:
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0])
     return values
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds a live process has used so far; None where /proc is not there."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    # Fields 14 and 15 of stat (utime, stime), counted after the command name's closing ")".
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -2,7 +2,7 @@
 
 Sizes are of the JSON as it goes on the wire (camelCase, nulls left out, compact separators),
 counted in characters; tokens are estimated as characters / 4 unless `tiktoken` is importable
-(issue 6: bytes/4 is within ~15% of real BPE counts). Results are measured in memory on a fresh
+(bytes/4 is within ~15% of real BPE counts). Results are measured in memory on a fresh
 database with a fixed clock, so the numbers repeat from run to run. The compact-text saving
 compares the text twin meetings-mcp sends (compact, without nulls) with the SDK's default
 rendering of the same structuredContent (`pydantic_core.to_json(..., indent=2)`).
@@ -20,14 +20,16 @@ from mcp import Client
 from mcp.types import CallToolResult
 
 from bench.config import Config
-from bench.report import Section, verdict
+from bench.report import Section
 from bench.servers import in_process_settings
 from wix_meetings_mcp.server.app import build_server
 
 # Monday 30 November 2026, 08:00 UTC (09:00 in Berlin), as in the tests: a working week ahead.
 MONDAY_MORNING = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
-TOOLS_LIST_LIMIT = 10 * 1024  # issue 6: the default toolsets' tools/list answer
-FIND_SLOTS_LIMIT = 3 * 1024  # issue 6: one week of 30-minute slots at the default limit
+# Issue 12's budgets, the same as tests/test_agent_fitness.py holds (KiB of JSON characters).
+TOOLS_LIST_LIMIT = 12.0  # the whole default tools/list answer, output schemas and annotations included
+MODEL_READ_LIMIT = 7.0  # what a model reads of it: names, descriptions and input schemas
+FIND_SLOTS_LIMIT = 2.5  # the text of a default find_slots page (7 days, 10 slots)
 
 
 def _token_counter() -> tuple[Callable[[str], int], str]:
@@ -45,6 +47,11 @@ count_tokens, ESTIMATE = _token_counter()
 
 def wire(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def kib(text: str) -> float:
+    """Characters in KiB, as the byte budgets in the tests count them."""
+    return round(len(text) / 1024, 2)
 
 
 async def run(cfg: Config) -> list[Section]:
@@ -85,16 +92,22 @@ def tool_list(payload: dict[str, Any]) -> Section:
         )
     whole = wire(payload)
     size = len(whole.encode())
+    read = "".join(wire({k: t[k] for k in ("name", "description", "inputSchema") if k in t}) for t in tools)
     table.add(
-        f"whole answer ({len(tools)} tools)", len(whole), count_tokens(whole), None, None, None, "≤ 10 KiB",
-        verdict(size, TOOLS_LIST_LIMIT),
+        f"whole answer ({len(tools)} tools)", len(whole), count_tokens(whole), None, None, None,
+        f"≤ {TOOLS_LIST_LIMIT:g} KiB", table.check("tools/list, default toolsets", kib(whole), TOOLS_LIST_LIMIT, "KiB"),
+    )  # fmt: skip
+    table.add(
+        "what a model reads (names, descriptions, inputSchemas)", len(read), count_tokens(read), None, None, None,
+        f"≤ {MODEL_READ_LIMIT:g} KiB", table.check("what a model reads of tools/list", kib(read), MODEL_READ_LIMIT, "KiB"),
     )  # fmt: skip
     titles, nullables = schema_overhead([[t.get("inputSchema"), t.get("outputSchema")] for t in tools])
     outputs = sum(len(wire(t.get("outputSchema", {}))) for t in tools)
     table.notes += [
-        f"Whole answer: {size} bytes UTF-8, {size / len(tools) / 1024:.2f} KiB per tool (issue 6 for "
-        "scale: meetergo's server ~2.1 KB per tool, nspady's Google Calendar server 2.7 KB). "
-        f"Tokens: {ESTIMATE}.",
+        f"Whole answer: {size} bytes UTF-8, {size / len(tools) / 1024:.2f} KiB per tool (for scale: "
+        "meetergo's server ~2.1 KB per tool, nspady's Google Calendar server 2.7 KB). The model-read "
+        "row leaves out output schemas, annotations and titles, which clients use but models do not "
+        f"read. Tokens: {ESTIMATE}.",
         f"Where it goes: outputSchemas {outputs} chars ({outputs / len(whole):.0%}); pydantic's `title` "
         f"keywords {titles} chars ({titles / len(whole):.0%}); `anyOf [T, null]` wrappers ~{nullables} "
         f"chars ({nullables / len(whole):.0%}).",
@@ -138,7 +151,7 @@ async def typical_results(client: Client) -> dict[str, CallToolResult]:
     found: dict[str, CallToolResult] = {
         "get_account": await call("get_account"),
         "list_scheduling_links": await call("list_scheduling_links"),
-        "find_slots (7 days, limit 20)": await call("find_slots", link_id=link_id),
+        "find_slots (defaults: 7 days, 10 slots)": await call("find_slots", link_id=link_id),
     }
     week = await call("find_slots", link_id=link_id, limit=100)
     slots = [s["slot_id"] for s in week.structured_content["slots"]]
@@ -160,6 +173,9 @@ def result_sizes(results: dict[str, CallToolResult]) -> Section:
         indented = pydantic_core.to_json(result.structured_content, indent=2).decode()
         whole = wire(result.model_dump(by_alias=True, mode="json", exclude_none=True))
         limit = FIND_SLOTS_LIMIT if name.startswith("find_slots") else None
+        check = (
+            "" if limit is None else table.check("a default find_slots page, text", kib(text), limit, "KiB")
+        )
         table.add(
             name,
             len(text),
@@ -167,8 +183,8 @@ def result_sizes(results: dict[str, CallToolResult]) -> Section:
             len(indented),
             f"{1 - len(text) / len(indented):.0%}",
             len(whole),
-            "≤ 3 KiB" if limit else "",
-            verdict(len(text.encode()), limit),
+            f"≤ {limit:g} KiB" if limit else "",
+            check,
         )
     table.notes.append(
         "text: the compact text twin meetings-mcp sends (no nulls); SDK indented: the SDK's default "

@@ -59,7 +59,7 @@ async def _measure(section: Section, backend: str, client: Client, count: Count)
     async def twice(tool: str, **args: Any) -> dict[str, Any]:
         first, cold = await call(tool, **args)
         _, warm = await call(tool, **args)
-        section.add(backend, tool, cold, warm, _verdict(tool, warm))
+        section.add(backend, tool, cold, warm, _verdict(section, backend, tool, warm, "repeated"))
         return first
 
     await twice("get_account")
@@ -67,7 +67,9 @@ async def _measure(section: Section, backend: str, client: Client, count: Count)
     slots = (await twice("find_slots", link_id=link, from_date="2026-12-02"))["slots"]  # past the 24 h window
     _, booked = await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ADA)
     meeting = (await call("book_meeting", slot_id=slots[0]["slot_id"], attendee=ADA))[0]["meeting"]
-    section.add(backend, "book_meeting", booked, None, _verdict("book_meeting", booked))
+    section.add(
+        backend, "book_meeting", booked, None, _verdict(section, backend, "book_meeting", booked, "first")
+    )
     await twice("get_meeting", meeting_id=meeting["meeting_id"])
     await twice("list_meetings")
     _, moved = await call("reschedule_meeting", meeting_id=meeting["meeting_id"], slot_id=slots[2]["slot_id"])
@@ -76,9 +78,11 @@ async def _measure(section: Section, backend: str, client: Client, count: Count)
     await twice("list_calendar_connections")
 
 
-def _verdict(tool: str, calls: int) -> str:
+def _verdict(section: Section, backend: str, tool: str, calls: int, when: str) -> str:
     limit = {"find_slots": 1, "book_meeting": 3}.get(tool)
-    return "" if limit is None else ("pass" if calls <= limit else "miss")
+    if limit is None:
+        return ""
+    return section.check(f"remote calls, {backend} {tool} ({when})", calls, limit, "calls")
 
 
 async def run(cfg: Config) -> list[Section]:

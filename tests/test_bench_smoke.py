@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from bench.__main__ import main
 
 
@@ -32,3 +34,20 @@ def test_a_quick_in_memory_run_writes_every_tool_row_in_the_documented_shape(tmp
         assert 0 < row["p50 ms"] <= row["p99 ms"]
         assert row["p50 ×echo"] > 0
     assert section["rows"][0]["p50 ×echo"] == 1
+
+
+def test_a_run_ends_with_its_targets_marked_pass_or_miss(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "results.json"
+
+    main(["--quick", "--only", "tokens", "--out", str(out)])
+
+    targets = json.loads(out.read_text(encoding="utf-8"))["sections"]["targets"]
+    assert targets["columns"] == ["target", "measured", "limit", "check"]
+    assert {row["target"] for row in targets["rows"]} == {
+        "tools/list, default toolsets", "what a model reads of tools/list", "a default find_slots page, text",
+    }  # fmt: skip
+    assert all(row["check"] in ("pass", "miss") for row in targets["rows"])
+    printed = capsys.readouterr().out
+    assert "not for ratios" in printed.lower() and printed.rstrip().endswith(targets["notes"][-1])
