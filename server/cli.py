@@ -227,7 +227,9 @@ def _listen(host: str, port: int) -> socket.socket:
     """Bind before anything else starts, so a busy port is one clear line, not a traceback."""
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        listener = socket.socket(family, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets whose protocol says TCP, and
+        # without it each answer waits about 40 ms on Nagle and delayed ACKs.
+        listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind((host, port))
     except socket.gaierror:

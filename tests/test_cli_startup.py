@@ -245,3 +245,15 @@ def test_ctrl_c_on_stdio_stops_at_once_without_a_traceback(tmp_path: Path) -> No
     _, stderr = proc.communicate(timeout=10)
     assert proc.returncode in (0, 130)  # 130 when the signal lands before the SDK takes over stdio
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+
+
+def test_the_http_listener_is_a_tcp_socket_so_answers_are_not_held_back_by_nagle() -> None:
+    # asyncio turns on TCP_NODELAY only for accepted sockets whose protocol says TCP; with protocol 0
+    # every HTTP answer waited about 40 ms for a delayed ACK.
+    from wix_meetings_mcp.server.cli import _listen
+
+    listener = _listen("127.0.0.1", 0)
+    try:
+        assert listener.proto == socket.IPPROTO_TCP
+    finally:
+        listener.close()
