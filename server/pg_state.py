@@ -9,6 +9,7 @@ for one key cannot both win; the schema is migrated under the advisory lock (boo
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
@@ -138,14 +139,17 @@ class PgAuditTrail:
     def __init__(self, url: str, clock: Callable[[], datetime], *, retention: timedelta = RETENTION) -> None:
         self._url, self._clock, self._retention = url, clock, retention
         self._pool: ConnectionPool | None = None
+        self._opening = threading.Lock()  # write calls run in several worker threads at once
 
     def _connection_pool(self) -> ConnectionPool:
-        if self._pool is None:
-            self._pool = open_pool(self._url)
-            with self._pool.connection() as conn:
-                conn.execute(
-                    "DELETE FROM audit WHERE at < %s", ((self._clock() - self._retention).timestamp(),)
-                )
+        with self._opening:
+            if self._pool is None:
+                pool = open_pool(self._url)
+                with pool.connection() as conn:
+                    conn.execute(
+                        "DELETE FROM audit WHERE at < %s", ((self._clock() - self._retention).timestamp(),)
+                    )
+                self._pool = pool
         return self._pool
 
     async def record(self, tool: str, arguments: Mapping[str, Any], result: str, status: str | None) -> None:

@@ -7,6 +7,7 @@ on another; the lease and the stable `message_key` work as on SQLite.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import datetime, timedelta
 
@@ -31,14 +32,16 @@ class PgOutbox:
     def __init__(self, url: str) -> None:
         self._url = url
         self._pool: ConnectionPool | None = None
+        self._opening = threading.Lock()  # the sender's calls run in worker threads
 
     def _connections(self) -> ConnectionPool:
-        if self._pool is None:
-            with postgres.connect(self._url) as conn:  # the sender may start before the engine
-                postgres.migrate(conn, pg_schema.COMPONENT, pg_schema.MIGRATIONS)
-            self._pool = ConnectionPool(
-                self._url, min_size=1, max_size=2, kwargs={"autocommit": True}, open=True
-            )
+        with self._opening:
+            if self._pool is None:
+                with postgres.connect(self._url) as conn:  # the sender may start before the engine
+                    postgres.migrate(conn, pg_schema.COMPONENT, pg_schema.MIGRATIONS)
+                self._pool = ConnectionPool(
+                    self._url, min_size=1, max_size=2, kwargs={"autocommit": True}, open=True
+                )
         return self._pool
 
     def close(self) -> None:

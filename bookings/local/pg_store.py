@@ -112,11 +112,16 @@ class PgStore:
         self._zone = zone
         self._pool_size = pool_size
         self._pool: ConnectionPool[Conn] | None = None
+        self._opening = threading.Lock()  # worker threads may make the first call together
         # The connection of the write transaction this thread is in: a read made inside a write
         # (a link change reading the hosts) joins it, as on SQLite, instead of taking a second one.
         self._local = threading.local()
 
     def _open_pool(self) -> ConnectionPool[Conn]:
+        with self._opening:
+            return self._pool or self._start_pool()
+
+    def _start_pool(self) -> ConnectionPool[Conn]:
         if self._pool is None:
             try:
                 from psycopg.rows import dict_row
