@@ -47,6 +47,22 @@ class OutboundError(Exception):
 
 
 @dataclass(frozen=True)
+class Validators:
+    """A response's ETag and Last-Modified, sent back to ask "has it changed?"."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A conditional GET's answer: `body` None means 304 Not Modified (keep what you have)."""
+
+    body: bytes | None
+    validators: Validators
+
+
+@dataclass(frozen=True)
 class AllowedHosts:
     """Private hosts the operator lets through: names as written in URLs, addresses, ranges."""
 
@@ -153,9 +169,29 @@ class Outbound:
         accept: str = "*/*",
     ) -> bytes:
         """GET `url` and return its decoded body; every failure is an OutboundError."""
+        fetched = await self.fetch(client, url, max_bytes=max_bytes, deadline=deadline, accept=accept)
+        assert fetched.body is not None  # no validators sent: a 304 is not a valid answer
+        return fetched.body
+
+    async def fetch(
+        self,
+        client: httpx.AsyncClient,
+        url: str,
+        *,
+        max_bytes: int,
+        deadline: float,
+        accept: str = "*/*",
+        validators: Validators | None = None,
+    ) -> Fetched:
+        """A conditional GET when `validators` are given: 304 is an answer then, not a failure."""
         import anyio
         import httpx
 
+        conditional: dict[str, str] = {}
+        if validators is not None and validators.etag:
+            conditional["If-None-Match"] = validators.etag
+        if validators is not None and validators.last_modified:
+            conditional["If-Modified-Since"] = validators.last_modified
         try:
             with anyio.fail_after(deadline):
                 target = httpx.URL(url)
@@ -168,7 +204,8 @@ class Outbound:
                             "Host": target.netloc.decode("ascii"),
                             "Accept": accept,
                             "Accept-Encoding": "gzip",
-                        },
+                        }
+                        | conditional,
                         # The certificate is checked against the name, not the address we dial.
                         extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
                     )
@@ -178,9 +215,21 @@ class Outbound:
                         if response.status_code in _REDIRECTS and location:
                             target = target.join(location)
                             continue
+                        if response.status_code == 304 and conditional:
+                            return Fetched(None, validators or Validators())
                         if response.status_code != 200:
                             raise OutboundError("unreachable")
-                        return await _read_capped(response, max_bytes)
+                        body = await _read_capped(response, max_bytes)
+                        # Short header values only: they are stored and sent back, never shown.
+                        etag = response.headers.get("etag")
+                        modified = response.headers.get("last-modified")
+                        return Fetched(
+                            body,
+                            Validators(
+                                etag=etag if etag and len(etag) <= 256 else None,
+                                last_modified=modified if modified and len(modified) <= 64 else None,
+                            ),
+                        )
                     finally:
                         await response.aclose()
                 raise OutboundError("unreachable")  # too many redirects

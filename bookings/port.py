@@ -71,6 +71,22 @@ class Admin(Protocol):
         ...
 
 
+class CalendarFeeds(Protocol):
+    """What only the local engine keeps of calendars: import ages and each host's export feed."""
+
+    async def import_age(self, host_id: str) -> timedelta | None:
+        """The age of the host's oldest import when it is older than the refresh interval, else None."""
+        ...
+
+    async def export_secret(self, host_id: str | None, *, rotate: bool = False) -> tuple[str, str]:
+        """(host id, the secret in the host's export feed address); `rotate` replaces it. NotFound."""
+        ...
+
+    async def export_feed(self, secret: str) -> tuple[Host, list[tuple[Meeting, int]]] | None:
+        """The host a secret names and their meetings, each with its iCalendar SEQUENCE; None: none."""
+        ...
+
+
 class Backend(Protocol):
     @property
     def name(self) -> str:
@@ -138,3 +154,9 @@ class Backend(Protocol):
     async def connect_calendar(self, request: ConnectCalendarRequest) -> ConnectCalendarResult: ...
 
     async def list_calendar_connections(self, host_id: str | None = None) -> list[CalendarConnection]: ...
+
+    async def update_calendar_sync(
+        self, connection_id: str, *, import_enabled: bool | None, export_enabled: bool | None
+    ) -> CalendarConnection:
+        """Switch importing busy times / exporting meetings; None leaves it. NotFound, NotSupported."""
+        ...

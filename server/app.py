@@ -10,12 +10,12 @@ import inspect
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, cast
 
 import anyio
 
 from wix_meetings_mcp import __version__
-from wix_meetings_mcp.bookings.port import Backend
+from wix_meetings_mcp.bookings.port import Backend, CalendarFeeds
 from wix_meetings_mcp.bookings.records import Records
 from wix_meetings_mcp.server.audit import AuditTrail
 from wix_meetings_mcp.server.settings import Settings, machine_zone
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
     from wix_meetings_mcp.bookings.local.pg_outbox import PgOutbox
     from wix_meetings_mcp.server.pg_state import PgAuditTrail, PgServerState
+    from wix_meetings_mcp.server.refresher import CalendarRefresher
     from wix_meetings_mcp.server.sender import OutboxSender
 
 Clock = Callable[[], datetime]
@@ -99,6 +100,7 @@ async def open_backend(
             host_email=settings.host_email,
             mail=settings.smtp_url is not None,
             on_queued=on_queued,
+            refresh_interval=timedelta(minutes=settings.calendar_refresh_minutes),
         )
     if settings.backend == "meetergo":
         from wix_meetings_mcp.bookings.meetergo import MeetergoBackend, MeetergoClient
@@ -174,9 +176,13 @@ async def open_deps(
     readiness: Readiness | None = None,
     public_url: str | None = None,
     mail_tls: ssl.SSLContext | None = None,
+    refresh_calendars: bool = False,
 ) -> AsyncIterator[Deps]:
     """Everything a tool needs, open for as long as the block runs: the MCP server's lifespan and
-    the public pages (another transport of the same tools) both start here."""
+    the public pages (another transport of the same tools) both start here.
+
+    `refresh_calendars`: run the background refresh of imported calendars (a serving process;
+    the block must then be left in the task that entered it)."""
     async with AsyncExitStack() as stack:
         state = open_state(settings)
         stack.callback(state.close)
@@ -188,10 +194,14 @@ async def open_deps(
             wake = None if sender is None else sender.wake
             chosen = await open_backend(settings, clock, http, records=state, on_queued=wake)
             stack.push_async_callback(_close, chosen)
-        if sender is not None:
+        refresher = _refresher(chosen) if backend is None and refresh_calendars else None
+        if sender is not None or refresher is not None:
             tasks = await stack.enter_async_context(anyio.create_task_group())
-            stack.callback(tasks.cancel_scope.cancel)  # runs first: stops the sender on shutdown
-            tasks.start_soon(sender.run)
+            stack.callback(tasks.cancel_scope.cancel)  # runs first: stops the tasks on shutdown
+            if sender is not None:
+                tasks.start_soon(sender.run)
+            if refresher is not None:
+                tasks.start_soon(refresher.run)
         secret = state.secret()
         if readiness is not None:
             readiness.backend, readiness.state = chosen, state
@@ -212,6 +222,10 @@ async def open_deps(
             notifications=_notifications(settings, chosen),
             # Only the local engine's links are booked on our own pages; vendors' carry their own URL.
             pages=pages,
+            # Refresh and export feeds keep their state in the SQLite file so far (none on PostgreSQL).
+            feeds=cast("CalendarFeeds", chosen)
+            if chosen.name == "local" and settings.db_url is None
+            else None,
         )
 
 
@@ -240,6 +254,7 @@ def build_server(
             readiness=readiness,
             public_url=public_url,
             mail_tls=mail_tls,
+            refresh_calendars=True,
         ) as deps:
             try:
                 if running is not None:
@@ -297,6 +312,17 @@ def mail_sender(
     else:
         outbox = Outbox(settings.db_path)
     return OutboxSender(outbox, target, sender=sender, clock=clock, tls_context=tls_context)
+
+
+def _refresher(backend: Backend) -> CalendarRefresher | None:
+    """The local engine refreshes imported calendars in the background; vendors sync their own."""
+    if backend.name != "local":
+        return None
+    from wix_meetings_mcp.bookings.local import LocalBackend
+    from wix_meetings_mcp.server.refresher import CalendarRefresher
+
+    assert isinstance(backend, LocalBackend)
+    return CalendarRefresher(backend)
 
 
 def _notifications(settings: Settings, backend: Backend) -> Literal["mail", "vendor", "none"]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlite3
 import ssl
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import anyio
@@ -39,6 +40,10 @@ def run_doctor(
     ]
     if settings.transport == "http":
         checks.append(_http_token(settings))
+    if (
+        settings.backend == "local" and settings.db_url is None
+    ):  # calendar refresh runs on the file only so far
+        checks.extend(_calendars(settings.db_path))
     for good, line in checks:
         emit(f"{'ok ' if good else 'FIX'}  {line}")
     return 0 if all(good for good, _ in checks) else 1
@@ -197,6 +202,45 @@ async def _mail(settings: Settings, tls: ssl.SSLContext | None) -> Check:
         True,
         f"mail server: {target.shown} answers ({protection}); invitations from {settings.mail_sender}",
     )
+
+
+def _calendars(path: Path) -> list[Check]:
+    """One line per calendar connection: its state, last refresh and, when it failed, why."""
+    if not path.exists():
+        return []
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
+            found = db.execute(
+                "SELECT connection_id, provider, host_id, status, error_reason, imported_at, refreshed_at,"
+                " import_enabled FROM calendar_connections ORDER BY rowid"
+            ).fetchall()
+    except sqlite3.Error:  # an older schema, or no engine tables yet: nothing to report
+        return []
+    checks: list[Check] = []
+    for connection_id, provider, host_id, status, reason, imported, refreshed, importing in found:
+        name = f"calendar {provider} {connection_id} (host {host_id})"
+        if status == "disconnected":
+            checks.append((True, f"{name}: disconnected"))
+            continue
+        tried = f"last refresh {_moment(refreshed or imported)}"
+        if status == "error":
+            checks.append(
+                (
+                    False,
+                    f"{name}: error ({reason}), {tried}; the busy times imported {_moment(imported)} "
+                    "still count. Check the calendar's iCal address and connect it again",
+                )
+            )
+        else:
+            off = "" if importing else ", import switched off"
+            checks.append((True, f"{name}: {status}, {tried}{off}"))
+    return checks
+
+
+def _moment(epoch: int | None) -> str:
+    if epoch is None:
+        return "never"
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _http_token(settings: Settings) -> Check:

@@ -83,7 +83,11 @@ def pages_only(settings: Settings, readiness: Readiness, *, public_url: str | No
     @asynccontextmanager
     async def lifespan(_: object) -> AsyncIterator[None]:
         async with open_deps(
-            settings, allow_file_feeds=False, readiness=readiness, public_url=public_url
+            settings,
+            allow_file_feeds=False,
+            readiness=readiness,
+            public_url=public_url,
+            refresh_calendars=True,
         ) as d:
             running.deps = d
             try:

@@ -50,7 +50,7 @@ from wix_meetings_mcp.tools.slots import free_slots
 
 logger = logging.getLogger(__name__)
 
-PREFIXES = ("/book/", "/m/", "/pages-static/")
+PREFIXES = ("/book/", "/m/", "/feeds/", "/pages-static/")
 DAYS_SHOWN = 7
 POSTS_PER_MINUTE = 10  # per client address: a person books, moves or cancels a few times at most
 _FIELD_NAMES = {"name": "name", "email": "email", "phone": "phone", "time_zone": "tz"}
@@ -78,6 +78,7 @@ class Pages:
                 Route("/m/{token}/meeting.ics", self._guard(self.meeting_ics)),
                 Route("/m/{token}/reschedule", self._guard(self.move), methods=["GET", "POST"]),
                 Route("/m/{token}/cancel", self._guard(self.cancel), methods=["GET", "POST"]),
+                Route("/feeds/{name}", self._guard(self.export_feed)),
                 Route("/pages-static/{name}", static),
             ],
             lifespan=lifespan,
@@ -256,6 +257,21 @@ class Pages:
         body = calendar_file.meeting_ics(meeting, manage_url=pages.meeting_url(meeting.meeting_id))
         headers = SECURITY_HEADERS | {"content-disposition": 'attachment; filename="meeting.ics"'}
         return Response(body, media_type="text/calendar; charset=utf-8", headers=headers)
+
+    # --- a host's export feed ---------------------------------------------------------------------
+
+    async def export_feed(self, request: Request) -> Response:
+        """The host's meetings for their calendar app to subscribe to; the secret is the only key."""
+        d, _ = self._open()
+        name = _short(request.path_params["name"], 128) or ""
+        found = None
+        if d.feeds is not None and name.endswith(".ics"):
+            found = await d.feeds.export_feed(name.removesuffix(".ics"))
+        if found is None:
+            raise NotFound("no such feed")
+        host, meetings = found
+        body = calendar_file.host_feed_ics(host, meetings, now=d.clock())
+        return Response(body, media_type="text/calendar; charset=utf-8", headers=SECURITY_HEADERS)
 
     async def move(self, request: Request) -> Response:
         d, pages, meeting, token = await self._meeting(request)

@@ -56,6 +56,13 @@ class Settings(BaseSettings):
     allowed_private_hosts: str = Field(
         "", validation_alias=_env("allowed_private_hosts", "MEETINGS_ALLOWED_PRIVATE_HOSTS")
     )
+    # How often imported calendars (secret iCal addresses) are refreshed, in the background.
+    calendar_refresh_minutes: int = Field(
+        15,
+        ge=1,
+        le=1440,
+        validation_alias=_env("calendar_refresh_minutes", "MEETINGS_CALENDAR_REFRESH_MINUTES"),
+    )
     # Peers whose X-Forwarded-For is believed (addresses or CIDR ranges); everyone else is known by
     # the address they connect from.
     trusted_proxies: str = Field("", validation_alias=_env("trusted_proxies", "MEETINGS_TRUSTED_PROXIES"))

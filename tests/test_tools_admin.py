@@ -23,7 +23,8 @@ from wix_meetings_mcp.server.app import build_server
 from wix_meetings_mcp.server.settings import Settings
 
 ADMIN = {"provision_meetings", "create_scheduling_link", "update_scheduling_link", "create_host",
-         "disconnect_calendar", "connect_video_account", "disconnect_video_account"}  # fmt: skip
+         "disconnect_calendar", "connect_video_account", "disconnect_video_account",
+         "rotate_export_feed"}  # fmt: skip
 PAID = {"amount": 80, "currency": "EUR", "deposit": 20}
 HAMBURG = {"kind": "custom_address", "address": "Hafen 3, Hamburg"}
 

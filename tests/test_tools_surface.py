@@ -24,7 +24,7 @@ READS = {
     "list_calendar_connections",
 }
 WRITES = {"book_meeting", "reschedule_meeting", "cancel_meeting", "deactivate_scheduling_link",
-          "activate_scheduling_link", "connect_calendar"}  # fmt: skip
+          "activate_scheduling_link", "connect_calendar", "update_calendar_sync"}  # fmt: skip
 
 
 async def tools_of(db_path: Path, clock: FakeClock, mode: str = "auto", **settings: Any) -> dict[str, Any]:
@@ -41,7 +41,8 @@ async def test_default_toolsets_expose_exactly_the_contract(
     assert {n for n, t in tools.items() if t.annotations.read_only_hint} == READS
     assert {n for n, t in tools.items() if t.annotations.destructive_hint} == {"cancel_meeting"}
     assert {n for n, t in tools.items() if t.annotations.idempotent_hint} == READS | {
-        "cancel_meeting", "deactivate_scheduling_link", "activate_scheduling_link"}  # fmt: skip
+        "cancel_meeting", "deactivate_scheduling_link", "activate_scheduling_link",
+        "update_calendar_sync"}  # fmt: skip
     for tool in tools.values():
         assert tool.title and tool.description and tool.output_schema, tool.name
 
@@ -54,6 +55,7 @@ async def test_toolsets_select_tools(db_path: Path, clock: FakeClock) -> None:
     assert set(await tools_of(db_path, clock, toolsets="calendar")) == {
         "connect_calendar",
         "list_calendar_connections",
+        "update_calendar_sync",
     }
 
 

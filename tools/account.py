@@ -8,8 +8,8 @@ from wix_meetings_mcp.tools.timefmt import local, zone
 
 
 async def get_account(ctx: ToolContext) -> AccountResult:
-    """Business, time zone, now, plan (meetings used of the limit; cancelled ones not counted),
-    premium features. Call first.
+    """Business, time zone, now, plan (meetings used/limit, cancelled not counted), premium
+    features. Call first.
     """
     d = deps(ctx)
     account = await d.fresh_account()

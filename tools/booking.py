@@ -29,10 +29,10 @@ IdempotencyKey = Annotated[
         default=None,
         min_length=8,
         max_length=128,
-        description="Makes retries safe.",
+        description="For safe retries.",
     ),
 ]
-NotifyAttendee = Annotated[bool, Field(description="Notify the attendee.")]
+NotifyAttendee = Annotated[bool, Field(description="Tell the attendee.")]
 
 
 class AttendeeIn(BaseModel):
@@ -53,7 +53,7 @@ class AttendeeIn(BaseModel):
     name: str = Field(min_length=1, max_length=200, description="Full name.")
     email: str | None = Field(default=None, max_length=254, pattern=EMAIL, description="Email.")
     phone: str | None = Field(default=None, max_length=32, pattern=PHONE, description="Phone, E.164.")
-    time_zone: str | None = Field(default=None, max_length=64, description="Their IANA zone.")
+    time_zone: str | None = Field(default=None, max_length=64, description="IANA zone.")
     language: str | None = Field(
         default=None,
         max_length=16,
@@ -83,7 +83,7 @@ async def book_meeting(
         AwareDatetime | None,
         Field(
             default=None,
-            description="Its start from find_slots, as a check.",
+            description="Slot start, as a check.",
         ),
     ] = None,
     time_zone: TimeZoneArg = None,
@@ -98,9 +98,9 @@ async def book_meeting(
     idempotency_key: IdempotencyKey = None,
     dry_run: Annotated[bool, Field(description="Write nothing.")] = False,
 ) -> BookResult:
-    """Book a slot for a person (name plus email or phone) after checking plan, link, policy and that
-    it is free; a repeat returns the same meeting. Read `when` to the person (host_when: the owner's
-    time). unsaved_notes: notes not stored.
+    """Book a slot for a person (name and email or phone), checking plan, policy and that it is
+    free; a repeat returns the same meeting. Read `when` aloud (host_when: owner's time).
+    unsaved_notes: notes not stored.
     """
     return await book(
         deps(ctx),

@@ -11,7 +11,7 @@ from wix_meetings_mcp.bookings.model import CalendarProvider, ConnectCalendarReq
 from wix_meetings_mcp.tools import guards
 from wix_meetings_mcp.tools.booking import EMAIL
 from wix_meetings_mcp.tools.context import ToolContext, deps
-from wix_meetings_mcp.tools.results import ConnectionsResult, ConnectResult, connection_out
+from wix_meetings_mcp.tools.results import ConnectionsResult, ConnectResult, SyncResult, connection_out
 
 HostId = Annotated[
     str | None,
@@ -48,8 +48,8 @@ async def connect_calendar(
         ),
     ] = None,
 ) -> ConnectResult:
-    """Connect the host's calendar (premium) so its busy times block slots. Follow next_step; an
-    authorization_url is for the host to open.
+    """Connect the host's calendar (premium) so its busy times block slots; follow next_step
+    (authorization_url: for the host).
     """
     d = deps(ctx)
     if ics_url is not None and ics_url.startswith("file:") and not d.allow_file_feeds:
@@ -80,6 +80,26 @@ async def connect_calendar(
 
 
 async def list_calendar_connections(ctx: ToolContext, host_id: HostId = None) -> ConnectionsResult:
-    """Connected calendars."""
-    connections = await deps(ctx).backend.list_calendar_connections(host_id)
-    return ConnectionsResult(connections=[connection_out(c) for c in connections])
+    """Connected calendars; the host's export_feed_url."""
+    d = deps(ctx)
+    connections = await d.backend.list_calendar_connections(host_id)
+    feed_url = None
+    if d.feeds is not None and d.pages is not None and d.pages.base is not None:
+        _, secret = await d.feeds.export_secret(host_id)
+        feed_url = d.pages.feed_url(secret)
+    return ConnectionsResult(connections=[connection_out(c) for c in connections], export_feed_url=feed_url)
+
+
+async def update_calendar_sync(
+    connection_id: Annotated[str, Field(max_length=128, description="From list_calendar_connections.")],
+    ctx: ToolContext,
+    import_enabled: Annotated[bool | None, Field(default=None, description="Busy times block slots.")] = None,
+    export_enabled: Annotated[bool | None, Field(default=None, description="Write meetings to it.")] = None,
+) -> SyncResult:
+    """Switch a calendar's import or export."""
+    if import_enabled is None and export_enabled is None:
+        raise InvalidArgument("nothing to change", next_step="Pass import_enabled, export_enabled or both.")
+    changed = await deps(ctx).backend.update_calendar_sync(
+        connection_id, import_enabled=import_enabled, export_enabled=export_enabled
+    )
+    return SyncResult(connection=connection_out(changed))

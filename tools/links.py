@@ -34,16 +34,16 @@ ConfirmationToken = Annotated[
     Field(
         default=None,
         max_length=1024,
-        description="The first call's token.",
+        description="From the first call.",
     ),
 ]
 
 
 async def list_scheduling_links(
     ctx: ToolContext,
-    include_inactive: Annotated[bool, Field(description="Also inactive links.")] = False,
+    include_inactive: Annotated[bool, Field(description="Include inactive.")] = False,
 ) -> LinksResult:
-    """Bookable links: durations, location, price, host, booking_url."""
+    """Bookable links with their details and booking_url."""
     d = deps(ctx)
     every = await d.backend.list_links(include_inactive=True)
     shown = every if include_inactive else [link for link in every if link.active]
@@ -93,8 +93,8 @@ async def deactivate_scheduling_link(
     redirect_url: RedirectUrl = None,
     confirmation_token: ConfirmationToken = None,
 ) -> DeactivateResult:
-    """Stop bookings on a link (meetings stay). If the user cannot be asked here, the first call
-    returns a preview and confirmation_token: once they agree, repeat the call with it.
+    """Stop bookings on a link (meetings stay). If the user can't be asked here, the first call
+    returns a preview and confirmation_token to pass once they agree.
     """
     d = deps(ctx)
     if decided.decision == "token":
@@ -111,7 +111,7 @@ async def deactivate_scheduling_link(
 
 
 async def activate_scheduling_link(link_id: LinkId, ctx: ToolContext) -> LinkResult:
-    """Let a link take bookings again."""
+    """Reopen a link for bookings."""
     d = deps(ctx)
     link = await d.backend.set_link_active(link_id, active=True)
     return LinkResult(link=link_out(link, d.pages))

@@ -29,9 +29,9 @@ from wix_meetings_mcp.tools.timefmt import open_day_range
 MeetingId = Annotated[str, Field(min_length=1, max_length=128, description="From list_meetings.")]
 OverridePolicy = Annotated[
     bool,
-    Field(description="Owner only: ignore the window."),
+    Field(description="Owner only: skip the window."),
 ]
-Reason = Annotated[str | None, Field(default=None, max_length=500, description="Shown to the attendee.")]
+Reason = Annotated[str | None, Field(default=None, max_length=500, description="For the attendee.")]
 
 
 async def list_meetings(
@@ -73,7 +73,7 @@ async def list_meetings(
 async def get_meeting(
     meeting_id: MeetingId, ctx: ToolContext, time_zone: TimeZoneArg = None
 ) -> MeetingResult:
-    """One meeting."""
+    """A meeting."""
     d = deps(ctx)
     view = await d.view(time_zone)
     return MeetingResult(meeting=meeting_out(await d.backend.get_meeting(meeting_id), view))
@@ -216,8 +216,8 @@ async def cancel_meeting(
     confirmation_token: ConfirmationToken = None,
     time_zone: TimeZoneArg = None,
 ) -> CancelResult:
-    """Cancel a meeting (until 24 hours before, by default). If the user cannot be asked here, the
-    first call returns a preview and confirmation_token: once they agree, repeat the call with it.
+    """Cancel a meeting (by default until 24 hours before). If the user can't be asked here, the
+    first call returns a preview and confirmation_token to pass once they agree.
     """
     d = deps(ctx)
     args = _cancel_args(meeting_id, reason, notify_attendee, override_policy)

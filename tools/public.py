@@ -25,6 +25,10 @@ class PublicPages:
     def booking_url(self, slug: str) -> str | None:
         return None if self.base is None else f"{self.base}/book/{quote(slug, safe='')}"
 
+    def feed_url(self, secret: str) -> str | None:
+        """A host's export feed: the address is the credential, so it carries no other token."""
+        return None if self.base is None else f"{self.base}/feeds/{quote(secret, safe='')}.ics"
+
     def meeting_token(self, meeting_id: str) -> str:
         return self._meetings.sign(meeting_id)
 

@@ -51,6 +51,8 @@ TOOLS: tuple[ToolSpec, ...] = (
     spec(calendars.connect_calendar, "Connect an external calendar", "calendar",
           write(destructive=False, idempotent=False, open_world=True)),
     spec(calendars.list_calendar_connections, "List calendar connections", "calendar"),
+    spec(calendars.update_calendar_sync, "Switch calendar sync", "calendar",
+          write(destructive=False, idempotent=True, open_world=False)),
 )  # fmt: skip
 
 
@@ -58,9 +60,9 @@ def table(toolsets: Collection[Toolset]) -> tuple[ToolSpec, ...]:
     """Every tool of the chosen toolsets; the admin module loads only when its toolset is on."""
     if "admin" not in toolsets:
         return TOOLS
-    from wix_meetings_mcp.tools import admin, video
+    from wix_meetings_mcp.tools import admin, feeds, video
 
-    return (*TOOLS, *admin.TOOLS, *video.TOOLS)
+    return (*TOOLS, *admin.TOOLS, *video.TOOLS, *feeds.TOOLS)
 
 
 def selected(toolsets: Collection[Toolset], *, read_only: bool) -> list[ToolSpec]:

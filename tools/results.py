@@ -275,6 +275,11 @@ class ConnectResult(BaseModel):
 
 class ConnectionsResult(BaseModel):
     connections: list[ConnectionOut]
+    export_feed_url: str | None = None  # the host's meetings as a secret iCal address (local backend)
+
+
+class SyncResult(BaseModel):
+    connection: ConnectionOut
 
 
 def connection_out(c: model.CalendarConnection) -> ConnectionOut:

@@ -28,7 +28,7 @@ DEFAULT_DAYS = 7
 MAX_DAYS = 92  # one call covers at most a quarter; page further with from_date
 
 Limit = Annotated[int, Field(ge=1, le=100, description="1 to 100.")]
-Cursor = Annotated[str | None, Field(default=None, max_length=200, description="The last next_cursor.")]
+Cursor = Annotated[str | None, Field(default=None, max_length=200, description="A next_cursor.")]
 TimeZoneArg = Annotated[
     str | None,
     Field(
@@ -37,8 +37,8 @@ TimeZoneArg = Annotated[
         description="IANA zone.",
     ),
 ]
-FromDate = Annotated[date | None, Field(default=None, description="First day, YYYY-MM-DD.")]
-ToDate = Annotated[date | None, Field(default=None, description="Last day, YYYY-MM-DD.")]
+FromDate = Annotated[date | None, Field(default=None, description="First day.")]
+ToDate = Annotated[date | None, Field(default=None, description="Last day.")]
 
 
 Clock = Annotated[
@@ -67,7 +67,7 @@ async def find_slots(
         PartOfDay | None,
         Field(
             default=None,
-            description="Before 12, 12 to 17, after 17.",
+            description="Before 12, 12–17, after 17.",
         ),
     ] = None,
     earliest: Annotated[Clock, Field(description="Not before HH:MM.")] = None,
@@ -75,8 +75,8 @@ async def find_slots(
     limit: Annotated[int, Field(ge=1, le=100, description="1 to 100.")] = 10,
     cursor: Cursor = None,
 ) -> SlotsResult:
-    """Free times of a link (default: next 7 days). Offer a few by `when`; pass the chosen slot_id
-    unchanged to book_meeting.
+    """Free times of a link (default: next 7 days). Offer a few by `when`; book one by its slot_id,
+    unchanged.
     """
     return await free_slots(
         deps(ctx),
@@ -143,6 +143,14 @@ async def free_slots(
         s for s in slots if in_part_of_day(s.start, part_of_day, tz) and in_window(s.start, s.end, window, tz)
     ]
     page = chosen[:limit]
+    hint = None if page else _empty_hint(first, last, tz, len(slots), part_of_day, earliest, latest)
+    age = None if d.feeds is None else await d.feeds.import_age(link.host.host_id)
+    if age is not None:
+        stale = (
+            f"The host's calendar was last imported {_spoken_age(age)} ago (its refresh is late); "
+            "changes made there since may not show."
+        )
+        hint = stale if hint is None else f"{stale} {hint}"
     return SlotsResult(
         link_id=link.link_id,
         time_zone=tz.key,
@@ -157,7 +165,7 @@ async def free_slots(
             for s in page
         ],
         next_cursor=str(int(page[-1].start.timestamp())) if len(chosen) > limit else None,
-        hint=None if page else _empty_hint(first, last, tz, len(slots), part_of_day, earliest, latest),
+        hint=hint,
     )
 
 
@@ -187,6 +195,15 @@ def _clock_window(earliest: str | None, latest: str | None) -> tuple[time, time]
     if high <= low:
         raise InvalidArgument(f"latest {latest} is not after earliest {earliest}", next_step="Swap them.")
     return low, high
+
+
+def _spoken_age(age: timedelta) -> str:
+    minutes = int(age.total_seconds() // 60)
+    if minutes < 120:
+        return f"{minutes} minutes"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} hours"
+    return f"{minutes // (24 * 60)} days"
 
 
 def _empty_hint(

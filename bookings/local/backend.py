@@ -24,6 +24,7 @@ from wix_meetings_mcp.bookings import sqlite
 from wix_meetings_mcp.bookings.errors import InvalidArgument, InvalidSlot, NotFound, NotSupported
 from wix_meetings_mcp.bookings.local import video
 from wix_meetings_mcp.bookings.local.admin import LocalAdmin
+from wix_meetings_mcp.bookings.local.calendar_sync import CalendarSync, DueFeed
 from wix_meetings_mcp.bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
 from wix_meetings_mcp.bookings.local.slots import Interval, free_slots
 from wix_meetings_mcp.bookings.local.storage import EngineStore
@@ -64,6 +65,7 @@ logger = logging.getLogger(__name__)
 
 FREE_PLAN_MEETINGS = 3
 IMPORT_HORIZON = timedelta(days=365)
+REFRESH_LEASE = timedelta(minutes=5)  # longer than one feed's fetch and parse can take
 
 _SECRET_ADDRESS_STEPS: dict[CalendarProvider, str] = {
     "google": 'In Google Calendar open Settings, pick the calendar, "Integrate calendar", and copy the '
@@ -96,6 +98,7 @@ class LocalBackend:
         host_email: str | None = None,
         mail: bool = False,
         on_queued: Callable[[], None] | None = None,
+        refresh_interval: timedelta = timedelta(minutes=15),
     ) -> None:
         """The engine keeps its data in `store` (storage.open_store picks SQLite or PostgreSQL), or
         else in the SQLite file `db_path`.
@@ -105,7 +108,9 @@ class LocalBackend:
         machine's zone when the server builds it).
 
         `mail`: a mail server is configured, so writes that notify queue invitations in the outbox
-        and `on_queued` is called after such a write commits (it wakes the sender)."""
+        and `on_queued` is called after such a write commits (it wakes the sender).
+
+        `refresh_interval`: how often imported calendars are refreshed (`refresh_calendars`)."""
         for zone_name in (time_zone, fresh_time_zone):
             try:
                 if zone_name is not None:
@@ -134,6 +139,9 @@ class LocalBackend:
         if (db_path is None) == (store is None):
             raise ValueError("give the engine a db_path or a store, not both")
         self._store: EngineStore = store if store is not None else Store(db_path or Path(), self._zone)
+        # Calendar refresh and export feeds keep their state in the SQLite file's own SQL so far.
+        self._sync_store = CalendarSync(self._store) if isinstance(self._store, Store) else None
+        self.refresh_interval = refresh_interval
         self._ready = False
         self._ready_lock = threading.Lock()
         self._admin = LocalAdmin(self)
@@ -518,15 +526,7 @@ class LocalBackend:
 
         url = feeds.normalize_feed_url(request.ics_url)
         now = self._now()
-        links = await self._run(lambda: self._store.links(include_inactive=True))
-        horizon = max(
-            [IMPORT_HORIZON]
-            + [
-                ln.policy.max_advance
-                for ln in links
-                if ln.host.host_id == host.host_id and ln.policy.max_advance
-            ]
-        )
+        horizon = await self._horizon(host.host_id)
         connection = CalendarConnection(
             connection_id=uuid.uuid4().hex,
             host_id=host.host_id,
@@ -538,13 +538,10 @@ class LocalBackend:
         )
         reader = self._feeds()
         try:
-            busy = await reader.busy(
-                url,
-                http=self._http() if callable(self._http) else self._http,
-                zone=self._zone,
-                start=now - timedelta(days=1),
-                end=now + horizon,
+            found = await reader.read(
+                url, http=self._client(), zone=self._zone, start=now - timedelta(days=1), end=now + horizon
             )
+            busy = found.busy or []
             saved = await self._run(
                 lambda: self._store.save_connection(
                     connection,
@@ -552,6 +549,7 @@ class LocalBackend:
                     busy=busy,
                     imported_at=now,
                     host_limit=reader.limits.host_intervals,
+                    validators=found.validators,
                 )
             )
         except OutboundError as exc:
@@ -567,8 +565,8 @@ class LocalBackend:
         return ConnectCalendarResult(
             status="connected",
             connection=saved,
-            next_step=f"Imported {len(busy)} busy times; find_slots now leaves them out. Connect the same "
-            "address again to refresh them.",
+            next_step=f"Imported {len(busy)} busy times; find_slots now leaves them out. They refresh "
+            f"every {_minutes(self.refresh_interval)} minutes.",
         )
 
     async def list_calendar_connections(self, host_id: str | None = None) -> list[CalendarConnection]:
@@ -583,6 +581,115 @@ class LocalBackend:
         """Stop importing the calendar's busy times; they no longer block slots."""
         return await self._run(lambda: self._store.disconnect(connection_id))
 
+    async def update_calendar_sync(
+        self, connection_id: str, *, import_enabled: bool | None, export_enabled: bool | None
+    ) -> CalendarConnection:
+        """Import off: its busy times stop blocking slots and are kept for when it is back on."""
+        return await self._run(
+            lambda: self._sync().set_sync(
+                connection_id, import_enabled=import_enabled, export_enabled=export_enabled
+            )
+        )
+
+    # --- refresh and export feeds ---------------------------------------------------------------
+
+    def _sync(self) -> CalendarSync:
+        if self._sync_store is None:
+            raise NotSupported(
+                "calendar refresh, sync switches and export feeds need a SQLite file for now, not PostgreSQL"
+            )
+        return self._sync_store
+
+    async def refresh_calendars(self) -> int:
+        """Refresh every imported feed due (conditionally, ETag / Last-Modified); how many were tried.
+
+        A feed that fails keeps its last good busy times and turns `error` with its reason; the next
+        refresh that succeeds turns it `connected` again.
+        """
+        if self._sync_store is None:
+            return 0
+        now = self._now()
+        due = await self._run(
+            lambda: self._sync().claim_due(now, every=self.refresh_interval, lease=REFRESH_LEASE)
+        )
+        for feed in due:
+            await self._refresh(feed, now)
+        return len(due)
+
+    async def _refresh(self, feed: DueFeed, now: datetime) -> None:
+        reader = self._feeds()
+        reason: Reason
+        try:
+            horizon = await self._horizon(feed.host_id)
+            found = await reader.read(
+                feed.ics_url,
+                http=self._client(),
+                zone=self._zone,
+                start=now - timedelta(days=1),
+                end=now + horizon,
+                validators=feed.validators,
+            )
+            await self._run(
+                lambda: self._sync().refreshed(
+                    feed,
+                    busy=found.busy,
+                    validators=found.validators,
+                    now=now,
+                    host_limit=reader.limits.host_intervals,
+                )
+            )
+            return
+        except OutboundError as exc:
+            reason = exc.reason
+        except NotSupported:  # no HTTP client in this process
+            reason = "unreachable"
+        logger.warning("calendar %s not refreshed: %s", feed.connection_id, reason)
+        await self._run(lambda: self._sync().refresh_failed(feed, reason=reason, now=now))
+
+    async def import_age(self, host_id: str) -> timedelta | None:
+        """How old the host's oldest import is, when that is older than the refresh interval."""
+        if self._sync_store is None:
+            return None
+        oldest = await self._run(lambda: self._sync().oldest_import(host_id))
+        if oldest is None:
+            return None
+        age = self._now() - oldest
+        return age if age > self.refresh_interval else None
+
+    async def last_refreshes(self) -> dict[str, tuple[datetime | None, datetime | None]]:
+        if self._sync_store is None:
+            return {}
+        return await self._run(self._sync().last_refreshes)
+
+    async def export_secret(self, host_id: str | None, *, rotate: bool = False) -> tuple[str, str]:
+        """(host id, the secret of the host's export feed); `rotate` replaces it."""
+
+        def secret() -> tuple[str, str]:
+            host = self._host(host_id)
+            return host.host_id, self._sync().export_secret(host.host_id, rotate=rotate)
+
+        return await self._run(secret)
+
+    async def export_feed(self, secret: str) -> tuple[Host, list[tuple[Meeting, int]]] | None:
+        """The host a feed secret names and their meetings with each one's SEQUENCE; None: no such feed."""
+
+        def feed() -> tuple[Host, list[tuple[Meeting, int]]] | None:
+            found = self._sync().export_feed(secret, now=self._now())
+            return None if found is None else (self._host(found[0]), found[1])
+
+        return await self._run(feed)
+
+    async def _horizon(self, host_id: str) -> timedelta:
+        """How far ahead busy times are imported: a year, or the host's longest maximum advance."""
+        links = await self._run(lambda: self._store.links(include_inactive=True))
+        return max(
+            [IMPORT_HORIZON]
+            + [ln.policy.max_advance for ln in links if ln.host.host_id == host_id and ln.policy.max_advance]
+        )
+
+    def _client(self) -> httpx.AsyncClient | None:
+        return self._http() if callable(self._http) else self._http
+
 
 if TYPE_CHECKING:
 
@@ -594,6 +701,10 @@ def _utc(value: datetime) -> datetime:
     """Arithmetic and comparison in UTC: between two datetimes sharing a ZoneInfo, Python uses wall
     time and ignores `fold`, which is wrong across a DST change."""
     return value.astimezone(UTC)
+
+
+def _minutes(interval: timedelta) -> int:
+    return max(1, round(interval.total_seconds() / 60))
 
 
 def _check_range(start: datetime, end: datetime, duration: timedelta) -> None:

@@ -25,7 +25,7 @@ import anyio
 
 from wix_meetings_mcp.bookings.errors import InvalidArgument, NotSupported
 from wix_meetings_mcp.bookings.local.slots import Interval
-from wix_meetings_mcp.bookings.outbound import Outbound, OutboundError, Reason
+from wix_meetings_mcp.bookings.outbound import Fetched, Outbound, OutboundError, Reason, Validators
 
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
@@ -99,6 +99,12 @@ def normalize_feed_url(url: str) -> str:
     return scheme + url.strip()[len(scheme) :]  # the scheme in lower case: FILE:// is file://
 
 
+@dataclass(frozen=True)
+class FeedImport:
+    busy: list[Interval] | None  # None: not modified since the validators were issued
+    validators: Validators
+
+
 class FeedReader:
     """Fetches and parses feeds for one backend; made in async context (the limiter needs a loop)."""
 
@@ -116,28 +122,52 @@ class FeedReader:
 
         Raises OutboundError with the reason; a file:// feed's reason is always `unreachable`.
         """
+        found = await self.read(url, http=http, zone=zone, start=start, end=end)
+        assert found.busy is not None  # no validators: never "not modified"
+        return found.busy
+
+    async def read(
+        self,
+        url: str,
+        *,
+        http: httpx.AsyncClient | None,
+        zone: ZoneInfo,
+        start: datetime,
+        end: datetime,
+        validators: Validators | None = None,
+    ) -> FeedImport:
+        """As `busy`, asked conditionally: `busy` is None when the feed has not changed (HTTP 304)."""
         is_file = url.startswith("file:")
         try:
             async with self._slots:
-                data = await (self._read_file(url) if is_file else self._read_http(url, http))
-                return await anyio.to_thread.run_sync(
-                    _parse_in_worker, data, zone.key, start, end, self.limits, limiter=self._threads
+                if is_file:
+                    fetched = Fetched(await self._read_file(url), Validators())
+                else:
+                    fetched = await self._read_http(url, http, validators)
+                if fetched.body is None:
+                    return FeedImport(None, fetched.validators)
+                busy = await anyio.to_thread.run_sync(
+                    _parse_in_worker, fetched.body, zone.key, start, end, self.limits, limiter=self._threads
                 )
+                return FeedImport(busy, fetched.validators)
         except OutboundError as exc:
             raise OutboundError("unreachable" if is_file else exc.reason) from None
 
-    async def _read_http(self, url: str, http: httpx.AsyncClient | None) -> bytes:
+    async def _read_http(
+        self, url: str, http: httpx.AsyncClient | None, validators: Validators | None
+    ) -> Fetched:
         if http is None:
             raise NotSupported(
                 "This server was started without an HTTP client, so it cannot fetch calendar feeds.",
                 next_step="Restart the server with an HTTP client, or use a file:// address.",
             )
-        return await self._outbound.get(
+        return await self._outbound.fetch(
             http,
             url,
             max_bytes=self.limits.max_bytes,
             deadline=self.limits.fetch_seconds,
             accept="text/calendar, */*;q=0.5",
+            validators=validators,
         )
 
     async def _read_file(self, url: str) -> bytes:

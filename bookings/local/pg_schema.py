@@ -104,10 +104,23 @@ _V5_OUTBOX: Migration = (
     "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending'",
 )
 
+# As the file's migration 6 (calendar refresh and export feeds), so "engine schema 6" means the same
+# tables on both stores; the refresh itself runs on the file only so far.
+_V6_CALENDAR_SYNC: Migration = (
+    "ALTER TABLE calendar_connections ADD COLUMN etag TEXT",
+    "ALTER TABLE calendar_connections ADD COLUMN last_modified TEXT",
+    "ALTER TABLE calendar_connections ADD COLUMN refreshed_at BIGINT",
+    "ALTER TABLE calendar_connections ADD COLUMN refresh_until DOUBLE PRECISION NOT NULL DEFAULT 0",
+    "ALTER TABLE calendar_connections ADD COLUMN refresh_token TEXT",
+    """CREATE TABLE export_feeds (
+        host_id TEXT PRIMARY KEY REFERENCES hosts, secret TEXT NOT NULL UNIQUE)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_INITIAL,
     _V2_LIVE_COUNT,
     _V3_VIDEO_ACCOUNTS,
     _V4_CONNECTION_ERROR,
     _V5_OUTBOX,
+    _V6_CALENDAR_SYNC,
 )

@@ -46,7 +46,7 @@ from wix_meetings_mcp.bookings.model import (
     VideoAccount,
 )
 from wix_meetings_mcp.bookings.notices import NoticeKind, notices_for
-from wix_meetings_mcp.bookings.outbound import OutboundError, Reason
+from wix_meetings_mcp.bookings.outbound import OutboundError, Reason, Validators
 
 if TYPE_CHECKING:
     import psycopg
@@ -625,6 +625,7 @@ class PgStore:
         busy: Sequence[Interval],
         imported_at: datetime,
         host_limit: int | None = None,
+        validators: Validators | None = None,
     ) -> CalendarConnection:
         """As `Store.save_connection`; the host's row is locked so its busy-time cap holds across replicas."""
 
@@ -654,6 +655,8 @@ class PgStore:
                 "export_enabled": connection.export_enabled,
                 "imported_at": ts(imported_at),
                 "account_email": connection.account_email,
+                "etag": None if validators is None else validators.etag,
+                "last_modified": None if validators is None else validators.last_modified,
             }
             conn.execute(_insert("calendar_connections", columns).encode(), tuple(columns.values()))
             with conn.cursor() as cur:

@@ -93,10 +93,24 @@ _V5_OUTBOX: Migration = (
     "CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE state = 'pending'",
 )
 
+# Calendar refresh and export: the feed's validators (ETag / Last-Modified) for conditional
+# requests, when a refresh was last tried, a lease so that one process refreshes a connection at a
+# time; and each host's secret for the feed of their meetings (rotating it replaces the row).
+_V6_CALENDAR_SYNC: Migration = (
+    "ALTER TABLE calendar_connections ADD COLUMN etag TEXT",
+    "ALTER TABLE calendar_connections ADD COLUMN last_modified TEXT",
+    "ALTER TABLE calendar_connections ADD COLUMN refreshed_at INTEGER",
+    "ALTER TABLE calendar_connections ADD COLUMN refresh_until REAL NOT NULL DEFAULT 0",
+    "ALTER TABLE calendar_connections ADD COLUMN refresh_token TEXT",
+    """CREATE TABLE export_feeds (
+        host_id TEXT PRIMARY KEY REFERENCES hosts, secret TEXT NOT NULL UNIQUE)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_INITIAL,
     _V2_LIVE_COUNT,
     _V3_VIDEO_ACCOUNTS,
     _V4_CONNECTION_ERROR,
     _V5_OUTBOX,
+    _V6_CALENDAR_SYNC,
 )

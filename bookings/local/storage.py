@@ -25,7 +25,7 @@ from wix_meetings_mcp.bookings.model import (
     MeetingQuery,
     VideoAccount,
 )
-from wix_meetings_mcp.bookings.outbound import Reason
+from wix_meetings_mcp.bookings.outbound import Reason, Validators
 
 
 class EngineStore(Protocol):
@@ -102,6 +102,7 @@ class EngineStore(Protocol):
         busy: Sequence[Interval],
         imported_at: datetime,
         host_limit: int | None = None,
+        validators: Validators | None = None,
     ) -> CalendarConnection: ...
 
     def mark_feed_error(self, *, host_id: str, provider: str, ics_url: str, reason: Reason) -> None: ...

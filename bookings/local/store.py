@@ -39,7 +39,7 @@ from wix_meetings_mcp.bookings.model import (
     VideoAccount,
 )
 from wix_meetings_mcp.bookings.notices import NoticeKind, notices_for
-from wix_meetings_mcp.bookings.outbound import OutboundError, Reason
+from wix_meetings_mcp.bookings.outbound import OutboundError, Reason, Validators
 
 DEFAULT_BUSINESS_NAME = "My Business"
 
@@ -55,8 +55,13 @@ _MEETING_CONFLICT = """
       AND m.start_ts - MAX(:buf, COALESCE(l.buffer_minutes, 0) * 60) < :end
       AND m.end_ts + MAX(:buf, COALESCE(l.buffer_minutes, 0) * 60) > :start
     LIMIT 1"""
+# Busy times of a calendar whose import is switched off are kept (for when it is switched back on)
+# but block nothing.
+_IMPORTING = " AND connection_id IN (SELECT connection_id FROM calendar_connections WHERE import_enabled = 1)"
 _BUSY_CONFLICT = (
-    "SELECT 1 FROM busy WHERE host_id = :host AND start_ts < :end + :buf AND end_ts > :start - :buf LIMIT 1"
+    "SELECT 1 FROM busy WHERE host_id = :host AND start_ts < :end + :buf AND end_ts > :start - :buf"
+    + _IMPORTING
+    + " LIMIT 1"
 )
 _HOST_MEETINGS = """
     SELECT m.start_ts, m.end_ts, COALESCE(l.buffer_minutes, 0)
@@ -292,7 +297,8 @@ class Store:
         with self._read() as conn:
             meetings = conn.execute(_HOST_MEETINGS, params).fetchall()
             imported = conn.execute(
-                "SELECT start_ts, end_ts FROM busy WHERE host_id = :host AND start_ts < :hi AND end_ts > :lo",
+                "SELECT start_ts, end_ts FROM busy WHERE host_id = :host AND start_ts < :hi AND end_ts > :lo"
+                + _IMPORTING,
                 params,
             ).fetchall()
         return (
@@ -533,6 +539,7 @@ class Store:
         busy: Sequence[Interval],
         imported_at: datetime,
         host_limit: int | None = None,
+        validators: Validators | None = None,
     ) -> CalendarConnection:
         """Store a connection and replace its busy times; the same host+provider+url keeps its id.
 
@@ -564,6 +571,9 @@ class Store:
                 "export_enabled": connection.export_enabled,
                 "imported_at": ts(imported_at),
                 "account_email": connection.account_email,
+                "refreshed_at": ts(imported_at),
+                "etag": None if validators is None else validators.etag,
+                "last_modified": None if validators is None else validators.last_modified,
             }
             conn.execute(rows.insert_sql("calendar_connections", columns), tuple(columns.values()))
             conn.executemany(

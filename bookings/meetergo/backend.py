@@ -401,6 +401,14 @@ class MeetergoBackend:
             "then list the calendar connections to confirm it.",
         )
 
+    async def update_calendar_sync(
+        self, connection_id: str, *, import_enabled: bool | None, export_enabled: bool | None
+    ) -> CalendarConnection:
+        raise NotSupported(
+            "meetergo's API has no switch for a calendar connection's import or export.",
+            next_step="Change it in meetergo's calendar settings.",
+        )
+
     async def list_calendar_connections(self, host_id: str | None = None) -> list[CalendarConnection]:
         params = await self._user_param(host_id)
         data = await self._client.get("/v4/calendar-connections/connections", params)

@@ -442,6 +442,10 @@ class OAuthResponse(Wire):
 
 class SyncDirection(Wire):
     enabled: bool | None = None
+    # Which calendars: kept as read, so switching a direction on or off never changes them.
+    primary_calendar: dict[str, object] | None = None
+    calendars: dict[str, object] | None = None
+    dedicated_calendar: dict[str, object] | None = None
 
 
 class SyncConfig(Wire):

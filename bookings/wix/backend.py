@@ -311,6 +311,30 @@ class WixBackend:
                 result.append(m.to_connection(wire, host_id=owner, provider=kind))
         return result
 
+    async def update_calendar_sync(
+        self, connection_id: str, *, import_enabled: bool | None, export_enabled: bool | None
+    ) -> CalendarConnection:
+        """Update Sync Config (PATCH …/sync-config); the directions' calendar choices are sent back as read."""
+        current = (
+            await self._client.read("GET", f"{CONNECTIONS}/{connection_id}", p.ConnectionResponse)
+        ).connection
+        sync = current.sync_config
+        changed = p.SyncConfig(
+            list_event_from_calendars=_switched(sync.list_event_from_calendars, import_enabled),
+            sync_to_calendar=_switched(sync.sync_to_calendar, export_enabled),
+        )
+        body = {"syncConfig": changed.model_dump(by_alias=True, exclude_none=True)}
+        path = f"{CONNECTIONS}/{connection_id}/sync-config"
+        wire = (
+            await self._client.write("PATCH", path, p.ConnectionResponse, body=body, idempotent=True)
+        ).connection
+        kind = await self._catalog.provider_kind(wire)
+        if kind is None:
+            raise NotSupported(f"Updated {connection_id!r}, but its calendar provider is unknown.")
+        hosts = sorted(await self._catalog.host_ids())
+        owners = {await self._catalog.schedule_id(h): h for h in hosts}
+        return m.to_connection(wire, host_id=owners.get(wire.schedule_id or "", ""), provider=kind)
+
     async def _only_host_id(self) -> str:
         hosts = await self._catalog.host_ids()
         if len(hosts) != 1:
@@ -325,3 +349,7 @@ class WixBackend:
             if m.provider_kind(provider.calendar_type, provider.name) == kind:
                 return provider
         raise NotSupported(f"Wix offers no {kind} calendar provider on this site.")
+
+
+def _switched(direction: p.SyncDirection, enabled: bool | None) -> p.SyncDirection:
+    return direction if enabled is None else direction.model_copy(update={"enabled": enabled})

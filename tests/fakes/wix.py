@@ -69,6 +69,7 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", f"{_EXT}/connections", calendars.list_connections),
     ("GET", f"{_EXT}/connections/{_ID}", calendars.get_connection),
     ("POST", f"{_EXT}/connections/{_ID}/disconnect", calendars.disconnect),
+    ("PATCH", f"{_EXT}/connections/{_ID}/sync-config", calendars.update_sync_config),
     ("POST", "/ecom/v1/checkouts", bookings.create_checkout),
     ("GET", f"/ecom/v1/checkouts/{_ID}/checkout-url", bookings.checkout_url),
 ]

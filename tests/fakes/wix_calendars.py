@@ -142,6 +142,23 @@ def disconnect(fake: FakeWix, req: Req) -> dict[str, Any]:
     return {"connection": copy.deepcopy(connection)}
 
 
+def update_sync_config(fake: FakeWix, req: Req) -> dict[str, Any]:
+    """PATCH: the directions named in `syncConfig` are replaced; a provider whose features say
+    `updateSyncConfig: false` answers 428 NOT_SUPPORTED_BY_PROVIDER."""
+    require_premium(fake)
+    connection = _connection(fake, req.groups[0])
+    sync = req.body.get("syncConfig")
+    if not isinstance(sync, dict):
+        raise invalid("syncConfig", "must not be empty")
+    provider = next((p for p in fake.providers if p["id"] == connection["providerId"]), None)
+    if provider is None or not provider["features"].get("updateSyncConfig"):
+        raise WixError(428, "NOT_SUPPORTED_BY_PROVIDER", "FAILED_PRECONDITION: sync config not supported")
+    for direction in ("listEventFromCalendars", "syncToCalendar"):
+        if direction in sync:
+            connection["syncConfig"][direction] = copy.deepcopy(sync[direction])
+    return {"connection": copy.deepcopy(connection)}
+
+
 def complete_oauth(fake: FakeWix, oauth_url: str, email: str) -> str:
     """Test hook: the host approves at the provider; returns Wix's redirect with `connectionId`."""
     state = oauth_url.rsplit("state=", 1)[-1]
