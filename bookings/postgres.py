@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     import psycopg
 
 # One arbitrary 64-bit key for "schema migrations of this server" among the database's advisory locks.
-_MIGRATION_LOCK = 0x6D656574696E6773  # "meetings"
+MIGRATION_LOCK = 0x6D656574696E6773  # "meetings"
 
 Step = str | Callable[["psycopg.Connection[tuple[object, ...]]"], None]
 Migration = Sequence[Step]
@@ -59,7 +59,7 @@ def migrate(
     if schema_version(conn, component) == len(migrations):
         return 0
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         conn.execute(_LEDGER)
         current = schema_version(conn, component)  # again, under the lock: another replica may have won
         if current > len(migrations):

@@ -22,10 +22,15 @@ from pydantic import ValidationError
 from wix_meetings_mcp import __version__
 from wix_meetings_mcp.server import logs
 from wix_meetings_mcp.server.app import Readiness, Running, build_server
-from wix_meetings_mcp.server.database import DatabaseUnusable, database_files, label, migrate_database
+from wix_meetings_mcp.server.database import (
+    DatabaseUnusable,
+    database_files,
+    label,
+    migrate_database,
+    reset_postgres,
+)
 from wix_meetings_mcp.server.settings import (
     MIN_HTTP_TOKEN,
-    POSTGRES_NOT_YET,
     Settings,
     dotenv_file,
     unknown_meetings_variables,
@@ -242,6 +247,23 @@ def _listen(host: str, port: int) -> socket.socket:
     return listener
 
 
+def reset_shared(settings: Settings, url: str, *, confirmed: bool) -> None:
+    """PostgreSQL: drop this server's tables (no other), under the migrations' lock."""
+    if settings.backend != "local":
+        fail(
+            f"reset starts the local engine's database over; with MEETINGS_BACKEND={settings.backend} the meetings live there, not here"
+        )
+    if not confirmed:
+        fail(
+            f"reset drops every meeting, link and setting in {label(settings)}; run `meetings-mcp reset --yes` to do it (stop the replicas first)"
+        )
+    try:
+        reset_postgres(url)
+    except Exception as exc:  # psycopg's errors: unreachable, refused
+        fail(f"cannot reset {label(settings)} ({exc.__class__.__name__}); check that PostgreSQL runs there")
+    print(f"meetings-mcp: reset {label(settings)}; the next start provisions it afresh", file=sys.stderr)
+
+
 def _start_line(settings: Settings, where: str, public_url: str | None = None) -> None:
     """One line naming where, which backend, plan and database (never a secret)."""
     plan = f" · plan {settings.plan}" if settings.backend == "local" else ""
@@ -259,7 +281,8 @@ def _start_line(settings: Settings, where: str, public_url: str | None = None) -
 
 def reset(settings: Settings, *, confirmed: bool) -> None:
     if settings.db_url is not None:
-        fail(f"reset: {POSTGRES_NOT_YET}")
+        reset_shared(settings, settings.db_url, confirmed=confirmed)
+        return
     if settings.backend != "local":
         fail(
             f"reset starts the local engine's database over; with MEETINGS_BACKEND={settings.backend} the meetings live there, not here"

@@ -116,3 +116,24 @@ def explain(path: Path, exc: BaseException) -> str:
     if "locked" in text or "busy" in text:
         return f"MEETINGS_DB {path} is locked by another process; try again, or stop the process holding it"
     return f"MEETINGS_DB {path} cannot be opened ({exc.__class__.__name__}); choose another path"
+
+
+def reset_postgres(url: str) -> None:
+    """Drop every table this server made (and only those), so the next start provisions afresh."""
+    import re
+
+    from wix_meetings_mcp.bookings import postgres
+    from wix_meetings_mcp.bookings.local import pg_schema
+    from wix_meetings_mcp.server import pg_state
+
+    made = " ".join(
+        str(step) for migration in (*pg_schema.MIGRATIONS, *pg_state.MIGRATIONS) for step in migration
+    )
+    tables = sorted(set(re.findall(r"CREATE TABLE (\w+)", made)))
+    functions = sorted(set(re.findall(r"CREATE FUNCTION (\w+)", made)))
+    with postgres.connect(url) as conn, conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (postgres.MIGRATION_LOCK,))
+        for table in [*tables, "schema_migrations"]:
+            conn.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE'.encode())
+        for function in functions:
+            conn.execute(f'DROP FUNCTION IF EXISTS "{function}" CASCADE'.encode())

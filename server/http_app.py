@@ -19,7 +19,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from wix_meetings_mcp.server.app import Readiness, Running, open_deps
 from wix_meetings_mcp.server.http_auth import BearerAuth
 from wix_meetings_mcp.server.pages import Beside, Pages
-from wix_meetings_mcp.server.rate_limit import AuthFailureLimit, FailureLimiter, RateLimit, RateLimiter
+from wix_meetings_mcp.server.rate_limit import (
+    Admits,
+    AuthFailureLimit,
+    FailureLimiter,
+    RateLimit,
+    RateLimiter,
+)
 from wix_meetings_mcp.server.settings import Settings
 from wix_meetings_mcp.tools.registry import CodedServer
 
@@ -54,6 +60,15 @@ async def _json(send: Send, status: int, body: dict[str, object]) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
+def rate_limiter(settings: Settings) -> Admits:
+    """Per-token limits: shared by all replicas on PostgreSQL, per process on a SQLite file."""
+    if settings.db_url is not None:
+        from wix_meetings_mcp.server.pg_state import PgRateLimiter
+
+        return PgRateLimiter(settings.db_url, settings.http_rate_limit)
+    return RateLimiter(settings.http_rate_limit)
+
+
 def build_http_app(
     server: CodedServer,
     settings: Settings,
@@ -67,7 +82,7 @@ def build_http_app(
     assert settings.http_token is not None  # the CLI refuses to serve HTTP without one
     app: ASGIApp = server.streamable_http_app(host=host, max_request_body_size=MAX_REQUEST_BODY)
     if settings.http_rate_limit:
-        app = RateLimit(app, RateLimiter(settings.http_rate_limit))
+        app = RateLimit(app, rate_limiter(settings))
     app = BearerAuth(app, settings.http_token.get_secret_value())
     app = AuthFailureLimit(app, auth_failures or FailureLimiter())
     if running is not None:

@@ -39,6 +39,12 @@ MIGRATIONS: tuple[postgres.Migration, ...] = (
             namespace TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
             updated_at DOUBLE PRECISION NOT NULL, PRIMARY KEY (namespace, key))""",
     ),
+    # Per-token rate-limit buckets shared by every replica (one row per bearer token's subject).
+    (
+        """CREATE TABLE rate_buckets (
+            caller TEXT PRIMARY KEY, tokens DOUBLE PRECISION NOT NULL, updated DOUBLE PRECISION NOT NULL,
+            admitted BOOLEAN NOT NULL)""",
+    ),
 )
 _PENDING = ""  # result_json while the claiming call runs
 
@@ -131,6 +137,53 @@ class PgServerState:
 
     def close(self) -> None:
         self._pool.close()
+
+
+# One statement refills a caller's bucket and takes a token if one is there, under the row's lock:
+# replicas admitting at the same moment cannot both take the last token.
+_TAKE = """
+    INSERT INTO rate_buckets AS b (caller, tokens, updated, admitted)
+    VALUES (%(caller)s, %(capacity)s - 1, %(now)s, TRUE)
+    ON CONFLICT (caller) DO UPDATE SET
+        tokens = LEAST(%(capacity)s, b.tokens + (%(now)s - b.updated) * %(rate)s)
+            - CASE WHEN LEAST(%(capacity)s, b.tokens + (%(now)s - b.updated) * %(rate)s) >= 1 THEN 1 ELSE 0 END,
+        admitted = LEAST(%(capacity)s, b.tokens + (%(now)s - b.updated) * %(rate)s) >= 1,
+        updated = %(now)s
+    RETURNING tokens, admitted"""
+
+
+class PgRateLimiter:
+    """`per_minute` requests per caller across all replicas, in bursts of as many (a token bucket)."""
+
+    def __init__(self, url: str, per_minute: int, clock: Callable[[], float] = time.time) -> None:
+        if per_minute < 1:
+            raise ValueError("per_minute must be at least 1")
+        self._url, self._capacity, self._rate, self._clock = url, float(per_minute), per_minute / 60, clock
+        self._pool: ConnectionPool | None = None
+        self._opening = threading.Lock()
+
+    def _connections(self) -> ConnectionPool:
+        with self._opening:
+            if self._pool is None:
+                self._pool = open_pool(self._url)
+        return self._pool
+
+    async def admit(self, caller: str) -> float:
+        params = {"caller": caller, "capacity": self._capacity, "rate": self._rate, "now": self._clock()}
+
+        def take() -> float:
+            with self._connections().connection() as conn:
+                row = conn.execute(_TAKE, params).fetchone()
+            assert row is not None
+            tokens, admitted = float(row[0]), bool(row[1])
+            return 0.0 if admitted else (1 - tokens) / self._rate
+
+        return await anyio.to_thread.run_sync(take)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
 
 class PgAuditTrail:

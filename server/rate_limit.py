@@ -3,7 +3,8 @@
 It sits behind BearerAuth, so only authenticated requests reach it and the caller is the token's
 subject. Each bucket holds up to a minute's worth of requests and refills continuously, so a
 burst of `per_minute` requests passes and a steady `per_minute / 60` per second goes on passing.
-The state is per process: N server processes allow N times the rate in all.
+On a SQLite file the state is per process (N processes allow N times the rate); on PostgreSQL
+the buckets live in the shared database (server/pg_state.py), so replicas share one limit.
 
 Failed bearer checks are limited per client address: AuthFailureLimit sits in front of the
 token gate, counts its 401 answers per address and, past the limit, answers 429 before the token
@@ -19,6 +20,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -58,6 +60,9 @@ class RateLimiter:
             limit = float(self._per_minute)
             bucket = self._buckets[caller] = TokenBucket(limit, limit / 60, limit, now)
         return bucket.take(now)
+
+    async def admit(self, caller: str) -> float:
+        return self.wait_for(caller)
 
 
 class FailureLimiter:
@@ -127,10 +132,16 @@ def too_many(seconds: float, what: str) -> list[Message]:
     ]
 
 
-class RateLimit:
-    """ASGI middleware applying a RateLimiter to every HTTP request by its caller."""
+class Admits(Protocol):
+    """Where a request's turn is decided: 0.0 to go ahead, else the seconds to wait."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+    async def admit(self, caller: str) -> float: ...
+
+
+class RateLimit:
+    """ASGI middleware applying a per-caller limit to every HTTP request."""
+
+    def __init__(self, app: ASGIApp, limiter: Admits) -> None:
         self._app = app
         self._limiter = limiter
 
@@ -138,7 +149,7 @@ class RateLimit:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
-        wait = self._limiter.wait_for(current_caller())
+        wait = await self._limiter.admit(current_caller())
         if wait <= 0:
             await self._app(scope, receive, send)
             return

@@ -212,11 +212,8 @@ class Settings(BaseSettings):
         return self.db or Path(platformdirs.user_data_dir("meetings-mcp")) / "meetings.db"
 
 
-# What still needs a file when MEETINGS_DB is a PostgreSQL URL.
-POSTGRES_NOT_YET = (
-    "this needs a SQLite file: with MEETINGS_DB a PostgreSQL URL, `meetings-mcp reset` is not available "
-    "yet (drop the database instead)"
-)
+# Said by whatever asks for the SQLite file while MEETINGS_DB is a PostgreSQL URL (a bug if reached).
+POSTGRES_NOT_YET = "this needs a SQLite file, and MEETINGS_DB is a PostgreSQL URL"
 
 
 def machine_zone() -> str:

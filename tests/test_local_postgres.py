@@ -22,7 +22,7 @@ from wix_meetings_mcp.bookings.local.pg_store import PgStore
 from wix_meetings_mcp.bookings.local.storage import open_store
 from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Meeting, Slot
 from wix_meetings_mcp.server.app import HttpClient, open_backend
-from wix_meetings_mcp.server.settings import POSTGRES_NOT_YET, Settings
+from wix_meetings_mcp.server.settings import Settings
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 6, 1, 6, 0, tzinfo=BERLIN)  # a Monday morning
@@ -212,9 +212,17 @@ def test_an_unreachable_postgresql_is_one_line_at_start_up_without_the_password(
     assert "s3cret" not in result.stderr
 
 
-def test_what_still_needs_a_file_is_refused_on_postgresql(tmp_path: Path) -> None:
-    result = run(tmp_path, "reset", "--yes", MEETINGS_DB="postgresql://meetings@127.0.0.1:9/meetings")
-    assert one_line_error(result) == f"meetings-mcp: reset: {POSTGRES_NOT_YET}"
+def test_reset_on_postgresql_needs_yes_then_drops_only_our_tables(tmp_path: Path, postgres_url: str) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE someone_elses (x INTEGER)")
+    assert run(tmp_path, "migrate", MEETINGS_DB=postgres_url).returncode == 0
+    refused = run(tmp_path, "reset", MEETINGS_DB=postgres_url)
+    assert "run `meetings-mcp reset --yes`" in one_line_error(refused)
+    assert run(tmp_path, "reset", "--yes", MEETINGS_DB=postgres_url).returncode == 0
+    with psycopg.connect(postgres_url) as conn:
+        left = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert left == {"someone_elses"}
+    assert run(tmp_path, "migrate", MEETINGS_DB=postgres_url).returncode == 0  # and it starts afresh
 
 
 async def test_an_unreachable_database_is_backend_unavailable_not_a_driver_error() -> None:

@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 
 import anyio
+import pytest
 from mcp import Client
 
 from tests.conftest import Caller, FakeClock
 from tests.mail_server import mail_server
 from tests.test_tools_booking import ANN
 from wix_meetings_mcp.server.app import build_server
-from wix_meetings_mcp.server.pg_state import PgAuditTrail
+from wix_meetings_mcp.server.pg_state import PgAuditTrail, PgRateLimiter
 from wix_meetings_mcp.server.settings import Settings
 
 
@@ -59,7 +60,7 @@ def test_migrate_and_doctor_know_postgresql(postgres_url: str, tmp_path: Path) -
         )  # fmt: skip
 
     first, again, doctor = run("migrate"), run("migrate"), run("doctor")
-    assert first.returncode == 0 and "server schema at version 1 (1 applied now)" in first.stdout
+    assert first.returncode == 0 and "server schema at version 2 (2 applied now)" in first.stdout
     assert "engine schema at version" in first.stdout and "(0 applied now)" in again.stdout
     assert doctor.returncode == 0, doctor.stdout
     assert "(PostgreSQL)" in doctor.stdout and "migrations pending" not in doctor.stdout
@@ -83,3 +84,17 @@ async def test_invitations_are_sent_from_the_postgresql_outbox(postgres_url: str
                 while len(server.inbox.messages) < 2:
                     await anyio.sleep(0.01)
     assert {str(m["To"]) for m in server.inbox.messages} == {ANN["email"], "host@example.com"}
+
+
+async def test_replicas_share_one_rate_limit_per_token(postgres_url: str) -> None:
+    now = [1000.0]
+    one, two = (PgRateLimiter(postgres_url, 3, clock=lambda: now[0]) for _ in range(2))
+    try:
+        waits = [await limiter.admit("token:abc") for limiter in (one, two, one, two)]
+        assert waits[:3] == [0.0, 0.0, 0.0] and waits[3] == pytest.approx(20.0)  # 3 a minute, across both
+        assert await two.admit("token:other") == 0.0  # another token has its own bucket
+        now[0] += 20
+        assert await two.admit("token:abc") == 0.0  # refilled one
+    finally:
+        one.close()
+        two.close()
