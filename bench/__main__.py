@@ -17,7 +17,7 @@ from time import perf_counter
 
 import anyio
 
-from bench import latency, scale, startup, throughput, tokens, upstream
+from bench import latency, replicas, scale, startup, throughput, tokens, upstream
 from bench.config import Config
 from bench.report import QUICK_WARNING, Section, machine, render, targets, write
 
@@ -33,6 +33,7 @@ BENCHMARKS: dict[str, Benchmark] = {
     "stdio": latency.stdio,
     "http": latency.http,
     "throughput": throughput.run,
+    "replicas": replicas.run,
 }
 RESULTS = Path(__file__).with_name("results.json")
 

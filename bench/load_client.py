@@ -1,7 +1,8 @@
 """One load-generating process of the throughput benchmark: several MCP sessions over HTTP.
 
 Run as `python -m bench.load_client` by bench/throughput.py, which speaks to it in JSON lines:
-it reads its job (`url`, `headers`, `warm`: one call per session, `plan`: each session's calls)
+it reads its job (`url`, or `urls` dealt round-robin to the sessions, `headers`, `warm`: one call
+per session, `plan`: each session's calls)
 from stdin, opens and warms every session, writes `ready`, waits for `go`, makes the calls (each
 session one after another, all sessions at once) and writes `{"calls": N}`. The token travels
 on stdin, never in the command line.
@@ -30,9 +31,12 @@ async def main() -> None:
     limits = httpx2.Limits(max_connections=len(plan) + 8, max_keepalive_connections=len(plan) + 8)
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(httpx2.AsyncClient(headers=job["headers"], limits=limits))
+        urls = job.get("urls") or [job["url"]]
         sessions = [
-            await stack.enter_async_context(Client(streamable_http_client(job["url"], http_client=http)))
-            for _ in plan
+            await stack.enter_async_context(
+                Client(streamable_http_client(urls[i % len(urls)], http_client=http))
+            )
+            for i in range(len(plan))
         ]
         for session in sessions:
             await structured(session, *job["warm"])  # connects and fetches the tool list for validation

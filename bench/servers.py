@@ -107,12 +107,17 @@ async def http_server(command: list[str], env: dict[str, str], cwd: Path, port: 
 
 
 @asynccontextmanager
-async def meetings_http(workdir: Path, db_name: str = "http.db") -> AsyncIterator[tuple[str, str, int]]:
-    """(url, bearer token, pid) of `meetings-mcp --transport http` on a fresh database."""
-    port, token = free_port(), secrets.token_urlsafe(24)
+async def meetings_http(
+    workdir: Path, db_name: str = "http.db", *, db_url: str | None = None, token: str | None = None
+) -> AsyncIterator[tuple[str, str, int]]:
+    """(url, bearer token, pid) of `meetings-mcp --transport http` on a fresh database file, or on
+    `db_url` (PostgreSQL: replicas share it, and a `token`)."""
+    port, token = free_port(), token or secrets.token_urlsafe(24)
     # The per-token rate limit stays in the request path but is raised out of reach: one benchmark
     # client makes thousands of calls a minute, far beyond the default brake of 600.
     env = meetings_env(workdir / db_name, MEETINGS_HTTP_TOKEN=token, MEETINGS_HTTP_RATE_LIMIT=str(10**9))
+    if db_url is not None:
+        env["MEETINGS_DB"] = db_url
     command = [
         sys.executable,
         "-m",

@@ -53,7 +53,7 @@ class Rate:
 
 
 async def calls_per_second(
-    server: tuple[str, int],
+    server: tuple[str | list[str], int],
     headers: dict[str, str],
     plan: Plan,
     warm: tuple[str, dict[str, Any]],
@@ -71,7 +71,12 @@ async def calls_per_second(
                 proc = await anyio.open_process(CLIENT, cwd=ROOT, stderr=errlog)
                 stack.push_async_callback(proc.aclose)
                 assert proc.stdin is not None and proc.stdout is not None
-                job = {"url": url, "headers": headers, "warm": warm, "plan": share}
+                job = {
+                    "urls": url if isinstance(url, list) else [url],
+                    "headers": headers,
+                    "warm": warm,
+                    "plan": share,
+                }
                 await proc.stdin.send(json.dumps(job).encode() + b"\n")
                 children.append((proc, BufferedByteReceiveStream(proc.stdout)))
             for _, out in children:
