@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -98,3 +99,30 @@ async def test_replicas_share_one_rate_limit_per_token(postgres_url: str) -> Non
     finally:
         one.close()
         two.close()
+
+
+async def test_one_idempotency_key_raced_on_two_replicas_books_once(
+    postgres_url: str, clock: FakeClock
+) -> None:
+    async with replica(postgres_url, clock) as one, replica(postgres_url, clock) as two:
+        slots = (await Caller(one)("find_slots", from_date="2026-12-03"))["slots"]
+        results: list[Any] = []
+
+        async def book(client: Client, slot_id: str) -> None:
+            # The same key with the same arguments from both replicas at once: one books, one waits
+            # for it and returns its result (or is told it is still running), never a second meeting.
+            results.append(
+                await client.call_tool(
+                    "book_meeting", {"slot_id": slot_id, "attendee": ANN, "idempotency_key": "raced-key-1"}
+                )
+            )
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(4):
+                tg.start_soon(book, one, slots[0]["slot_id"])
+                tg.start_soon(book, two, slots[0]["slot_id"])
+        listed = await Caller(one)("list_meetings", status="all")
+    assert len(listed["meetings"]) == 1
+    ids = {r.structured_content["meeting"]["meeting_id"] for r in results if not r.is_error}
+    assert ids == {listed["meetings"][0]["meeting_id"]}
+    assert all(r.content[0].text.startswith("rate_limited:") for r in results if r.is_error)
