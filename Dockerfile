@@ -13,7 +13,9 @@ ENV PYTHONUNBUFFERED=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     MEETINGS_DB=/data/meetings.db
 COPY --from=wheel /wheels /wheels
-RUN pip install --no-cache-dir /wheels/*.whl \
+# With the postgres extra, so MEETINGS_DB may also be a postgresql:// URL (several replicas).
+RUN wheel="$(echo /wheels/*.whl)" \
+    && pip install --no-cache-dir "${wheel}[postgres]" \
     && rm -rf /wheels \
     && useradd --system --no-log-init --uid 10001 --create-home --home-dir /home/meetings meetings \
     && mkdir /data \
