@@ -14,6 +14,8 @@ ENV PYTHONUNBUFFERED=1 \
     MEETINGS_DB=/data/meetings.db
 COPY --from=wheel /wheels /wheels
 # With the postgres extra, so MEETINGS_DB may also be a postgresql:// URL (several replicas).
+# The wheel is this checkout's own build (hadolint reads "${wheel}[postgres]" as an unpinned name).
+# hadolint ignore=DL3013
 RUN wheel="$(echo /wheels/*.whl)" \
     && pip install --no-cache-dir "${wheel}[postgres]" \
     && rm -rf /wheels \
