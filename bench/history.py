@@ -16,6 +16,7 @@ fresh idempotency key) and `list_meetings` (upcoming, the default). Ratios are t
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -46,37 +47,59 @@ def seed_past(db: Path, count: int) -> float:
     with sqlite3.connect(db) as conn:
         conn.row_factory = sqlite3.Row
         link = conn.execute(rows.LINK_SELECT + " ORDER BY l.rowid LIMIT 1").fetchone()
-        template = rows.meeting_columns(
-            Meeting(
-                meeting_id="seed",
-                link_id=link["link_id"],
-                link_name=link["name"],
-                status="confirmed",
-                start=NOW - HALF_HOUR,
-                end=NOW,
-                attendee=Attendee(name="Past Client", email="client@example.com"),
-                host=Host(host_id=link["host_id"], name=link["host_name"], email=link["host_email"]),
-                location=Location(kind=link["location_kind"], address=link["location_address"]),
-                created_at=NOW,
-            )
-        )
-        returning = max(1, count // 4)  # each attendee came about four times
-
-        def row(i: int) -> tuple[object, ...]:
-            end = int((NOW - i * HALF_HOUR).timestamp())
-            return tuple(
-                (template | {
-                    "meeting_id": f"past{i:07d}",
-                    "status": "cancelled" if i % 10 == 9 else "confirmed",
-                    "start_ts": end - 1800,
-                    "end_ts": end,
-                    "attendee_email": f"client{i % returning}@example.com",
-                    "created_at": end - 7 * 86400,
-                }).values()
-            )  # fmt: skip
-
+        template, row = past_rows(link, count)
         conn.executemany(rows.insert_sql("meetings", template), (row(i) for i in range(count)))
     return perf_counter() - started
+
+
+def seed_past_postgres(url: str, count: int) -> float:
+    """The same past meetings in a PostgreSQL database (the engine's columns are the same there)."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    started = perf_counter()
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        link = conn.execute((rows.LINK_SELECT + " ORDER BY l.link_id LIMIT 1").encode()).fetchone()
+        assert link is not None
+        template, row = past_rows(link, count)
+        insert = rows.insert_sql("meetings", template).replace("?", "%s")
+        with conn.cursor() as cur:
+            cur.executemany(insert.encode(), [row(i) for i in range(count)])
+    return perf_counter() - started
+
+
+def past_rows(link: Any, count: int) -> tuple[dict[str, object], Callable[[int], tuple[object, ...]]]:
+    """The columns of one past meeting of `link`, and the row of the i-th one before now."""
+    template = rows.meeting_columns(
+        Meeting(
+            meeting_id="seed",
+            link_id=link["link_id"],
+            link_name=link["name"],
+            status="confirmed",
+            start=NOW - HALF_HOUR,
+            end=NOW,
+            attendee=Attendee(name="Past Client", email="client@example.com"),
+            host=Host(host_id=link["host_id"], name=link["host_name"], email=link["host_email"]),
+            location=Location(kind=link["location_kind"], address=link["location_address"]),
+            created_at=NOW,
+        )
+    )
+    returning = max(1, count // 4)  # each attendee came about four times
+
+    def row(i: int) -> tuple[object, ...]:
+        end = int((NOW - i * HALF_HOUR).timestamp())
+        return tuple(
+            (template | {
+                "meeting_id": f"past{i:07d}",
+                "status": "cancelled" if i % 10 == 9 else "confirmed",
+                "start_ts": end - 1800,
+                "end_ts": end,
+                "attendee_email": f"client{i % returning}@example.com",
+                "created_at": end - 7 * 86400,
+            }).values()
+        )  # fmt: skip
+
+    return template, row
 
 
 async def run(cfg: Config) -> Section:

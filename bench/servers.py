@@ -29,7 +29,7 @@ TIME_ZONE = "Europe/Berlin"
 LOOPBACK = "127.0.0.1"
 
 
-def in_process_settings(db: Path) -> Settings:
+def in_process_settings(db: Path | str) -> Settings:
     """What `meetings_env` says, for servers built in this process; no .env file is read."""
     return Settings(
         _env_file=None,
