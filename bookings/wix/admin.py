@@ -1,6 +1,6 @@
 """Set-up for the `admin` toolset: provision Meetings, create and edit scheduling links within the
 Meetings restrictions, create hosts and connect them to site users, disconnect calendars (wix-api.md
-§3, §4, §9, §10).
+§3, §4, §9, §10), and video accounts as Conferencing custom links (`_conferencing`).
 
 The Wix operations come one per endpoint (`provision`, `create_link`, `set_link_price`...); the
 methods of the `Admin` port at the end compose them into the sample flows' use cases.
@@ -38,6 +38,7 @@ from wix_meetings_mcp.bookings.model import (
 from wix_meetings_mcp.bookings.wix import _mapping as m
 from wix_meetings_mcp.bookings.wix import _payloads as p
 from wix_meetings_mcp.bookings.wix._catalog import SERVICES, STAFF, Catalog
+from wix_meetings_mcp.bookings.wix._conferencing import Conferencing
 from wix_meetings_mcp.bookings.wix.client import WixClient
 
 if TYPE_CHECKING:
@@ -93,17 +94,12 @@ def payment(price: Price) -> dict[str, Any]:
     return {"rateType": "FIXED", "fixed": fixed, "options": options}
 
 
-_VIDEO_NOT_YET = (
-    "video-conferencing accounts on Wix are connected in the site's dashboard; this server does not "
-    "manage them yet (meetings still carry the join link Wix gives them)"
-)
-
-
 class WixAdmin:
     def __init__(self, client: WixClient, catalog: Catalog, *, premium: Callable[[], bool | None]) -> None:
         self._client = client
         self._catalog = catalog
         self._premium = premium  # the known plan, for callers; no gate is decided here
+        self._conferencing = Conferencing(client, catalog)
 
     async def provision(self) -> Provisioned:
         """Provision Meetings App: idempotent on Wix's side, so retried like a read."""
@@ -355,17 +351,15 @@ class WixAdmin:
             return connection.model_copy(update={"status": "disconnected"})
         return m.to_connection(answer.connection, host_id=connection.host_id, provider=connection.provider)
 
-    # Wix documents a Conferencing API (Conference V1: connect a resource to a provider by OAuth,
-    # credentials or a static custom link) that could back these; until it is mapped and faked from
-    # its reference, the adapter says so instead of guessing its payloads.
+    # Video accounts are custom-link connections of the Conferencing API (see _conferencing).
     async def video_accounts(self) -> list[VideoAccount]:
-        raise NotSupported(_VIDEO_NOT_YET)
+        return await self._conferencing.accounts()
 
     async def connect_video_account(self, account: VideoAccount) -> VideoAccount:
-        raise NotSupported(_VIDEO_NOT_YET)
+        return await self._conferencing.connect(account)
 
     async def disconnect_video_account(self, host_id: str | None) -> VideoAccount | None:
-        raise NotSupported(_VIDEO_NOT_YET)
+        return await self._conferencing.disconnect(host_id)
 
     async def _only_host_id(self) -> str:
         hosts = await self._catalog.host_ids()

@@ -23,6 +23,7 @@ import httpx
 from tests.fakes import wix_bookings as bookings
 from tests.fakes import wix_calendars as calendars
 from tests.fakes import wix_catalog as catalog
+from tests.fakes import wix_conferencing as conferencing
 from tests.fakes import wix_forms as forms
 from tests.fakes.wix_common import MEETINGS_APP_ID, Req, WixError, bump, new_id, wire_time
 
@@ -70,6 +71,10 @@ ROUTES: list[tuple[str, str, Handler]] = [
     ("GET", f"{_EXT}/connections/{_ID}", calendars.get_connection),
     ("POST", f"{_EXT}/connections/{_ID}/disconnect", calendars.disconnect),
     ("PATCH", f"{_EXT}/connections/{_ID}/sync-config", calendars.update_sync_config),
+    ("GET", f"{conferencing.BASE}/providers", conferencing.list_providers),
+    ("POST", f"{conferencing.BASE}/connections/connect", conferencing.connect),
+    ("GET", f"{conferencing.BASE}/connections", conferencing.list_connections),
+    ("POST", f"{conferencing.BASE}/connections/mark-as-disconnected", conferencing.mark_as_disconnected),
     ("POST", "/ecom/v1/checkouts", bookings.create_checkout),
     ("GET", f"/ecom/v1/checkouts/{_ID}/checkout-url", bookings.checkout_url),
 ]
@@ -128,6 +133,8 @@ class FakeWix:
         self.providers = calendars.default_providers()
         self.connections: dict[str, dict[str, Any]] = {}
         self.oauth_requests: dict[str, dict[str, Any]] = {}
+        self.conferencing_providers = conferencing.default_providers()
+        self.conferencing: dict[tuple[str, str], dict[str, Any]] = {}  # (resourceId, appId) → connection
         self.external_busy: list[tuple[datetime, datetime]] = []
         self.provisioning: dict[str, str] | None = None
         self.slot_page_size = 1000  # lower it to make Time Slots page
