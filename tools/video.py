@@ -87,7 +87,8 @@ async def connect_video_account(
             host_id=host_id, url=url, password=password, description=description, unique_rooms=unique_rooms
         )
     )
-    ready = host_id is None or account.features.video_ready
+    # The seed's rule (no default, no video links) is the embedded engine's; Wix uses a host's own link.
+    ready = host_id is None or account.features.video_ready or account.backend != "local"
     return VideoAccountResult(
         account=_out(saved),
         next_step="New video meetings get this join link."
