@@ -260,3 +260,30 @@ async def test_the_tool_connects_apple_with_caldav_url_and_never_shows_the_passw
         caplog.text,
     ):
         assert PASSWORD not in shown and "nope-nope" not in shown
+
+
+async def test_a_caldav_redirect_to_another_origin_loses_the_password_and_is_checked_again() -> None:
+    from wix_meetings_mcp.bookings.outbound import Outbound, OutboundError
+
+    seen: list[tuple[str, str | None]] = []
+
+    async def server(request: httpx.Request) -> httpx.Response:
+        seen.append((request.headers["host"], request.headers.get("authorization")))
+        if request.headers["host"] == "127.0.0.1:8001":
+            return httpx.Response(301, headers={"Location": "http://127.0.0.2:8002/dav/"})
+        return httpx.Response(207, content=b"<multistatus xmlns='DAV:'/>")
+
+    guard = Outbound(allowed_private_hosts="127.0.0.1,127.0.0.2")
+    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
+        answer = await guard.request(
+            http, "PROPFIND", "http://127.0.0.1:8001/", headers={"Authorization": "Basic c2VjcmV0"},
+            max_bytes=1000, deadline=5,
+        )  # fmt: skip
+        assert answer.status == 207 and str(answer.url) == "http://127.0.0.2:8002/dav/"
+        assert seen == [("127.0.0.1:8001", "Basic c2VjcmV0"), ("127.0.0.2:8002", None)]
+
+        strict = Outbound(allowed_private_hosts="127.0.0.1")
+        with pytest.raises(OutboundError) as refused:
+            await strict.request(http, "PROPFIND", "http://127.0.0.1:8001/", max_bytes=1000, deadline=5)
+        assert refused.value.reason == "refused_address"
+    assert len(seen) == 3  # the refused hop sent nothing
