@@ -202,8 +202,9 @@ class ConnectCalendarRequest(Domain):
     host_id: str | None = None
     redirect_url: str | None = None
     email: str | None = None
-    password: str | None = Field(default=None, repr=False)  # Apple app-specific password; never stored
+    password: str | None = Field(default=None, repr=False)  # Apple app-specific password; never shown
     ics_url: str | None = None
+    caldav_url: str | None = None  # a CalDAV server other than iCloud's
 
 
 class ConnectCalendarResult(Domain):

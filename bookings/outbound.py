@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -125,6 +125,16 @@ async def system_resolver(host: str, port: int) -> Sequence[str]:
 
     found = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     return [str(info[4][0]) for info in found]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Any HTTP answer to `Outbound.request`, body read within the cap; the caller judges the status."""
+
+    status: int
+    headers: httpx.Headers
+    body: bytes
+    url: httpx.URL  # where it came from, after redirects
 
 
 class Outbound:
@@ -238,6 +248,64 @@ class Outbound:
         except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError, UnicodeError):
             # InvalidURL is not an HTTPError; the original goes: httpx puts the URL in its messages.
             raise OutboundError("unreachable") from None
+
+    async def request(
+        self,
+        client: httpx.AsyncClient,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        body: bytes = b"",
+        max_bytes: int,
+        deadline: float,
+    ) -> Answer:
+        """Any method (PROPFIND, REPORT, PUT...) through the same checks as `fetch`; every status is
+        returned, every failure to get one is an OutboundError.
+
+        Redirects keep the method and body (303 turns into a bodyless GET), and drop Authorization
+        when they leave the origin, as browsers and httpx do.
+        """
+        import anyio
+        import httpx
+
+        sent = dict(headers or {})
+        try:
+            with anyio.fail_after(deadline):
+                target = httpx.URL(url)
+                for _ in range(MAX_REDIRECTS + 1):
+                    address = await self.address_for(target)
+                    request = client.build_request(
+                        method,
+                        target.copy_with(host=address),
+                        headers=sent | {"Host": target.netloc.decode("ascii"), "Accept-Encoding": "gzip"},
+                        content=body or None,
+                        extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
+                    )
+                    response = await client.send(request, stream=True, follow_redirects=False)
+                    try:
+                        location = response.headers.get("location")
+                        if response.status_code in _REDIRECTS and location:
+                            moved = target.join(location)
+                            if _origin(moved) != _origin(target):
+                                sent = {k: v for k, v in sent.items() if k.lower() != "authorization"}
+                            if response.status_code == 303:
+                                method, body = "GET", b""
+                            target = moved
+                            continue
+                        content = await _read_capped(response, max_bytes)
+                        return Answer(response.status_code, response.headers, content, target)
+                    finally:
+                        await response.aclose()
+                raise OutboundError("unreachable")  # too many redirects
+        except TimeoutError:
+            raise OutboundError("timeout") from None
+        except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError, UnicodeError):
+            raise OutboundError("unreachable") from None
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return url.scheme, url.host, url.port
 
 
 async def _read_capped(response: httpx.Response, max_bytes: int) -> bytes:

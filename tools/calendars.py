@@ -15,17 +15,17 @@ from wix_meetings_mcp.tools.results import ConnectionsResult, ConnectResult, Syn
 
 HostId = Annotated[
     str | None,
-    Field(default=None, max_length=128, description="Default: the only host."),
+    Field(default=None, max_length=128, description="Default: sole host."),
 ]
 
 
 async def connect_calendar(
-    provider: Annotated[CalendarProvider, Field(description="Calendar service.")],
+    provider: Annotated[CalendarProvider, Field(description="Service.")],
     ctx: ToolContext,
     host_id: HostId = None,
     redirect_url: Annotated[
         str | None,
-        Field(default=None, max_length=2048, pattern=r"^https?://", description="Return URL (OAuth)."),
+        Field(default=None, max_length=2048, pattern=r"^https?://", description="OAuth return URL."),
     ] = None,
     email: Annotated[
         str | None, Field(default=None, max_length=254, pattern=EMAIL, description="Apple ID.")
@@ -35,7 +35,7 @@ async def connect_calendar(
         Field(
             default=None,
             max_length=256,
-            description="App-specific password.",
+            description="App password.",
         ),
     ] = None,
     ics_url: Annotated[
@@ -47,8 +47,12 @@ async def connect_calendar(
             description="Secret iCal address.",
         ),
     ] = None,
+    caldav_url: Annotated[
+        str | None,
+        Field(default=None, max_length=2048, pattern=r"^https?://", description="Other CalDAV server."),
+    ] = None,
 ) -> ConnectResult:
-    """Connect the host's calendar (premium) so its busy times block slots; follow next_step
+    """Connect a host calendar (premium) so busy times block slots; see next_step
     (authorization_url: for the host).
     """
     d = deps(ctx)
@@ -67,6 +71,7 @@ async def connect_calendar(
             email=email,
             password=None if password is None else password.get_secret_value(),
             ics_url=ics_url,
+            caldav_url=caldav_url,
         )
     )
     connection = started.connection
@@ -80,7 +85,7 @@ async def connect_calendar(
 
 
 async def list_calendar_connections(ctx: ToolContext, host_id: HostId = None) -> ConnectionsResult:
-    """Connected calendars; the host's export_feed_url."""
+    """Connected calendars, export_feed_url."""
     d = deps(ctx)
     connections = await d.backend.list_calendar_connections(host_id)
     feed_url = None
@@ -94,9 +99,9 @@ async def update_calendar_sync(
     connection_id: Annotated[str, Field(max_length=128, description="From list_calendar_connections.")],
     ctx: ToolContext,
     import_enabled: Annotated[bool | None, Field(default=None, description="Busy times block slots.")] = None,
-    export_enabled: Annotated[bool | None, Field(default=None, description="Write meetings to it.")] = None,
+    export_enabled: Annotated[bool | None, Field(default=None, description="Write meetings.")] = None,
 ) -> SyncResult:
-    """Switch a calendar's import or export."""
+    """Switch import or export."""
     if import_enabled is None and export_enabled is None:
         raise InvalidArgument("nothing to change", next_step="Pass import_enabled, export_enabled or both.")
     changed = await deps(ctx).backend.update_calendar_sync(

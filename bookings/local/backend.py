@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import anyio
 
 from wix_meetings_mcp.bookings import sqlite
-from wix_meetings_mcp.bookings.errors import InvalidArgument, InvalidSlot, NotFound, NotSupported
+from wix_meetings_mcp.bookings.errors import AuthFailed, InvalidArgument, InvalidSlot, NotFound, NotSupported
 from wix_meetings_mcp.bookings.local import video
 from wix_meetings_mcp.bookings.local.admin import LocalAdmin
 from wix_meetings_mcp.bookings.local.calendar_sync import CalendarSync, DueFeed
@@ -52,12 +52,13 @@ from wix_meetings_mcp.bookings.model import (
     Slot,
     VideoAccount,
 )
-from wix_meetings_mcp.bookings.outbound import Outbound, OutboundError, Reason, Resolver
+from wix_meetings_mcp.bookings.outbound import Outbound, OutboundError, Reason, Resolver, Validators
 from wix_meetings_mcp.bookings.port import Backend
 
 if TYPE_CHECKING:
     import httpx  # only a type here: the client is injected
 
+    from wix_meetings_mcp.bookings.local import caldav
     from wix_meetings_mcp.bookings.local.feeds import FeedLimits, FeedReader
 
 T = TypeVar("T")
@@ -514,10 +515,23 @@ class LocalBackend:
 
     async def connect_calendar(self, request: ConnectCalendarRequest) -> ConnectCalendarResult:
         host = await self._run(lambda: self._host(request.host_id))
+        caldav_ready = self._client() is not None  # without an HTTP client only file:// feeds work
+        if (
+            request.provider == "apple"
+            and request.ics_url is None
+            and request.password is not None
+            and caldav_ready
+        ):
+            return await self._connect_caldav(host, request)
         if request.ics_url is None:
             raise NotSupported(
-                "The local backend cannot run Google or Outlook OAuth or Apple CalDAV; it imports busy "
-                "times from the calendar's secret iCal address instead.",
+                "The local backend cannot run Google or Outlook OAuth; it imports busy times from the "
+                "calendar's secret iCal address instead"
+                + (
+                    " (Apple: or from iCloud / CalDAV with email and an app-specific password)."
+                    if caldav_ready
+                    else "."
+                ),
                 next_step=f"{_SECRET_ADDRESS_STEPS[request.provider]} Then call connect_calendar again "
                 "with it as ics_url.",
                 provider=request.provider,
@@ -568,6 +582,91 @@ class LocalBackend:
             next_step=f"Imported {len(busy)} busy times; find_slots now leaves them out. They refresh "
             f"every {_minutes(self.refresh_interval)} minutes.",
         )
+
+    async def _connect_caldav(self, host: Host, request: ConnectCalendarRequest) -> ConnectCalendarResult:
+        """Apple or any CalDAV server: import busy times from every calendar but the export one."""
+        from wix_meetings_mcp.bookings.local import caldav
+
+        if not request.email or not request.password:
+            raise InvalidArgument(
+                "Connecting Apple / CalDAV needs email and password.",
+                next_step="Pass the Apple ID (or CalDAV user name) as email and an app-specific password.",
+            )
+        url = (request.caldav_url or caldav.ICLOUD).strip()
+        if not url.lower().startswith(("https://", "http://")):
+            raise InvalidArgument("caldav_url must start with https:// or http://.")
+        http = self._client()
+        if http is None:
+            raise NotSupported("This server was started without an HTTP client, so it cannot reach CalDAV.")
+        sync = self._sync()
+        account = caldav.Account(url, request.email, request.password)
+        now = self._now()
+        window = (now - timedelta(days=1), now + await self._horizon(host.host_id))
+        reader = self._feeds()
+        try:
+            home, busy = await self._caldav_busy(account, window)
+            connection = CalendarConnection(
+                connection_id=uuid.uuid4().hex,
+                host_id=host.host_id,
+                provider=request.provider,
+                status="connected",
+                import_enabled=True,
+                export_enabled=False,
+                account_email=request.email,
+            )
+
+            def save() -> CalendarConnection:
+                saved = self._store.save_connection(
+                    connection,
+                    ics_url=home,
+                    busy=busy,
+                    imported_at=now,
+                    host_limit=reader.limits.host_intervals,
+                )
+                sync.save_caldav_account(
+                    saved.connection_id, url=url, username=account.username, password=account.password
+                )
+                return saved
+
+            saved = await self._run(save)
+        except caldav.CalDavAuthError:
+            raise AuthFailed(
+                "The CalDAV server refused that email and password.",
+                next_step="Check the email and create a new app-specific password (Apple: account.apple.com → "
+                "Sign-In and Security → App-Specific Passwords), then connect again.",
+            ) from None
+        except OutboundError as exc:
+            from wix_meetings_mcp.bookings.local import feeds
+
+            raise feeds.feed_error(exc.reason) from None
+        return ConnectCalendarResult(
+            status="connected",
+            connection=saved,
+            next_step=f"Imported {len(busy)} busy times; find_slots now leaves them out. They refresh "
+            f"every {_minutes(self.refresh_interval)} minutes.",
+        )
+
+    async def _caldav_busy(
+        self, account: caldav.Account, window: tuple[datetime, datetime]
+    ) -> tuple[str, list[Interval]]:
+        """(calendar home URL, merged busy intervals) of a CalDAV account; raises as CalDavClient does."""
+        from wix_meetings_mcp.bookings.local import caldav
+
+        http = self._client()
+        if http is None:
+            raise OutboundError("unreachable")
+        reader = self._feeds()
+        client = caldav.CalDavClient(
+            outbound=reader.outbound,
+            http=http,
+            account=account,
+            max_bytes=reader.limits.max_bytes,
+            deadline=reader.limits.fetch_seconds,
+        )
+        home = await client.home()
+        data = await client.busy_calendar(*window)
+        busy = await reader.parse(data, zone=self._zone, start=window[0], end=window[1])
+        return home, busy
 
     async def list_calendar_connections(self, host_id: str | None = None) -> list[CalendarConnection]:
         def connections() -> list[CalendarConnection]:
@@ -621,6 +720,26 @@ class LocalBackend:
         reason: Reason
         try:
             horizon = await self._horizon(feed.host_id)
+            account = await self._run(lambda: self._sync().caldav_account(feed.connection_id))
+            if account is not None:
+                from wix_meetings_mcp.bookings.local import caldav
+
+                try:
+                    _, busy = await self._caldav_busy(
+                        caldav.Account(*account), (now - timedelta(days=1), now + horizon)
+                    )
+                except caldav.CalDavAuthError:
+                    raise OutboundError("unreachable") from None  # the reasons are a fixed list
+                await self._run(
+                    lambda: self._sync().refreshed(
+                        feed,
+                        busy=busy,
+                        validators=Validators(),
+                        now=now,
+                        host_limit=reader.limits.host_intervals,
+                    )
+                )
+                return
             found = await reader.read(
                 feed.ics_url,
                 http=self._client(),

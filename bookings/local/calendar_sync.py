@@ -118,6 +118,22 @@ class CalendarSync:
                     (reason, ts(now), feed.connection_id),
                 )
 
+    def save_caldav_account(self, connection_id: str, *, url: str, username: str, password: str) -> None:
+        with self._store._write() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO caldav_accounts VALUES (?, ?, ?, ?)",
+                (connection_id, url, username, password),
+            )
+
+    def caldav_account(self, connection_id: str) -> tuple[str, str, str] | None:
+        """(server URL, username, password) of a CalDAV connection; None for an iCal feed."""
+        with self._store._read() as conn:
+            row = conn.execute(
+                "SELECT url, username, password FROM caldav_accounts WHERE connection_id = ?",
+                (connection_id,),
+            ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
+
     @staticmethod
     def _holds(conn: sqlite3.Connection, feed: DueFeed) -> bool:
         row = conn.execute(

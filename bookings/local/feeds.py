@@ -115,6 +115,10 @@ class FeedReader:
         # Threads of their own: a feed never waits for, nor holds up, a database call's thread.
         self._threads = anyio.CapacityLimiter(limits.concurrency)
 
+    @property
+    def outbound(self) -> Outbound:
+        return self._outbound
+
     async def busy(
         self, url: str, *, http: httpx.AsyncClient | None, zone: ZoneInfo, start: datetime, end: datetime
     ) -> list[Interval]:
@@ -152,6 +156,13 @@ class FeedReader:
                 return FeedImport(busy, fetched.validators)
         except OutboundError as exc:
             raise OutboundError("unreachable" if is_file else exc.reason) from None
+
+    async def parse(self, data: bytes, *, zone: ZoneInfo, start: datetime, end: datetime) -> list[Interval]:
+        """Busy intervals of iCalendar data fetched some other way (CalDAV), parsed in the worker."""
+        async with self._slots:
+            return await anyio.to_thread.run_sync(
+                _parse_in_worker, data, zone.key, start, end, self.limits, limiter=self._threads
+            )
 
     async def _read_http(
         self, url: str, http: httpx.AsyncClient | None, validators: Validators | None

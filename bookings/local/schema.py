@@ -106,6 +106,13 @@ _V6_CALENDAR_SYNC: Migration = (
         host_id TEXT PRIMARY KEY REFERENCES hosts, secret TEXT NOT NULL UNIQUE)""",
 )
 
+# CalDAV accounts (Apple, any CalDAV server): the credentials a refresh signs in with, per
+# connection. Never read back into a result; the connection row keeps the calendar home's URL.
+_V7_CALDAV_ACCOUNTS: Migration = (
+    """CREATE TABLE caldav_accounts (
+        connection_id TEXT PRIMARY KEY, url TEXT NOT NULL, username TEXT NOT NULL, password TEXT NOT NULL)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_INITIAL,
     _V2_LIVE_COUNT,
@@ -113,4 +120,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V4_CONNECTION_ERROR,
     _V5_OUTBOX,
     _V6_CALENDAR_SYNC,
+    _V7_CALDAV_ACCOUNTS,
 )
