@@ -116,6 +116,12 @@ _V6_CALENDAR_SYNC: Migration = (
         host_id TEXT PRIMARY KEY REFERENCES hosts, secret TEXT NOT NULL UNIQUE)""",
 )
 
+# As the file's migration 7 (CalDAV accounts); CalDAV itself runs on the file only so far.
+_V7_CALDAV_ACCOUNTS: Migration = (
+    """CREATE TABLE caldav_accounts (
+        connection_id TEXT PRIMARY KEY, url TEXT NOT NULL, username TEXT NOT NULL, password TEXT NOT NULL)""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_INITIAL,
     _V2_LIVE_COUNT,
@@ -123,4 +129,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V4_CONNECTION_ERROR,
     _V5_OUTBOX,
     _V6_CALENDAR_SYNC,
+    _V7_CALDAV_ACCOUNTS,
 )
