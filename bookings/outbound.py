@@ -17,7 +17,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 import zlib
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -194,60 +194,28 @@ class Outbound:
         validators: Validators | None = None,
     ) -> Fetched:
         """A conditional GET when `validators` are given: 304 is an answer then, not a failure."""
-        import anyio
-        import httpx
-
         conditional: dict[str, str] = {}
         if validators is not None and validators.etag:
             conditional["If-None-Match"] = validators.etag
         if validators is not None and validators.last_modified:
             conditional["If-Modified-Since"] = validators.last_modified
-        try:
-            with anyio.fail_after(deadline):
-                target = httpx.URL(url)
-                for _ in range(MAX_REDIRECTS + 1):
-                    address = await self.address_for(target)
-                    request = client.build_request(
-                        "GET",
-                        target.copy_with(host=address),
-                        headers={
-                            "Host": target.netloc.decode("ascii"),
-                            "Accept": accept,
-                            "Accept-Encoding": "gzip",
-                        }
-                        | conditional,
-                        # The certificate is checked against the name, not the address we dial.
-                        extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
-                    )
-                    response = await client.send(request, stream=True, follow_redirects=False)
-                    try:
-                        location = response.headers.get("location")
-                        if response.status_code in _REDIRECTS and location:
-                            target = target.join(location)
-                            continue
-                        if response.status_code == 304 and conditional:
-                            return Fetched(None, validators or Validators())
-                        if response.status_code != 200:
-                            raise OutboundError("unreachable")
-                        body = await _read_capped(response, max_bytes)
-                        # Short header values only: they are stored and sent back, never shown.
-                        etag = response.headers.get("etag")
-                        modified = response.headers.get("last-modified")
-                        return Fetched(
-                            body,
-                            Validators(
-                                etag=etag if etag and len(etag) <= 256 else None,
-                                last_modified=modified if modified and len(modified) <= 64 else None,
-                            ),
-                        )
-                    finally:
-                        await response.aclose()
-                raise OutboundError("unreachable")  # too many redirects
-        except TimeoutError:
-            raise OutboundError("timeout") from None
-        except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError, UnicodeError):
-            # InvalidURL is not an HTTPError; the original goes: httpx puts the URL in its messages.
-            raise OutboundError("unreachable") from None
+        answer = await self.request(
+            client, "GET", url, headers={"Accept": accept} | conditional,
+            max_bytes=max_bytes, deadline=deadline, read={200},
+        )  # fmt: skip
+        if answer.status == 304 and conditional:
+            return Fetched(None, validators or Validators())
+        if answer.status != 200:
+            raise OutboundError("unreachable")
+        # Short header values only: they are stored and sent back, never shown.
+        etag, modified = answer.headers.get("etag"), answer.headers.get("last-modified")
+        return Fetched(
+            answer.body,
+            Validators(
+                etag=etag if etag and len(etag) <= 256 else None,
+                last_modified=modified if modified and len(modified) <= 64 else None,
+            ),
+        )
 
     async def request(
         self,
@@ -259,9 +227,12 @@ class Outbound:
         body: bytes = b"",
         max_bytes: int,
         deadline: float,
+        read: Container[int] | None = None,
     ) -> Answer:
-        """Any method (PROPFIND, REPORT, PUT...) through the same checks as `fetch`; every status is
-        returned, every failure to get one is an OutboundError.
+        """Any method (GET, PROPFIND, REPORT, PUT...) through the guard: resolve once, refuse what is
+        not public, connect to the checked address (Host header and SNI kept), re-check each redirect.
+        Every status is returned, every failure to get one is an OutboundError. With `read`, only
+        answers of those statuses have their body read (the others come back empty).
 
         Redirects keep the method and body (303 turns into a bodyless GET), and drop Authorization
         when they leave the origin, as browsers and httpx do.
@@ -280,6 +251,7 @@ class Outbound:
                         target.copy_with(host=address),
                         headers=sent | {"Host": target.netloc.decode("ascii"), "Accept-Encoding": "gzip"},
                         content=body or None,
+                        # The certificate is checked against the name, not the address we dial.
                         extensions={"sni_hostname": target.host} if target.scheme == "https" else {},
                     )
                     response = await client.send(request, stream=True, follow_redirects=False)
@@ -293,7 +265,8 @@ class Outbound:
                                 method, body = "GET", b""
                             target = moved
                             continue
-                        content = await _read_capped(response, max_bytes)
+                        wanted = read is None or response.status_code in read
+                        content = await _read_capped(response, max_bytes) if wanted else b""
                         return Answer(response.status_code, response.headers, content, target)
                     finally:
                         await response.aclose()

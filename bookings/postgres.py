@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from wix_meetings_mcp.bookings.sqlite import SchemaTooNew
+from wix_meetings_mcp.bookings.sqlite import apply_pending
 
 if TYPE_CHECKING:
     import psycopg
@@ -61,19 +61,13 @@ def migrate(
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         conn.execute(_LEDGER)
-        current = schema_version(conn, component)  # again, under the lock: another replica may have won
-        if current > len(migrations):
-            raise SchemaTooNew(
-                f"the database was migrated by a newer version ({component} schema {current}, "
-                f"this version knows {len(migrations)}); upgrade meetings-mcp"
-            )
-        for version, migration in enumerate(migrations[current:], start=current + 1):
-            for step in migration:
-                if isinstance(step, str):
-                    conn.execute(step.encode())  # bytes: psycopg types a str query as a literal only
-                else:
-                    step(conn)
-            conn.execute(
+        return apply_pending(
+            component,
+            migrations,
+            schema_version(conn, component),  # again, under the lock: another replica may have won
+            # bytes: psycopg types a str query as a literal only
+            run=lambda step: conn.execute(step.encode()) if isinstance(step, str) else step(conn),
+            record=lambda version: conn.execute(
                 "INSERT INTO schema_migrations VALUES (%s, %s, %s)", (component, version, time.time())
-            )
-    return len(migrations) - current
+            ),
+        )

@@ -13,10 +13,13 @@ import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from wix_meetings_mcp.bookings.errors import BackendUnavailable
 
 BUSY_TIMEOUT = 15.0  # seconds
+
+S = TypeVar("S")
 
 # One step of a migration: a SQL statement, or a function for work SQL cannot say (a backfill).
 Step = str | Callable[[sqlite3.Connection], None]
@@ -80,23 +83,41 @@ def migrate(conn: sqlite3.Connection, component: str, migrations: Sequence[Migra
     conn.execute("BEGIN IMMEDIATE")
     try:
         conn.execute(_LEDGER)
-        current = schema_version(conn, component)  # again, under the lock: another process may have won
-        if current > len(migrations):
-            raise SchemaTooNew(
-                f"the database was migrated by a newer version ({component} schema {current}, "
-                f"this version knows {len(migrations)}); upgrade meetings-mcp"
-            )
-        for version, migration in enumerate(migrations[current:], start=current + 1):
-            for step in migration:
-                if isinstance(step, str):
-                    conn.execute(step)
-                else:
-                    step(conn)
-            conn.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)", (component, version, time.time()))
+        applied = apply_pending(
+            component,
+            migrations,
+            schema_version(conn, component),  # again, under the lock: another process may have won
+            run=lambda step: conn.execute(step) if isinstance(step, str) else step(conn),
+            record=lambda version: conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, ?)", (component, version, time.time())
+            ),
+        )
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+    return applied
+
+
+def apply_pending(
+    component: str,
+    migrations: Sequence[Sequence[S]],
+    current: int,
+    *,
+    run: Callable[[S], object],
+    record: Callable[[int], object],
+) -> int:
+    """The dialect-free part of migrating, for both stores: refuse a newer schema, then run each
+    missing migration's steps in order and record its version. The caller holds the lock."""
+    if current > len(migrations):
+        raise SchemaTooNew(
+            f"the database was migrated by a newer version ({component} schema {current}, "
+            f"this version knows {len(migrations)}); upgrade meetings-mcp"
+        )
+    for version, migration in enumerate(migrations[current:], start=current + 1):
+        for step in migration:
+            run(step)
+        record(version)
     return len(migrations) - current
 
 

@@ -120,6 +120,13 @@ def _dump(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+def audit_row(
+    at: datetime, tool: str, arguments: Mapping[str, Any], result: str, status: str | None
+) -> tuple[float, str, str, str, str, str | None]:
+    """One row as both stores keep it: when, who (never a token), what, and the outcome."""
+    return (at.timestamp(), current_caller(), tool, stored_arguments(arguments, result), result, status)
+
+
 class AuditTrail:
     """The `tools.registry.AuditLog` the server uses; the connection opens on first use."""
 
@@ -142,14 +149,7 @@ class AuditTrail:
         return self._db
 
     async def record(self, tool: str, arguments: Mapping[str, Any], result: str, status: str | None) -> None:
-        row = (
-            self._clock().timestamp(),
-            current_caller(),
-            tool,
-            stored_arguments(arguments, result),
-            result,
-            status,
-        )
+        row = audit_row(self._clock(), tool, arguments, result, status)
 
         def write() -> None:
             with self._lock:

@@ -25,22 +25,28 @@ def meeting_ics(meeting: Meeting, *, manage_url: str | None, now: datetime | Non
     calendar.add("prodid", "-//meetings-mcp//scheduling page//EN")
     calendar.add("version", "2.0")
     calendar.add("method", "PUBLISH")
+    event = _event(meeting, f"{meeting.link_name} with {meeting.host.name}", now or datetime.now(UTC))
+    if manage_url:
+        event.add("description", f"Reschedule or cancel: {manage_url}")
+    calendar.add_component(event)
+    return bytes(calendar.to_ical())
+
+
+def _event(meeting: Meeting, summary: str, stamp: datetime) -> icalendar.Event:
+    """The VEVENT both files share: UID, times, summary, status, and where to meet."""
     event = icalendar.Event()
     event.add("uid", meeting_uid(meeting.meeting_id))
-    event.add("dtstamp", (now or datetime.now(UTC)).astimezone(UTC))
+    event.add("dtstamp", stamp.astimezone(UTC))
     event.add("dtstart", meeting.start.astimezone(UTC))
     event.add("dtend", meeting.end.astimezone(UTC))
-    event.add("summary", f"{meeting.link_name} with {meeting.host.name}")
+    event.add("summary", summary)
     event.add("status", _STATUS[meeting.status])
     where = meeting.join_url or meeting.location.address
     if where:
         event.add("location", where)
     if meeting.join_url:
         event.add("url", meeting.join_url)
-    if manage_url:
-        event.add("description", f"Reschedule or cancel: {manage_url}")
-    calendar.add_component(event)
-    return bytes(calendar.to_ical())
+    return event
 
 
 def host_feed_ics(host: Host, meetings: list[tuple[Meeting, int]], *, now: datetime) -> bytes:
@@ -59,19 +65,8 @@ def host_feed_ics(host: Host, meetings: list[tuple[Meeting, int]], *, now: datet
     calendar.add("x-published-ttl", "PT15M")
     stamp = now.astimezone(UTC)
     for meeting, sequence in meetings:
-        event = icalendar.Event()
-        event.add("uid", meeting_uid(meeting.meeting_id))
-        event.add("dtstamp", stamp)
+        event = _event(meeting, f"{meeting.link_name}: {meeting.attendee.name}", stamp)
         event.add("sequence", sequence)
-        event.add("dtstart", meeting.start.astimezone(UTC))
-        event.add("dtend", meeting.end.astimezone(UTC))
-        event.add("summary", f"{meeting.link_name}: {meeting.attendee.name}")
-        event.add("status", _STATUS[meeting.status])
-        where = meeting.join_url or meeting.location.address
-        if where:
-            event.add("location", where)
-        if meeting.join_url:
-            event.add("url", meeting.join_url)
         contact = [c for c in (meeting.attendee.email, meeting.attendee.phone) if c]
         if contact:
             event.add("description", f"{meeting.attendee.name}: {', '.join(contact)}")

@@ -19,8 +19,7 @@ import anyio
 from psycopg_pool import ConnectionPool
 
 from wix_meetings_mcp.bookings import postgres
-from wix_meetings_mcp.server.audit import RETENTION, AuditEntry, stored_arguments
-from wix_meetings_mcp.server.http_auth import current_caller
+from wix_meetings_mcp.server.audit import RETENTION, AuditEntry, audit_row
 from wix_meetings_mcp.tools.idempotency import CLAIM_LEASE, KEY_LIFETIME, Claimed, StoredResult
 
 COMPONENT = "server"
@@ -206,14 +205,7 @@ class PgAuditTrail:
         return self._pool
 
     async def record(self, tool: str, arguments: Mapping[str, Any], result: str, status: str | None) -> None:
-        row = (
-            self._clock().timestamp(),
-            current_caller(),
-            tool,
-            stored_arguments(arguments, result),
-            result,
-            status,
-        )
+        row = audit_row(self._clock(), tool, arguments, result, status)
 
         def write() -> None:
             with self._connection_pool().connection() as conn:

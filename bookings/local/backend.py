@@ -541,15 +541,7 @@ class LocalBackend:
         url = feeds.normalize_feed_url(request.ics_url)
         now = self._now()
         horizon = await self._horizon(host.host_id)
-        connection = CalendarConnection(
-            connection_id=uuid.uuid4().hex,
-            host_id=host.host_id,
-            provider=request.provider,
-            status="connected",
-            import_enabled=True,
-            export_enabled=False,
-            account_email=request.email,
-        )
+        connection = _new_connection(host.host_id, request)
         reader = self._feeds()
         try:
             found = await reader.read(
@@ -605,15 +597,7 @@ class LocalBackend:
         reader = self._feeds()
         try:
             home, busy = await self._caldav_busy(account, window)
-            connection = CalendarConnection(
-                connection_id=uuid.uuid4().hex,
-                host_id=host.host_id,
-                provider=request.provider,
-                status="connected",
-                import_enabled=True,
-                export_enabled=False,
-                account_email=request.email,
-            )
+            connection = _new_connection(host.host_id, request)
 
             def save() -> CalendarConnection:
                 saved = self._store.save_connection(
@@ -831,3 +815,16 @@ def _check_range(start: datetime, end: datetime, duration: timedelta) -> None:
         raise InvalidArgument("start and end must carry a UTC offset.")
     if duration <= timedelta(0):
         raise InvalidArgument("The duration must be positive.")
+
+
+def _new_connection(host_id: str, request: ConnectCalendarRequest) -> CalendarConnection:
+    """A calendar just connected: importing its busy times (export goes through the host's feed)."""
+    return CalendarConnection(
+        connection_id=uuid.uuid4().hex,
+        host_id=host_id,
+        provider=request.provider,
+        status="connected",
+        import_enabled=True,
+        export_enabled=False,
+        account_email=request.email,
+    )
