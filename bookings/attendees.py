@@ -1,8 +1,9 @@
 """The one "same attendee" rule every backend and the tools share.
 
 Two attendees are the same person when both give an email and the emails are equal ignoring case
-(`str.casefold`), or, when either has no email, both give a phone and the phones are equal as
-E.164 digits. Vendors store what they normalise (Wix keeps form phones as E.164), so a look-up
+(`str.casefold`), or, when neither gives an email, both give a phone and the phones are equal as
+E.164 digits. One email against none is never the same person: knowing someone's phone number
+must not reveal their booking to a caller who names another email. Vendors store what they normalise (Wix keeps form phones as E.164), so a look-up
 that compares numbers as typed misses a booking it just made.
 
 Phone normalisation is deliberately small (no numbering plan, so no `phonenumbers`): spaces,
@@ -45,9 +46,9 @@ def phone_key(phone: str | None) -> str | None:
 
 
 def same_attendee(email_a: str | None, phone_a: str | None, email_b: str | None, phone_b: str | None) -> bool:
-    """Same person: emails equal when both have one, else phones equal as E.164 digits."""
+    """Same person: emails equal when either has one, else phones equal as E.164 digits."""
     a, b = email_key(email_a), email_key(email_b)
-    if a and b:
+    if a or b:
         return a == b
     pa, pb = phone_key(phone_a), phone_key(phone_b)
     return bool(pa and pb and pa == pb)

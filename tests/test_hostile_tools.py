@@ -224,3 +224,20 @@ async def test_a_failed_call_keeps_only_the_shape_of_its_arguments_and_a_row_sta
     (entry,) = [e for e in trail(db_path) if e.tool == "book_meeting"]
     assert len(entry.arguments) <= MAX_ARGUMENTS
     assert ANN["email"] not in entry.arguments
+
+
+async def test_a_phone_alone_does_not_make_another_email_the_same_person(connect: Connect) -> None:
+    async with connect() as call:
+        free = await slot(call)
+        await call(
+            "book_meeting",
+            slot_id=free["slot_id"],
+            attendee={"name": "Ann", "phone": "+49 30 1234567"},
+            notes={"topic": "divorce"},
+        )
+        refused = await call.error(
+            "book_meeting",
+            slot_id=free["slot_id"],
+            attendee={"name": "Eve", "email": "eve@x.org", "phone": "+49 30 1234567"},
+        )
+    assert refused.startswith("slot_unavailable:") and "Ann" not in refused and "divorce" not in refused

@@ -14,14 +14,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import anyio
 import httpx
 import pytest
+from icalendar import Calendar
 from mcp import Client
 
+from tests.mail_server import MailServer, mail_server
 from tests.test_http_transport import free_port, server_env
 from wix_meetings_mcp.server.app import build_server
 from wix_meetings_mcp.server.settings import Settings
@@ -59,11 +62,23 @@ UNLABELLED = """() => [...document.querySelectorAll("input:not([type=hidden]), s
 
 
 @pytest.fixture
-def pages_server(tmp_path: Path) -> Iterator[str]:
+def mail() -> Iterator[MailServer]:
+    # Plain SMTP without a login on loopback: the pages process has no way to trust a test CA.
+    with mail_server(starttls=False) as running:
+        yield running
+
+
+@pytest.fixture
+def pages_server(tmp_path: Path, mail: MailServer) -> Iterator[str]:
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "wix_meetings_mcp", "pages", "--port", str(port)],
-        env=server_env(tmp_path),
+        env=server_env(
+            tmp_path,
+            MEETINGS_SMTP_URL=mail.url(password=None),
+            MEETINGS_MAIL_FROM="bookings@example.com",
+            MEETINGS_HOST_EMAIL="host@example.com",
+        ),
         cwd=tmp_path,
         stderr=subprocess.PIPE,
     )
@@ -91,8 +106,8 @@ def check_accessible(page: Any) -> None:
     assert page.locator("html").get_attribute("lang") == "en"
 
 
-def test_a_visitor_books_in_a_real_browser_by_keyboard_and_the_agent_sees_it(
-    pages_server: str, tmp_path: Path
+def test_a_visitor_books_in_a_real_browser_by_keyboard_the_agent_sees_it_and_an_invitation_arrives(
+    pages_server: str, mail: MailServer, tmp_path: Path
 ) -> None:
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the dev extra")
     shots = Path(os.environ.get("PAGES_SCREENSHOTS") or tmp_path / "screenshots")
@@ -152,3 +167,15 @@ def test_a_visitor_books_in_a_real_browser_by_keyboard_and_the_agent_sees_it(
 
     [meeting] = anyio.run(agent_reads)["meetings"]
     assert meeting["attendee"]["name"] == "Ana Lima" and meeting["when"] == when
+
+    # The visitor's mail: an iCalendar REQUEST at the booked time, with the meeting's UID.
+    deadline = time.monotonic() + 15
+    while not any(str(m["To"]) == "ana@example.com" for m in mail.inbox.messages):
+        assert time.monotonic() < deadline, "no invitation reached the visitor"
+        time.sleep(0.05)
+    invitation = next(m for m in mail.inbox.messages if str(m["To"]) == "ana@example.com")
+    part = next(p for p in invitation.walk() if p.get_content_type() == "text/calendar")
+    assert part.get_param("method") == "REQUEST"
+    event = next(iter(Calendar.from_ical(part.get_content()).walk("VEVENT")))
+    assert str(event["UID"]) == f"{meeting['meeting_id']}@meetings-mcp"
+    assert event.decoded("DTSTART") == datetime.fromisoformat(meeting["start"])
