@@ -1,5 +1,6 @@
 """Video accounts on Wix as custom-link connections of the Conferencing API, against FakeWix: a
 host's account on its staff resource, the default on the business resource, unique rooms refused,
+Custom Link found by its place in List Providers, other providers' connections left alone,
 throttled and lost answers retried to one connection, and the tools through MCP."""
 
 from __future__ import annotations
@@ -12,14 +13,23 @@ from mcp import Client
 
 from tests.conftest import Caller, FakeClock
 from tests.fakes.wix import Fault
-from tests.fakes.wix_conferencing import BASE, BUSINESS_RESOURCE_ID, CUSTOM_LINK_APP_ID
+from tests.fakes.wix_common import new_id
+from tests.fakes.wix_conferencing import (
+    BASE,
+    BUSINESS_RESOURCE_ID,
+    CUSTOM_LINK_APP_ID,
+    ZOOM_APP_ID,
+    add_oauth_connection,
+)
 from tests.fakes.wix_setup import World, wix_world
-from wix_meetings_mcp.bookings.errors import NotFound, NotSupported
+from wix_meetings_mcp.bookings.errors import InvalidArgument, NotFound, NotSupported
 from wix_meetings_mcp.bookings.model import VideoAccount
+from wix_meetings_mcp.bookings.wix._conferencing import ConnectionResponse
 from wix_meetings_mcp.server.app import build_server
 from wix_meetings_mcp.server.settings import Settings
 
 CONNECT = f"{BASE}/connections/connect"
+DISCONNECT = f"{BASE}/connections/mark-as-disconnected"
 BUSINESS = VideoAccount(url="https://meet.example.com/studio", password="1234", description="Dial in")
 
 
@@ -60,6 +70,63 @@ async def test_unique_rooms_and_unknown_hosts_are_refused_before_anything_is_wri
     assert world.fake.count("POST", CONNECT) == 0 and world.fake.conferencing == {}
 
 
+async def test_custom_link_is_the_last_provider_whatever_it_is_called(world: World) -> None:
+    # List Providers puts Custom Link last; its name and id are the site's, so neither is matched.
+    meet = {"id": new_id(), "name": "Google Meet", "connectionMethods": ["OAUTH"]}
+    custom = {"id": new_id(), "name": "Eigener Link", "connectionMethods": ["CUSTOM"]}
+    world.fake.conferencing_providers = [world.fake.conferencing_providers[0], meet, custom]
+    assert await world.backend.admin.connect_video_account(BUSINESS) == BUSINESS
+    assert list(world.fake.conferencing) == [(BUSINESS_RESOURCE_ID, custom["id"])]
+    assert await world.backend.admin.video_accounts() == [BUSINESS]
+
+
+async def test_a_hosts_connection_to_another_provider_is_neither_shown_nor_removed(world: World) -> None:
+    # A resource may hold one connection per provider; only the Custom Link one is the host's account.
+    admin, resource = world.backend.admin, world.host["resourceId"]
+    own = VideoAccount(host_id=world.host["id"], url="https://meet.example.com/ada")
+    await admin.connect_video_account(own)
+    world.clock.advance(minutes=5)
+    zoom = add_oauth_connection(world.fake, resource)  # newer, so listed first
+    assert await admin.video_accounts() == [own]
+    assert await admin.disconnect_video_account(world.host["id"]) == own
+    assert await admin.disconnect_video_account(world.host["id"]) is None
+    assert world.fake.conferencing == {(resource, ZOOM_APP_ID): zoom}
+    assert await admin.video_accounts() == []
+
+
+async def test_connect_takes_only_the_documented_connection_methods_and_custom_options(world: World) -> None:
+    resource = {"appId": CUSTOM_LINK_APP_ID, "resourceId": BUSINESS_RESOURCE_ID}
+    for body in (
+        {**resource, "connectionMethod": "CUSTOM_LINK", "customOptions": {"url": BUSINESS.url}},
+        {**resource, "connectionMethod": "CUSTOM"},
+        {**resource, "connectionMethod": "CUSTOM", "customOptions": {"password": "1234"}},
+    ):
+        with pytest.raises(InvalidArgument) as caught:
+            await world.client.write("POST", CONNECT, ConnectionResponse, body=body)
+        assert caught.value.context.get("status") == 400
+    assert world.fake.conferencing == {}
+
+
+@pytest.mark.parametrize("status", [404, 428])
+async def test_a_retried_disconnect_that_finds_nothing_reads_the_connections_back(
+    world: World, status: int
+) -> None:
+    # Which status Wix gives for a resource with nothing to disconnect is not confirmed.
+    await world.backend.admin.connect_video_account(BUSINESS)
+    world.fake.inject("POST", DISCONNECT, Fault(drop=True))
+    world.fake.inject("POST", DISCONNECT, Fault(status=status, code="RESOURCE_NOT_CONNECTED"))
+    assert await world.backend.admin.disconnect_video_account(None) == BUSINESS
+    assert world.fake.conferencing == {}
+
+
+async def test_a_refused_disconnect_whose_link_is_still_there_is_reported(world: World) -> None:
+    await world.backend.admin.connect_video_account(BUSINESS)
+    world.fake.inject("POST", DISCONNECT, Fault(status=404, code="PROVIDER_NOT_FOUND"))
+    with pytest.raises(NotFound):
+        await world.backend.admin.disconnect_video_account(None)
+    assert await world.backend.admin.video_accounts() == [BUSINESS]
+
+
 async def test_a_throttled_connect_is_retried_after_retry_after(world: World) -> None:
     world.fake.inject("POST", CONNECT, Fault.throttled(retry_after="2"))
     assert await world.backend.admin.connect_video_account(BUSINESS) == BUSINESS
@@ -78,7 +145,7 @@ async def test_disconnect_removes_the_link_once_even_when_its_answer_is_lost(wor
     own = VideoAccount(host_id=world.host["id"], url="https://meet.example.com/ada")
     await admin.connect_video_account(BUSINESS)
     await admin.connect_video_account(own)
-    world.fake.inject("POST", f"{BASE}/connections/mark-as-disconnected", Fault(drop=True))
+    world.fake.inject("POST", DISCONNECT, Fault(drop=True))
     assert await admin.disconnect_video_account(world.host["id"]) == own
     assert await admin.video_accounts() == [BUSINESS]
     assert await admin.disconnect_video_account(world.host["id"]) is None

@@ -3,23 +3,33 @@
 business default is the default business resource's. Wix itself falls back to the business
 resource when a host's resource has no connection.
 
-Documented on dev.wix.com, business-management/calendar/conferencing/conference-v1/:
-- `GET /calendar/v3/conferences/v1/providers` (list-providers): the installed providers plus the
-  Custom Link provider, always listed last; a provider's `id` is the `appId` to connect with.
-- `POST /calendar/v3/conferences/v1/connections/connect` (connect): `appId`, `resourceId`,
-  `connectionMethod` (OAUTH | CREDENTIALS | CUSTOM); CUSTOM takes `customOptions`, stores a static
-  URL, password and description, and answers `connection`. One connection per provider and
-  resource: a reconnect replaces it, so repeating a connect is safe.
-- `GET /calendar/v3/conferences/v1/connections` (list-connections): sorted by `connectedDate`,
-  newest first; callers with full conferencing permission see every connection in full.
-- `POST /calendar/v3/conferences/v1/connections/mark-as-disconnected`: for a custom link, removes
-  the stored link; errors 403, 404, 428.
-- The default business resource is `4e0579a5-491e-4e70-a872-d097eed6e520` (conference-object,
-  `resourceId`).
-Inferred, not shown in the pages read: the names inside `customOptions` (`url`, `password`,
-`description`), a connection's `appId` / `resourceId` / `status` / `customOptions` echo, the
-disconnect body (`appId`, `resourceId`), the wrapper keys `providers` / `connections`, and 428 as
-the answer to disconnecting a resource that has no connection.
+Sources are dev.wix.com pages under docs/api-reference/business-management/calendar/conferencing/
+(below, `cv1/` is conference-v1/, `cp1/` conferencing-provider-v1/). The Wix SDK's typings for this
+API are in no source we could read, and the shared Wix reference has no Conferencing section.
+Confirmed:
+- `GET /calendar/v3/conferences/v1/providers` (cv1/list-providers): the installed providers plus
+  Custom Link, always listed last; a provider's `id` is the `appId` to connect with
+  (cv1/sample-flows).
+- `POST .../connections/connect` (cv1/connect): body `appId`, `resourceId`, `connectionMethod`
+  (cv1/sample-flows names all three), method OAUTH | CREDENTIALS | CUSTOM; CUSTOM takes
+  `customOptions`, stores a static URL, password and description, and answers `connection`. One
+  connection per provider and resource: a reconnect replaces it and refreshes `connectedDate`, so
+  repeating a connect is safe. A resource may hold connections to several providers.
+- `GET .../connections` (cv1/list-connections): each connection with its status, newest
+  `connectedDate` first; callers with full conferencing permission see every connection in full,
+  others see sensitive fields of other resources' connections empty.
+- `POST .../connections/mark-as-disconnected` (cv1/mark-connection-as-disconnected): for a custom
+  link it removes the stored link; errors 403, 404, 428 (one each).
+- The default business resource is `4e0579a5-491e-4e70-a872-d097eed6e520` (cv1/conference-object).
+Supported, not confirmed: 428 as the answer for a resource with no connection (the Conference V1
+page does not name its 428; cp1/mark-connection-as-disconnected names its own `ResourceNotConnected`
+and Wix passes a provider's error on to the caller). So a refused disconnect (428 or 404) counts as
+done only when the connections, read back, no longer hold the link.
+Still unverified (no page we could read shows them): the names inside `customOptions` (`url`,
+`password`, `description`, as the Conference object names its own), a connection's fields other
+than `connectedDate` (`id`, `appId`, `resourceId`, `connectionMethod`, `status` and its values,
+the `customOptions` echo), the disconnect body (`appId`, `resourceId`), the wrapper keys `providers`
+/ `connections`, and any filter or paging of List Connections (none is sent: one unfiltered read).
 """
 
 from __future__ import annotations
@@ -86,7 +96,8 @@ class Conferencing:
     async def connect(self, account: VideoAccount) -> VideoAccount:
         if account.unique_rooms:
             raise NotSupported(
-                "Wix keeps a static custom link per account, so it cannot give each meeting its own room",
+                "Wix keeps one static custom link per account (Conferencing API, Connect: CUSTOM stores "
+                "a static URL), so it cannot give each meeting its own room",
                 next_step="Connect the account without unique rooms.",
             )
         options = {
@@ -127,9 +138,11 @@ class Conferencing:
                 body=body,
                 idempotent=True,
             )
-        except InvalidArgument as exc:
-            # A retry after a lost answer finds the resource already disconnected (428): done.
-            if exc.context.get("status") != 428:
+        except (InvalidArgument, NotFound):
+            # A retry after a lost answer finds nothing left to disconnect. Which status Wix gives
+            # then is not confirmed (428 by the provider page; the method also lists a 404), so
+            # reading the connections back decides whether the link is gone.
+            if any(c.resource_id == resource_id for c in await self._custom_links()):
                 raise
         return _account(current, host_id)
 
@@ -137,7 +150,10 @@ class Conferencing:
         if self._custom_link_app_id is None:
             providers = (await self._client.read("GET", f"{BASE}/providers", ProvidersResponse)).providers
             if not providers:
-                raise NotSupported("This Wix site lists no conferencing providers, not even Custom Link.")
+                raise NotSupported(
+                    "This Wix site lists no conferencing providers, not even Custom Link "
+                    "(Conferencing API, List Providers)."
+                )
             self._custom_link_app_id = providers[-1].id  # Custom Link is always listed last
         return self._custom_link_app_id
 
