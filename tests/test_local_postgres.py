@@ -142,6 +142,27 @@ async def test_refreshers_on_several_replicas_never_claim_the_same_due_feed(post
         setup.close()
 
 
+async def test_replicas_making_a_hosts_export_feed_at_once_agree_on_one_secret(postgres_url: str) -> None:
+    setup = replica(postgres_url)
+    stores = [PgStore(postgres_url, BERLIN) for _ in range(4)]
+    try:
+        host_id = (await setup.list_links())[0].host.host_id
+        start = threading.Barrier(len(stores))
+
+        def first_use(sync: CalendarSync) -> str:
+            start.wait(WAIT)
+            return sync.export_secret(host_id)
+
+        with ThreadPoolExecutor(len(stores)) as pool:
+            made = set(pool.map(first_use, [calendar_sync(store) for store in stores], timeout=WAIT))
+        assert len(made) == 1  # no replica handed out an address another one replaced
+        assert await setup.export_feed(made.pop()) is not None
+    finally:
+        for store in stores:
+            store.close()
+        setup.close()
+
+
 class SkipsTheCheck(PgStore):
     """A writer whose conflict check saw nothing (as a racing one might): only the database is left."""
 

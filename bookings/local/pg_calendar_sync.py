@@ -38,7 +38,9 @@ POSTGRES = SyncSql(
           AND refresh_until < %(now)s""",
     claimed="SELECT connection_id, host_id, ics_url, etag, last_modified FROM calendar_connections"
     " WHERE refresh_token = %(token)s",
-    holds="SELECT 1 FROM calendar_connections c JOIN hosts h ON h.host_id = c.host_id"
+    # The host's row and the connection's, hosts named first as PgStore locks them first; a deadlock
+    # that happens anyway (a disconnect racing the refresh) is retried by PgStore._write.
+    holds="SELECT 1 FROM hosts h JOIN calendar_connections c ON c.host_id = h.host_id"
     " WHERE c.connection_id = %(connection)s AND c.refresh_token = %(token)s AND c.status != 'disconnected'"
     " FOR NO KEY UPDATE",
     busy_elsewhere="SELECT COUNT(*) AS n FROM busy WHERE host_id = %(host)s AND connection_id != %(connection)s",
