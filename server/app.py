@@ -222,10 +222,8 @@ async def open_deps(
             notifications=_notifications(settings, chosen),
             # Only the local engine's links are booked on our own pages; vendors' carry their own URL.
             pages=pages,
-            # Refresh and export feeds keep their state in the SQLite file so far (none on PostgreSQL).
-            feeds=cast("CalendarFeeds", chosen)
-            if chosen.name == "local" and settings.db_url is None
-            else None,
+            # Import ages and export feeds are the local engine's (vendors sync calendars themselves).
+            feeds=cast("CalendarFeeds", chosen) if chosen.name == "local" else None,
         )
 
 

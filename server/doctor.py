@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import sqlite3
 import ssl
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import anyio
 
@@ -40,10 +41,8 @@ def run_doctor(
     ]
     if settings.transport == "http":
         checks.append(_http_token(settings))
-    if (
-        settings.backend == "local" and settings.db_url is None
-    ):  # calendar refresh runs on the file only so far
-        checks.extend(_calendars(settings.db_path))
+    if settings.backend == "local":
+        checks.extend(_calendars(settings))
     for good, line in checks:
         emit(f"{'ok ' if good else 'FIX'}  {line}")
     return 0 if all(good for good, _ in checks) else 1
@@ -204,18 +203,35 @@ async def _mail(settings: Settings, tls: ssl.SSLContext | None) -> Check:
     )
 
 
-def _calendars(path: Path) -> list[Check]:
-    """One line per calendar connection: its state, last refresh and, when it failed, why."""
+_CONNECTIONS = (
+    "SELECT connection_id, provider, host_id, status, error_reason, imported_at, refreshed_at,"
+    " import_enabled FROM calendar_connections ORDER BY {order}"
+)
+
+
+def _connection_rows(settings: Settings) -> Sequence[Sequence[Any]]:
+    """The engine's calendar connections, read only; none where its tables are not there yet."""
+    if settings.db_url is not None:
+        from wix_meetings_mcp.bookings import postgres
+
+        try:
+            with postgres.connect(settings.db_url) as conn:
+                return conn.execute(_CONNECTIONS.format(order="seq").encode()).fetchall()
+        except Exception:  # unreachable (the database line says so) or not migrated yet
+            return []
+    path = settings.db_path
     if not path.exists():
         return []
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            found = db.execute(
-                "SELECT connection_id, provider, host_id, status, error_reason, imported_at, refreshed_at,"
-                " import_enabled FROM calendar_connections ORDER BY rowid"
-            ).fetchall()
+            return db.execute(_CONNECTIONS.format(order="rowid")).fetchall()
     except sqlite3.Error:  # an older schema, or no engine tables yet: nothing to report
         return []
+
+
+def _calendars(settings: Settings) -> list[Check]:
+    """One line per calendar connection: its state, last refresh and, when it failed, why."""
+    found = _connection_rows(settings)
     checks: list[Check] = []
     for connection_id, provider, host_id, status, reason, imported, refreshed, importing in found:
         name = f"calendar {provider} {connection_id} (host {host_id})"

@@ -122,3 +122,12 @@ def postgres_url(postgres_server: str) -> Iterator[str]:
     finally:
         with psycopg.connect(postgres_server, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'.encode())
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def engine_db(request: pytest.FixtureRequest, db_path: Path) -> str:
+    """Where the engine keeps its data, once per store: the SQLite file, or a fresh PostgreSQL
+    database (that run skips without TEST_POSTGRES_URL)."""
+    if request.param == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return str(db_path)

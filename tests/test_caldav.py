@@ -3,7 +3,8 @@
 Each test starts Radicale as a subprocess with its own storage folder and a plain htpasswd file,
 creates calendars in it over plain WebDAV (MKCALENDAR, PUT) as a calendar app would, then connects
 the account the way an agent does: Apple-style email and app-specific password, `caldav_url`
-naming the loopback server, which the operator has allowed as a private host.
+naming the loopback server, which the operator has allowed as a private host. Tests that keep an
+account run on the SQLite file and on PostgreSQL (`engine_db`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -24,6 +26,7 @@ from mcp import Client
 from tests.conftest import FakeClock
 from wix_meetings_mcp.bookings.errors import AuthFailed, InvalidArgument
 from wix_meetings_mcp.bookings.local import LocalBackend
+from wix_meetings_mcp.bookings.local.storage import open_store
 from wix_meetings_mcp.bookings.model import ConnectCalendarRequest
 from wix_meetings_mcp.server.app import build_server
 from wix_meetings_mcp.server.settings import Settings
@@ -126,11 +129,10 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def engine(
-    db_path: Path, clock: FakeClock, http: httpx.AsyncClient, allowed: str = "127.0.0.1"
-) -> LocalBackend:
+def engine(db: str, clock: FakeClock, http: httpx.AsyncClient, allowed: str = "127.0.0.1") -> LocalBackend:
+    """An engine on the SQLite file or the PostgreSQL database `db` (tests close it)."""
     return LocalBackend(
-        db_path=db_path,
+        store=open_store(db, ZoneInfo("Europe/Berlin")),
         time_zone="Europe/Berlin",
         plan="premium",
         clock=clock,
@@ -153,7 +155,7 @@ def apple(server: Radicale, password: str = PASSWORD) -> ConnectCalendarRequest:
 
 async def test_connecting_caldav_credentials_blocks_the_events_of_its_calendars_but_not_the_export_one(
     radicale: Radicale,
-    db_path: Path,
+    engine_db: str,
     clock: FakeClock,
     http: httpx.AsyncClient,
     caplog: pytest.LogCaptureFixture,
@@ -161,7 +163,7 @@ async def test_connecting_caldav_credentials_blocks_the_events_of_its_calendars_
     caplog.set_level(logging.DEBUG)
     await make_calendar(radicale, "work", "Work", DENTIST)
     await make_calendar(radicale, "meetings", "Meetings", EXPORTED)
-    backend = engine(db_path, clock, http)
+    backend = engine(engine_db, clock, http)
     assert {DENTIST[0], EXPORTED[0], LATER[0]} <= await free_starts(backend)
 
     result = await backend.connect_calendar(apple(radicale))
@@ -179,10 +181,10 @@ async def test_connecting_caldav_credentials_blocks_the_events_of_its_calendars_
 
 
 async def test_a_caldav_refresh_picks_up_a_new_event_with_the_stored_credentials(
-    radicale: Radicale, db_path: Path, clock: FakeClock, http: httpx.AsyncClient
+    radicale: Radicale, engine_db: str, clock: FakeClock, http: httpx.AsyncClient
 ) -> None:
     await make_calendar(radicale, "work", "Work", DENTIST)
-    backend = engine(db_path, clock, http)
+    backend = engine(engine_db, clock, http)
     await backend.connect_calendar(apple(radicale))
     async with httpx.AsyncClient(auth=(EMAIL, PASSWORD), timeout=10) as dav:
         put = await dav.put(f"{radicale.collection('work')}late.ics", content=event("late", *LATER))
@@ -198,7 +200,7 @@ async def test_a_caldav_refresh_picks_up_a_new_event_with_the_stored_credentials
 
 
 async def test_a_loopback_caldav_server_not_allowed_by_the_operator_is_refused_before_any_packet(
-    radicale: Radicale, db_path: Path, clock: FakeClock
+    radicale: Radicale, engine_db: str, clock: FakeClock
 ) -> None:
     sent: list[httpx.Request] = []
 
@@ -207,7 +209,7 @@ async def test_a_loopback_caldav_server_not_allowed_by_the_operator_is_refused_b
         return httpx.Response(500)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(record)) as http:
-        backend = engine(db_path, clock, http, allowed="")
+        backend = engine(engine_db, clock, http, allowed="")
         with pytest.raises(InvalidArgument) as refused:
             await backend.connect_calendar(apple(radicale))
     assert refused.value.context["reason"] == "refused_address"
@@ -217,10 +219,10 @@ async def test_a_loopback_caldav_server_not_allowed_by_the_operator_is_refused_b
 
 
 async def test_a_wrong_password_is_auth_failed_and_names_no_password(
-    radicale: Radicale, db_path: Path, clock: FakeClock, http: httpx.AsyncClient
+    radicale: Radicale, engine_db: str, clock: FakeClock, http: httpx.AsyncClient
 ) -> None:
     await make_calendar(radicale, "work", "Work", DENTIST)
-    backend = engine(db_path, clock, http)
+    backend = engine(engine_db, clock, http)
     wrong = "wxyz-wxyz-wxyz-wxyz"
     with pytest.raises(AuthFailed) as failed:
         await backend.connect_calendar(apple(radicale, password=wrong))
@@ -231,13 +233,13 @@ async def test_a_wrong_password_is_auth_failed_and_names_no_password(
 
 
 async def test_the_tool_connects_apple_with_caldav_url_and_never_shows_the_password(
-    radicale: Radicale, tmp_path: Path, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    radicale: Radicale, engine_db: str, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     clock.now = TUESDAY - timedelta(days=1)
     await make_calendar(radicale, "work", "Work", DENTIST)
     settings = Settings(
-        db=tmp_path / "t.db",
+        db=engine_db,
         time_zone="Europe/Berlin",
         plan="premium",
         allowed_private_hosts="127.0.0.1",

@@ -1,6 +1,7 @@
 """Calendar sync on the local engine: the background refresh of secret iCal addresses (conditional
 requests, a claim per connection, a failing feed keeping its busy times), the age hint of find_slots,
-the import switch, and the switch on Wix (fake) and meetergo.
+the import switch, and the switch on Wix (fake) and meetergo. The local engine's tests run on the
+SQLite file and on PostgreSQL (`engine_db`).
 
 Feeds are served by a small HTTP server on 127.0.0.1 that this test starts and changes, honouring
 ETag / If-None-Match as a real calendar host does; 127.0.0.1 is allowed as a private host.
@@ -9,12 +10,13 @@ ETag / If-None-Match as a real calendar host does; 127.0.0.1 is allowed as a pri
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import anyio
 import httpx
@@ -25,7 +27,9 @@ from tests._meetergo import open_world
 from tests.conftest import Caller, FakeClock
 from tests.fakes.wix_setup import wix_world
 from wix_meetings_mcp.bookings.local import LocalBackend
-from wix_meetings_mcp.bookings.model import ConnectCalendarRequest
+from wix_meetings_mcp.bookings.local.storage import calendar_sync, open_store
+from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, ConnectCalendarRequest
+from wix_meetings_mcp.bookings.outbound import Validators
 from wix_meetings_mcp.server.app import build_server
 from wix_meetings_mcp.server.settings import Settings
 
@@ -102,16 +106,31 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def engine(db_path: Path, clock: FakeClock, http: httpx.AsyncClient) -> LocalBackend:
-    return LocalBackend(
-        db_path=db_path,
-        time_zone="Europe/Berlin",
-        plan="premium",
-        clock=clock,
-        http=http,
-        allowed_private_hosts="127.0.0.1",
-        refresh_interval=timedelta(minutes=15),
-    )
+Engines = Callable[[], LocalBackend]
+
+
+@pytest.fixture
+def engines(engine_db: str, clock: FakeClock, http: httpx.AsyncClient) -> Iterator[Engines]:
+    """Makes engines on one database, each with its own connections as another process has them."""
+    made: list[LocalBackend] = []
+
+    def make() -> LocalBackend:
+        made.append(
+            LocalBackend(
+                store=open_store(engine_db, ZoneInfo("Europe/Berlin")),
+                time_zone="Europe/Berlin",
+                plan="premium",
+                clock=clock,
+                http=http,
+                allowed_private_hosts="127.0.0.1",
+                refresh_interval=timedelta(minutes=15),
+            )
+        )
+        return made[-1]
+
+    yield make
+    for backend in made:
+        backend.close()
 
 
 async def free_starts(backend: LocalBackend) -> set[datetime]:
@@ -129,10 +148,10 @@ async def connect(backend: LocalBackend, url: str) -> str:
 
 
 async def test_a_changed_feed_is_picked_up_by_the_refresh_and_a_304_keeps_its_busy_times(
-    db_path: Path, clock: FakeClock, http: httpx.AsyncClient
+    engines: Engines, clock: FakeClock
 ) -> None:
     async with feed_host(feed(DENTIST)) as cal:
-        backend = engine(db_path, clock, http)
+        backend = engines()
         await connect(backend, cal.url)
         assert DENTIST[0] not in await free_starts(backend)
         assert await backend.refresh_calendars() == 0  # not due yet: the feed is not asked again
@@ -155,10 +174,10 @@ async def test_a_changed_feed_is_picked_up_by_the_refresh_and_a_304_keeps_its_bu
 
 
 async def test_a_failing_feed_keeps_its_last_good_busy_times_and_says_why_until_it_recovers(
-    db_path: Path, clock: FakeClock, http: httpx.AsyncClient
+    engines: Engines, clock: FakeClock
 ) -> None:
     async with feed_host(feed(DENTIST)) as cal:
-        backend = engine(db_path, clock, http)
+        backend = engines()
         await connect(backend, cal.url)
         cal.failing = True
         clock.advance(minutes=16)
@@ -177,11 +196,9 @@ async def test_a_failing_feed_keeps_its_last_good_busy_times_and_says_why_until_
         assert GYM[0] not in await free_starts(backend)
 
 
-async def test_two_processes_on_one_database_refresh_a_feed_once(
-    db_path: Path, clock: FakeClock, http: httpx.AsyncClient
-) -> None:
+async def test_two_processes_on_one_database_refresh_a_feed_once(engines: Engines, clock: FakeClock) -> None:
     async with feed_host(feed(DENTIST)) as cal:
-        first, second = engine(db_path, clock, http), engine(db_path, clock, http)
+        first, second = engines(), engines()
         await connect(first, cal.url)
         clock.advance(minutes=16)
         cal.release = asyncio.Event()  # the first refresh hangs at the host while the second looks
@@ -201,13 +218,45 @@ async def test_two_processes_on_one_database_refresh_a_feed_once(
         assert len(cal.asked) == 2  # the connect and one refresh
 
 
-async def test_find_slots_says_how_old_the_import_is_when_the_refresh_is_late(
-    db_path: Path, clock: FakeClock, http: httpx.AsyncClient
+async def test_an_expired_claim_is_taken_again_and_its_late_holder_overwrites_nothing(
+    engines: Engines, engine_db: str, clock: FakeClock
 ) -> None:
     async with feed_host(feed(DENTIST)) as cal:
-        backend = engine(db_path, clock, http)
+        backend = engines()
         await connect(backend, cal.url)
-        settings = Settings(db=db_path, time_zone="Europe/Berlin")
+    elsewhere = open_store(engine_db, ZoneInfo("Europe/Berlin"))  # another process on the database
+    try:
+        sync = calendar_sync(elsewhere)
+        due = clock.now + timedelta(minutes=16)
+        every, lease = timedelta(minutes=15), timedelta(minutes=5)
+        (late,) = sync.claim_due(due, every=every, lease=lease)
+        # While its lease runs the feed stays with it; when the holder stalls past it, it is retaken.
+        assert sync.claim_due(due + timedelta(minutes=4), every=every, lease=lease) == []
+        (retaken,) = sync.claim_due(due + timedelta(minutes=6), every=every, lease=lease)
+        assert retaken.token != late.token
+
+        at = due + timedelta(minutes=7)
+        sync.refreshed(late, busy=[GYM], validators=Validators(), now=at, host_limit=1000)
+        sync.refresh_failed(late, reason="unreachable", now=at)
+        (connection,) = await backend.list_calendar_connections()
+        assert (connection.status, connection.busy_intervals) == ("connected", 1)
+        free = await free_starts(backend)
+        assert DENTIST[0] not in free and GYM[0] in free
+
+        sync.refreshed(retaken, busy=[GYM, LATE], validators=Validators(), now=at, host_limit=1000)
+        free = await free_starts(backend)
+        assert DENTIST[0] in free and GYM[0] not in free and LATE[0] not in free
+    finally:
+        elsewhere.close()
+
+
+async def test_find_slots_says_how_old_the_import_is_when_the_refresh_is_late(
+    engines: Engines, engine_db: str, clock: FakeClock
+) -> None:
+    async with feed_host(feed(DENTIST)) as cal:
+        backend = engines()
+        await connect(backend, cal.url)
+        settings = Settings(db=engine_db, time_zone="Europe/Berlin")
         async with Client(build_server(settings, backend=backend, clock=clock)) as client:
             call = Caller(client)
             fresh = await call("find_slots", from_date="2026-12-01", to_date="2026-12-01")
@@ -220,18 +269,29 @@ async def test_find_slots_says_how_old_the_import_is_when_the_refresh_is_late(
 
 
 async def test_switching_import_off_frees_its_busy_times_and_back_on_blocks_them_again(
-    db_path: Path, clock: FakeClock, http: httpx.AsyncClient
+    engines: Engines, engine_db: str, clock: FakeClock
 ) -> None:
     async with feed_host(feed(DENTIST)) as cal:
-        backend = engine(db_path, clock, http)
+        backend = engines()
         connection_id = await connect(backend, cal.url)
-        settings = Settings(db=db_path, time_zone="Europe/Berlin")
+        settings = Settings(db=engine_db, time_zone="Europe/Berlin")
         async with Client(build_server(settings, backend=backend, clock=clock)) as client:
             call = Caller(client)
             off = await call("update_calendar_sync", connection_id=connection_id, import_enabled=False)
             assert off["connection"]["import_enabled"] is False
             assert off["connection"]["busy_intervals"] == 1  # kept for when it is switched back on
             assert DENTIST[0] in await free_starts(backend)
+            link = (await backend.list_links())[0]
+            (half_past,) = [  # inside the switched-off busy time: booking it is allowed too
+                s
+                for s in await backend.find_slots(
+                    link, start=DENTIST[0], end=DENTIST[1], duration=timedelta(minutes=30)
+                )
+                if s.start == DENTIST[0] + timedelta(minutes=30)
+            ]
+            await backend.book(
+                BookingRequest(slot=half_past, attendee=Attendee(name="Ann")), meetings_limit=None
+            )
             clock.advance(hours=1)
             assert await backend.refresh_calendars() == 0  # a switched-off import is not fetched
             on = await call("update_calendar_sync", connection_id=connection_id, import_enabled=True)
@@ -282,14 +342,14 @@ async def test_meetergo_has_no_sync_switch(db_path: Path, clock: FakeClock) -> N
 
 
 async def test_the_server_refreshes_calendars_in_the_background(
-    db_path: Path, clock: FakeClock, http: httpx.AsyncClient
+    engines: Engines, engine_db: str, clock: FakeClock
 ) -> None:
     async with feed_host(feed(DENTIST)) as cal:
-        await connect(engine(db_path, clock, http), cal.url)
+        await connect(engines(), cal.url)
         cal.publish(feed(GYM, LATE))
         clock.advance(minutes=2)
         settings = Settings(
-            db=db_path,
+            db=engine_db,
             time_zone="Europe/Berlin",
             plan="premium",
             allowed_private_hosts="127.0.0.1",
@@ -315,18 +375,18 @@ async def test_the_server_refreshes_calendars_in_the_background(
 
 
 async def test_doctor_reports_each_calendar_with_its_last_refresh_and_error(
-    db_path: Path, clock: FakeClock, http: httpx.AsyncClient
+    engines: Engines, engine_db: str, clock: FakeClock
 ) -> None:
     from wix_meetings_mcp.server.doctor import run_doctor
 
     async with feed_host(feed(DENTIST)) as cal:
-        backend = engine(db_path, clock, http)
+        backend = engines()
         good = await connect(backend, cal.url)
         cal.failing = True
         clock.advance(minutes=16)
         await backend.refresh_calendars()
     lines: list[str] = []
-    code = await anyio.to_thread.run_sync(lambda: run_doctor(Settings(db=db_path), emit=lines.append))
+    code = await anyio.to_thread.run_sync(lambda: run_doctor(Settings(db=engine_db), emit=lines.append))
     (line,) = [ln for ln in lines if "calendar google" in ln]
     assert line.startswith("FIX") and good in line and "error (unreachable)" in line
     assert "last refresh 2026-11-30 08:16 UTC" in line and "imported 2026-11-30 08:00 UTC" in line

@@ -1,11 +1,10 @@
 """Each host's export feed: their meetings as a secret iCal address served beside the pages, one
 event per active meeting with the invitations' UID and SEQUENCE; rotating the secret retires the
-old address (404)."""
+old address (404). On the SQLite file and on PostgreSQL (`engine_db`)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import httpx
 import icalendar
@@ -26,9 +25,11 @@ def events(body: bytes) -> dict[str, icalendar.Event]:
 
 
 async def test_the_export_feed_follows_bookings_moves_and_cancellations_until_rotated(
-    db_path: Path, clock: FakeClock
+    engine_db: str, clock: FakeClock
 ) -> None:
-    settings = Settings(db=db_path, time_zone="Europe/Berlin", public_url=BASE, confirm="off", toolsets="all")
+    settings = Settings(
+        db=engine_db, time_zone="Europe/Berlin", public_url=BASE, confirm="off", toolsets="all"
+    )
     async with (
         Client(build_server(settings, clock=clock)) as client,
         open_deps(settings, clock=clock) as deps,
@@ -67,8 +68,8 @@ async def test_the_export_feed_follows_bookings_moves_and_cancellations_until_ro
         assert (await web.get(f"{BASE}/feeds/guess.ics")).status_code == 404
 
 
-async def test_without_a_public_address_there_is_no_export_feed_url(db_path: Path, clock: FakeClock) -> None:
-    settings = Settings(db=db_path, time_zone="Europe/Berlin", toolsets="all")
+async def test_without_a_public_address_there_is_no_export_feed_url(engine_db: str, clock: FakeClock) -> None:
+    settings = Settings(db=engine_db, time_zone="Europe/Berlin", toolsets="all")
     async with Client(build_server(settings, clock=clock)) as client:
         call = Caller(client)
         assert "export_feed_url" not in await call("list_calendar_connections")

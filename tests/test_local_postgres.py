@@ -7,6 +7,8 @@ TEST_POSTGRES_URL.
 from __future__ import annotations
 
 import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,9 +20,10 @@ from tests.test_cli_startup import one_line_error, run
 from wix_meetings_mcp.bookings.errors import BackendUnavailable, PlanLimitReached, SlotUnavailable
 from wix_meetings_mcp.bookings.local import LocalBackend
 from wix_meetings_mcp.bookings.local.backend import FREE_PLAN_MEETINGS
+from wix_meetings_mcp.bookings.local.calendar_sync import CalendarSync
 from wix_meetings_mcp.bookings.local.pg_store import PgStore
-from wix_meetings_mcp.bookings.local.storage import open_store
-from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Meeting, Slot
+from wix_meetings_mcp.bookings.local.storage import calendar_sync, open_store
+from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, CalendarConnection, Meeting, Slot
 from wix_meetings_mcp.server.app import HttpClient, open_backend
 from wix_meetings_mcp.server.settings import Settings
 
@@ -92,6 +95,72 @@ async def test_many_concurrent_bookings_on_a_free_plan_make_exactly_three_across
     finally:
         first.close()
         second.close()
+
+
+async def test_refreshers_on_several_replicas_never_claim_the_same_due_feed(postgres_url: str) -> None:
+    feeds, replicas = 40, 4
+    setup = replica(postgres_url)
+    stores = [PgStore(postgres_url, BERLIN) for _ in range(replicas)]
+    try:
+        host_id = (await setup.list_links())[0].host.host_id  # provisions the database
+        for n in range(feeds):
+            stores[0].save_connection(
+                CalendarConnection(
+                    connection_id=f"feed-{n}", host_id=host_id, provider="google", status="connected"
+                ),
+                ics_url=f"https://calendar.example.com/{n}.ics",
+                busy=[],
+                imported_at=NOW - timedelta(hours=1),
+            )
+        syncs = [calendar_sync(store) for store in stores]
+        start = threading.Barrier(replicas)
+
+        def refresher(sync: CalendarSync) -> list[str]:
+            """Claims in small batches, as fast as it can, while the other replicas do the same."""
+            start.wait(WAIT)
+            return [
+                feed.connection_id
+                for _ in range(feeds)
+                for feed in sync.claim_due(
+                    NOW, every=timedelta(minutes=15), lease=timedelta(minutes=5), limit=3
+                )
+            ]
+
+        with ThreadPoolExecutor(replicas) as pool:
+            claimed = [c for found in pool.map(refresher, syncs, timeout=WAIT) for c in found]
+        assert len(claimed) == len(set(claimed))  # no feed went to two refreshers
+        rest = [
+            f.connection_id
+            for f in syncs[0].claim_due(
+                NOW, every=timedelta(minutes=15), lease=timedelta(minutes=5), limit=feeds
+            )
+        ]
+        assert sorted(claimed + rest) == sorted(f"feed-{n}" for n in range(feeds)) and not rest
+    finally:
+        for store in stores:
+            store.close()
+        setup.close()
+
+
+async def test_replicas_making_a_hosts_export_feed_at_once_agree_on_one_secret(postgres_url: str) -> None:
+    setup = replica(postgres_url)
+    stores = [PgStore(postgres_url, BERLIN) for _ in range(4)]
+    try:
+        host_id = (await setup.list_links())[0].host.host_id
+        start = threading.Barrier(len(stores))
+
+        def first_use(sync: CalendarSync) -> str:
+            start.wait(WAIT)
+            return sync.export_secret(host_id)
+
+        with ThreadPoolExecutor(len(stores)) as pool:
+            made = set(pool.map(first_use, [calendar_sync(store) for store in stores], timeout=WAIT))
+        assert len(made) == 1  # no replica handed out an address another one replaced
+        assert await setup.export_feed(made.pop()) is not None
+    finally:
+        for store in stores:
+            store.close()
+        setup.close()
 
 
 class SkipsTheCheck(PgStore):

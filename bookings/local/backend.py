@@ -24,10 +24,10 @@ from wix_meetings_mcp.bookings import sqlite
 from wix_meetings_mcp.bookings.errors import AuthFailed, InvalidArgument, InvalidSlot, NotFound, NotSupported
 from wix_meetings_mcp.bookings.local import video
 from wix_meetings_mcp.bookings.local.admin import LocalAdmin
-from wix_meetings_mcp.bookings.local.calendar_sync import CalendarSync, DueFeed
+from wix_meetings_mcp.bookings.local.calendar_sync import DueFeed
 from wix_meetings_mcp.bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
 from wix_meetings_mcp.bookings.local.slots import Interval, free_slots
-from wix_meetings_mcp.bookings.local.storage import EngineStore
+from wix_meetings_mcp.bookings.local.storage import EngineStore, calendar_sync
 from wix_meetings_mcp.bookings.local.store import Store
 from wix_meetings_mcp.bookings.model import (
     Account,
@@ -140,8 +140,8 @@ class LocalBackend:
         if (db_path is None) == (store is None):
             raise ValueError("give the engine a db_path or a store, not both")
         self._store: EngineStore = store if store is not None else Store(db_path or Path(), self._zone)
-        # Calendar refresh and export feeds keep their state in the SQLite file's own SQL so far.
-        self._sync_store = CalendarSync(self._store) if isinstance(self._store, Store) else None
+        # Refresh claims, sync switches and export feeds, on the same database in its dialect.
+        self._sync = calendar_sync(self._store)
         self.refresh_interval = refresh_interval
         self._ready = False
         self._ready_lock = threading.Lock()
@@ -590,7 +590,6 @@ class LocalBackend:
         http = self._client()
         if http is None:
             raise NotSupported("This server was started without an HTTP client, so it cannot reach CalDAV.")
-        sync = self._sync()
         account = caldav.Account(url, request.email, request.password)
         now = self._now()
         window = (now - timedelta(days=1), now + await self._horizon(host.host_id))
@@ -607,7 +606,7 @@ class LocalBackend:
                     imported_at=now,
                     host_limit=reader.limits.host_intervals,
                 )
-                sync.save_caldav_account(
+                self._sync.save_caldav_account(
                     saved.connection_id, url=url, username=account.username, password=account.password
                 )
                 return saved
@@ -669,19 +668,12 @@ class LocalBackend:
     ) -> CalendarConnection:
         """Import off: its busy times stop blocking slots and are kept for when it is back on."""
         return await self._run(
-            lambda: self._sync().set_sync(
+            lambda: self._sync.set_sync(
                 connection_id, import_enabled=import_enabled, export_enabled=export_enabled
             )
         )
 
     # --- refresh and export feeds ---------------------------------------------------------------
-
-    def _sync(self) -> CalendarSync:
-        if self._sync_store is None:
-            raise NotSupported(
-                "calendar refresh, sync switches and export feeds need a SQLite file for now, not PostgreSQL"
-            )
-        return self._sync_store
 
     async def refresh_calendars(self) -> int:
         """Refresh every imported feed due (conditionally, ETag / Last-Modified); how many were tried.
@@ -689,11 +681,9 @@ class LocalBackend:
         A feed that fails keeps its last good busy times and turns `error` with its reason; the next
         refresh that succeeds turns it `connected` again.
         """
-        if self._sync_store is None:
-            return 0
         now = self._now()
         due = await self._run(
-            lambda: self._sync().claim_due(now, every=self.refresh_interval, lease=REFRESH_LEASE)
+            lambda: self._sync.claim_due(now, every=self.refresh_interval, lease=REFRESH_LEASE)
         )
         for feed in due:
             await self._refresh(feed, now)
@@ -704,7 +694,7 @@ class LocalBackend:
         reason: Reason
         try:
             horizon = await self._horizon(feed.host_id)
-            account = await self._run(lambda: self._sync().caldav_account(feed.connection_id))
+            account = await self._run(lambda: self._sync.caldav_account(feed.connection_id))
             if account is not None:
                 from wix_meetings_mcp.bookings.local import caldav
 
@@ -715,7 +705,7 @@ class LocalBackend:
                 except caldav.CalDavAuthError:
                     raise OutboundError("unreachable") from None  # the reasons are a fixed list
                 await self._run(
-                    lambda: self._sync().refreshed(
+                    lambda: self._sync.refreshed(
                         feed,
                         busy=busy,
                         validators=Validators(),
@@ -733,7 +723,7 @@ class LocalBackend:
                 validators=feed.validators,
             )
             await self._run(
-                lambda: self._sync().refreshed(
+                lambda: self._sync.refreshed(
                     feed,
                     busy=found.busy,
                     validators=found.validators,
@@ -747,29 +737,25 @@ class LocalBackend:
         except NotSupported:  # no HTTP client in this process
             reason = "unreachable"
         logger.warning("calendar %s not refreshed: %s", feed.connection_id, reason)
-        await self._run(lambda: self._sync().refresh_failed(feed, reason=reason, now=now))
+        await self._run(lambda: self._sync.refresh_failed(feed, reason=reason, now=now))
 
     async def import_age(self, host_id: str) -> timedelta | None:
         """How old the host's oldest import is, when that is older than the refresh interval."""
-        if self._sync_store is None:
-            return None
-        oldest = await self._run(lambda: self._sync().oldest_import(host_id))
+        oldest = await self._run(lambda: self._sync.oldest_import(host_id))
         if oldest is None:
             return None
         age = self._now() - oldest
         return age if age > self.refresh_interval else None
 
     async def last_refreshes(self) -> dict[str, tuple[datetime | None, datetime | None]]:
-        if self._sync_store is None:
-            return {}
-        return await self._run(self._sync().last_refreshes)
+        return await self._run(self._sync.last_refreshes)
 
     async def export_secret(self, host_id: str | None, *, rotate: bool = False) -> tuple[str, str]:
         """(host id, the secret of the host's export feed); `rotate` replaces it."""
 
         def secret() -> tuple[str, str]:
             host = self._host(host_id)
-            return host.host_id, self._sync().export_secret(host.host_id, rotate=rotate)
+            return host.host_id, self._sync.export_secret(host.host_id, rotate=rotate)
 
         return await self._run(secret)
 
@@ -777,7 +763,7 @@ class LocalBackend:
         """The host a feed secret names and their meetings with each one's SEQUENCE; None: no such feed."""
 
         def feed() -> tuple[Host, list[tuple[Meeting, int]]] | None:
-            found = self._sync().export_feed(secret, now=self._now())
+            found = self._sync.export_feed(secret, now=self._now())
             return None if found is None else (self._host(found[0]), found[1])
 
         return await self._run(feed)

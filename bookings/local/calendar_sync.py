@@ -1,10 +1,13 @@
-"""The engine's calendar sync state: which feed is due for a refresh, sync switches, export feeds.
+"""The engine's calendar sync state: which feed is due for a refresh, sync switches, export feeds and
+stored CalDAV accounts. One set of rules (`CalendarSync`) runs on either store; each dialect gives
+its SQL: SQLite's is here, PostgreSQL's in pg_calendar_sync.py.
 
-Refreshing is claimed like the outbox is: an UPDATE under the write lock (`BEGIN IMMEDIATE`) takes
-a due connection only when no other claim on it is live, so several processes on one database
-never fetch the same feed at once; a process that dies mid-refresh leaves the claim to expire.
-The outcome is written only by the claim's holder (its token), so a stale refresher that wakes up
-late cannot overwrite a newer import.
+Refreshing is claimed like the outbox is: a due connection is taken only when no other claim on it
+is live (SQLite: under the write lock, `BEGIN IMMEDIATE`; PostgreSQL: `FOR UPDATE SKIP LOCKED`), so
+several processes or replicas on one database never fetch the same feed at once; one that dies
+mid-refresh leaves the claim to expire and be taken again. The outcome is written only by the
+claim's holder (its token, checked with the row locked), so a stale refresher that wakes up late
+cannot overwrite a newer import.
 """
 
 from __future__ import annotations
@@ -12,20 +15,23 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
+from zoneinfo import ZoneInfo
 
 from wix_meetings_mcp.bookings.errors import InvalidArgument, NotFound, NotSupported
 from wix_meetings_mcp.bookings.local import rows
-from wix_meetings_mcp.bookings.local.rows import ts
+from wix_meetings_mcp.bookings.local.rows import Row, ts
 from wix_meetings_mcp.bookings.local.slots import Interval
 from wix_meetings_mcp.bookings.model import CalendarConnection, Meeting
 from wix_meetings_mcp.bookings.outbound import OutboundError, Reason, Validators
 
 if TYPE_CHECKING:
     from wix_meetings_mcp.bookings.local.store import Store
+
+T = TypeVar("T")
 
 EXPORT_PAST = timedelta(days=90)  # meetings that ended longer ago leave the export feed
 EXPORT_LIMIT = 2000  # events per export feed: a calendar app re-reads the whole feed each time
@@ -40,11 +46,59 @@ class DueFeed:
     token: str  # this claim's
 
 
-class CalendarSync:
-    """Blocking calls on the engine's file; the backend runs them in worker threads."""
+Params = Mapping[str, object]
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+
+class Tx(Protocol):
+    """One open transaction of a store; statements take named parameters in its dialect's style."""
+
+    def run(self, sql: str, params: Params) -> None: ...
+    def one(self, sql: str, params: Params) -> Row | None: ...
+    def all(self, sql: str, params: Params) -> list[Row]: ...
+    def many(self, sql: str, params: Sequence[Params]) -> None: ...
+
+
+class Database(Protocol):
+    """A store as the sync rules use it: its transactions, and the business zone it reads times in."""
+
+    @property
+    def zone(self) -> ZoneInfo: ...
+    def write(self, work: Callable[[Tx], T]) -> T: ...
+    def read(self, work: Callable[[Tx], T]) -> T: ...
+
+
+@dataclass(frozen=True)
+class SyncSql:
+    """Every statement of the sync rules in one dialect; the parameters each one takes are named."""
+
+    claim: str  # until, token, now, due, limit: take due connections no live claim holds
+    claimed: str  # token → connection_id, host_id, ics_url, etag, last_modified
+    holds: str  # connection, token: a row while the claim is this one (locks what the write needs)
+    busy_elsewhere: str  # host, connection → n: busy times of the host's other calendars
+    drop_busy: str  # connection
+    add_busy: str  # connection, host, start, end
+    refreshed: str  # connection, now, etag, last_modified
+    refresh_failed: str  # connection, now, reason
+    save_account: str  # connection, url, username, password
+    account: str  # connection → url, username, password
+    oldest_import: str  # host → oldest
+    last_refreshes: str  # → connection_id, imported_at, refreshed_at
+    status: str  # connection → status (locks the row where the dialect can)
+    set_import: str  # connection, enabled
+    connection: str  # connection → the connection's row with busy_count
+    secret: str  # host → secret
+    add_secret: str  # host, secret: kept when the host has one already
+    replace_secret: str  # host, secret
+    feed_host: str  # secret → host_id
+    feed_meetings: str  # host, since, limit → meetings rows
+
+
+class CalendarSync:
+    """Blocking calls on the engine's database; the backend runs them in worker threads."""
+
+    def __init__(self, db: Database, sql: SyncSql) -> None:
+        self._db = db
+        self._sql = sql
 
     # --- refresh --------------------------------------------------------------------------------
 
@@ -53,27 +107,28 @@ class CalendarSync:
     ) -> list[DueFeed]:
         """Connections importing a feed whose last refresh is `every` old, claimed for `lease`."""
         at, token = now.timestamp(), uuid.uuid4().hex
-        with self._store._write() as conn:
-            conn.execute(
-                "UPDATE calendar_connections SET refresh_until = :until, refresh_token = :token"
-                " WHERE connection_id IN (SELECT connection_id FROM calendar_connections"
-                "   WHERE status != 'disconnected' AND import_enabled = 1 AND refresh_until < :now"
-                "   AND COALESCE(refreshed_at, imported_at) <= :due ORDER BY refreshed_at LIMIT :limit)"
-                " AND refresh_until < :now",
-                {
-                    "until": at + lease.total_seconds(),
-                    "token": token,
-                    "now": at,
-                    "due": int(at - every.total_seconds()),
-                    "limit": limit,
-                },
+        params = {
+            "until": at + lease.total_seconds(),
+            "token": token,
+            "now": at,
+            "due": int(at - every.total_seconds()),
+            "limit": limit,
+        }
+
+        def claim(tx: Tx) -> list[Row]:
+            tx.run(self._sql.claim, params)
+            return tx.all(self._sql.claimed, {"token": token})
+
+        return [
+            DueFeed(
+                r["connection_id"],
+                r["host_id"],
+                r["ics_url"],
+                Validators(etag=r["etag"], last_modified=r["last_modified"]),
+                token,
             )
-            found = conn.execute(
-                "SELECT connection_id, host_id, ics_url, etag, last_modified FROM calendar_connections"
-                " WHERE refresh_token = ?",
-                (token,),
-            ).fetchall()
-        return [DueFeed(r[0], r[1], r[2], Validators(etag=r[3], last_modified=r[4]), token) for r in found]
+            for r in self._db.write(claim)
+        ]
 
     def refreshed(
         self,
@@ -86,85 +141,56 @@ class CalendarSync:
     ) -> None:
         """A good import (`busy` None: unchanged since the last one); raises OutboundError too_large
         when the host's calendars would together hold more than `host_limit` busy times."""
-        with self._store._write() as conn:
-            if not self._holds(conn, feed):
+        sql, connection = self._sql, {"connection": feed.connection_id}
+
+        def write(tx: Tx) -> None:
+            if tx.one(sql.holds, connection | {"token": feed.token}) is None:
                 return
             if busy is not None:
-                (others,) = conn.execute(
-                    "SELECT COUNT(*) FROM busy WHERE host_id = ? AND connection_id != ?",
-                    (feed.host_id, feed.connection_id),
-                ).fetchone()
-                if others + len(busy) > host_limit:
+                others = tx.one(sql.busy_elsewhere, connection | {"host": feed.host_id})
+                if (0 if others is None else int(others["n"])) + len(busy) > host_limit:
                     raise OutboundError("too_large")
-                conn.execute("DELETE FROM busy WHERE connection_id = ?", (feed.connection_id,))
-                conn.executemany(
-                    "INSERT INTO busy VALUES (?, ?, ?, ?)",
-                    [(feed.connection_id, feed.host_id, ts(s), ts(e)) for s, e in busy],
+                tx.run(sql.drop_busy, connection)
+                tx.many(
+                    sql.add_busy,
+                    [connection | {"host": feed.host_id, "start": ts(s), "end": ts(e)} for s, e in busy],
                 )
-            conn.execute(
-                "UPDATE calendar_connections SET status = 'connected', error_reason = NULL, imported_at = ?,"
-                " refreshed_at = ?, etag = ?, last_modified = ?, refresh_until = 0, refresh_token = NULL"
-                " WHERE connection_id = ?",
-                (ts(now), ts(now), validators.etag, validators.last_modified, feed.connection_id),
+            tx.run(
+                sql.refreshed,
+                connection
+                | {"now": ts(now), "etag": validators.etag, "last_modified": validators.last_modified},
             )
+
+        self._db.write(write)
 
     def refresh_failed(self, feed: DueFeed, *, reason: Reason, now: datetime) -> None:
         """The feed failed: the connection turns `error` with its reason and keeps its busy times."""
-        with self._store._write() as conn:
-            if self._holds(conn, feed):
-                conn.execute(
-                    "UPDATE calendar_connections SET status = 'error', error_reason = ?, refreshed_at = ?,"
-                    " refresh_until = 0, refresh_token = NULL WHERE connection_id = ?",
-                    (reason, ts(now), feed.connection_id),
-                )
+        connection = {"connection": feed.connection_id}
+
+        def write(tx: Tx) -> None:
+            if tx.one(self._sql.holds, connection | {"token": feed.token}) is not None:
+                tx.run(self._sql.refresh_failed, connection | {"now": ts(now), "reason": reason})
+
+        self._db.write(write)
 
     def save_caldav_account(self, connection_id: str, *, url: str, username: str, password: str) -> None:
-        with self._store._write() as conn:
-            conn.execute(
-                "INSERT OR REPLACE INTO caldav_accounts VALUES (?, ?, ?, ?)",
-                (connection_id, url, username, password),
-            )
+        params = {"connection": connection_id, "url": url, "username": username, "password": password}
+        self._db.write(lambda tx: tx.run(self._sql.save_account, params))
 
     def caldav_account(self, connection_id: str) -> tuple[str, str, str] | None:
         """(server URL, username, password) of a CalDAV connection; None for an iCal feed."""
-        with self._store._read() as conn:
-            row = conn.execute(
-                "SELECT url, username, password FROM caldav_accounts WHERE connection_id = ?",
-                (connection_id,),
-            ).fetchone()
-        return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
-
-    @staticmethod
-    def _holds(conn: sqlite3.Connection, feed: DueFeed) -> bool:
-        row = conn.execute(
-            "SELECT 1 FROM calendar_connections WHERE connection_id = ? AND refresh_token = ?"
-            " AND status != 'disconnected'",
-            (feed.connection_id, feed.token),
-        ).fetchone()
-        return row is not None
+        row = self._db.read(lambda tx: tx.one(self._sql.account, {"connection": connection_id}))
+        return None if row is None else (str(row["url"]), str(row["username"]), str(row["password"]))
 
     def oldest_import(self, host_id: str) -> datetime | None:
         """When the least recently imported of the host's importing calendars was last imported."""
-        row = (
-            self._store._conn()
-            .execute(
-                "SELECT MIN(imported_at) FROM calendar_connections WHERE host_id = ?"
-                " AND status != 'disconnected' AND import_enabled = 1",
-                (host_id,),
-            )
-            .fetchone()
-        )
-        return None if row[0] is None else rows.dt(row[0])
+        row = self._db.read(lambda tx: tx.one(self._sql.oldest_import, {"host": host_id}))
+        return None if row is None or row["oldest"] is None else rows.dt(row["oldest"])
 
     def last_refreshes(self) -> dict[str, tuple[datetime | None, datetime | None]]:
-        """connection id → (last good import, last attempt): for the doctor."""
-        found = self._store._conn().execute(
-            "SELECT connection_id, imported_at, refreshed_at FROM calendar_connections"
-        )
-        return {
-            r[0]: (None if r[1] is None else rows.dt(r[1]), None if r[2] is None else rows.dt(r[2]))
-            for r in found
-        }
+        """connection id → (last good import, last attempt)."""
+        found = self._db.read(lambda tx: tx.all(self._sql.last_refreshes, {}))
+        return {r["connection_id"]: (_moment(r["imported_at"]), _moment(r["refreshed_at"])) for r in found}
 
     # --- sync switches --------------------------------------------------------------------------
 
@@ -176,56 +202,144 @@ class CalendarSync:
                 "A secret iCal address can only be read; meetings cannot be written back to it.",
                 next_step="Subscribe the calendar to the host's export_feed_url (list_calendar_connections).",
             )
-        with self._store._write() as conn:
-            row = conn.execute(
-                "SELECT status FROM calendar_connections WHERE connection_id = ?", (connection_id,)
-            ).fetchone()
+        connection = {"connection": connection_id}
+
+        def write(tx: Tx) -> Row:
+            row = tx.one(self._sql.status, connection)
             if row is None:
                 raise NotFound(
                     f"Calendar connection {connection_id} does not exist.", connection_id=connection_id
                 )
-            if row[0] == "disconnected":
+            if row["status"] == "disconnected":
                 raise InvalidArgument(
                     f"Calendar connection {connection_id} is disconnected.",
                     next_step="Connect the calendar again with connect_calendar.",
                 )
             if import_enabled is not None:
-                conn.execute(
-                    "UPDATE calendar_connections SET import_enabled = ? WHERE connection_id = ?",
-                    (import_enabled, connection_id),
-                )
-            found = conn.execute(
-                "SELECT c.*, (SELECT COUNT(*) FROM busy b WHERE b.connection_id = c.connection_id)"
-                " AS busy_count FROM calendar_connections c WHERE connection_id = ?",
-                (connection_id,),
-            ).fetchone()
-        return rows.to_connection(found)
+                tx.run(self._sql.set_import, connection | {"enabled": import_enabled})
+            found = tx.one(self._sql.connection, connection)
+            assert found is not None  # locked or under the write lock since the look above
+            return found
+
+        return rows.to_connection(self._db.write(write))
 
     # --- export feeds ---------------------------------------------------------------------------
 
     def export_secret(self, host_id: str, *, rotate: bool = False) -> str:
-        """The host's feed secret, made on first use; `rotate` replaces it (the old one stops working)."""
-        with self._store._write() as conn:
-            row = conn.execute("SELECT secret FROM export_feeds WHERE host_id = ?", (host_id,)).fetchone()
+        """The host's feed secret, made on first use; `rotate` replaces it (the old one stops working).
+
+        First uses racing on several replicas keep one secret: a new one is only added when none is."""
+        host = {"host": host_id}
+
+        def write(tx: Tx) -> str:
+            row = tx.one(self._sql.secret, host)
             if row is not None and not rotate:
-                return str(row[0])
-            secret = secrets.token_urlsafe(24)
-            conn.execute(
-                "INSERT INTO export_feeds VALUES (?, ?) ON CONFLICT (host_id) DO UPDATE SET secret = excluded.secret",
-                (host_id, secret),
-            )
-            return secret
+                return str(row["secret"])
+            made = host | {"secret": secrets.token_urlsafe(24)}
+            tx.run(self._sql.replace_secret if rotate else self._sql.add_secret, made)
+            row = tx.one(self._sql.secret, host)
+            assert row is not None
+            return str(row["secret"])
+
+        return self._db.write(write)
 
     def export_feed(self, secret: str, *, now: datetime) -> tuple[str, list[tuple[Meeting, int]]] | None:
         """The host a secret names and their meetings with each one's SEQUENCE, or None."""
-        with self._store._read() as conn:
-            row = conn.execute("SELECT host_id FROM export_feeds WHERE secret = ?", (secret,)).fetchone()
+
+        def read(tx: Tx) -> tuple[str, list[Row]] | None:
+            row = tx.one(self._sql.feed_host, {"secret": secret})
             if row is None:
                 return None
-            found = conn.execute(
-                "SELECT * FROM meetings WHERE host_id = ? AND status != 'cancelled' AND end_ts > ?"
-                " ORDER BY start_ts LIMIT ?",
-                (row[0], ts(now - EXPORT_PAST), EXPORT_LIMIT),
-            ).fetchall()
-        zone = self._store._zone
-        return str(row[0]), [(rows.to_meeting(r, zone), int(r["sequence"])) for r in found]
+            params = {"host": row["host_id"], "since": ts(now - EXPORT_PAST), "limit": EXPORT_LIMIT}
+            return str(row["host_id"]), tx.all(self._sql.feed_meetings, params)
+
+        found = self._db.read(read)
+        if found is None:
+            return None
+        zone = self._db.zone
+        return found[0], [(rows.to_meeting(r, zone), int(r["sequence"])) for r in found[1]]
+
+
+def _moment(epoch: int | None) -> datetime | None:
+    return None if epoch is None else rows.dt(epoch)
+
+
+# --- SQLite ---------------------------------------------------------------------------------------
+
+SQLITE = SyncSql(
+    claim="""UPDATE calendar_connections SET refresh_until = :until, refresh_token = :token
+        WHERE connection_id IN (SELECT connection_id FROM calendar_connections
+            WHERE status != 'disconnected' AND import_enabled = 1 AND refresh_until < :now
+              AND COALESCE(refreshed_at, imported_at) <= :due
+            ORDER BY COALESCE(refreshed_at, imported_at) LIMIT :limit)
+          AND refresh_until < :now""",
+    claimed="SELECT connection_id, host_id, ics_url, etag, last_modified FROM calendar_connections"
+    " WHERE refresh_token = :token",
+    # The write lock (BEGIN IMMEDIATE) already keeps every other writer out until the commit.
+    holds="SELECT 1 FROM calendar_connections WHERE connection_id = :connection AND refresh_token = :token"
+    " AND status != 'disconnected'",
+    busy_elsewhere="SELECT COUNT(*) AS n FROM busy WHERE host_id = :host AND connection_id != :connection",
+    drop_busy="DELETE FROM busy WHERE connection_id = :connection",
+    add_busy="INSERT INTO busy VALUES (:connection, :host, :start, :end)",
+    refreshed="UPDATE calendar_connections SET status = 'connected', error_reason = NULL, imported_at = :now,"
+    " refreshed_at = :now, etag = :etag, last_modified = :last_modified, refresh_until = 0,"
+    " refresh_token = NULL WHERE connection_id = :connection",
+    refresh_failed="UPDATE calendar_connections SET status = 'error', error_reason = :reason,"
+    " refreshed_at = :now, refresh_until = 0, refresh_token = NULL WHERE connection_id = :connection",
+    save_account="INSERT OR REPLACE INTO caldav_accounts VALUES (:connection, :url, :username, :password)",
+    account="SELECT url, username, password FROM caldav_accounts WHERE connection_id = :connection",
+    oldest_import="SELECT MIN(imported_at) AS oldest FROM calendar_connections WHERE host_id = :host"
+    " AND status != 'disconnected' AND import_enabled = 1",
+    last_refreshes="SELECT connection_id, imported_at, refreshed_at FROM calendar_connections",
+    status="SELECT status FROM calendar_connections WHERE connection_id = :connection",
+    set_import="UPDATE calendar_connections SET import_enabled = :enabled WHERE connection_id = :connection",
+    connection="SELECT c.*, (SELECT COUNT(*) FROM busy b WHERE b.connection_id = c.connection_id)"
+    " AS busy_count FROM calendar_connections c WHERE connection_id = :connection",
+    secret="SELECT secret FROM export_feeds WHERE host_id = :host",
+    add_secret="INSERT INTO export_feeds VALUES (:host, :secret) ON CONFLICT (host_id) DO NOTHING",
+    replace_secret="INSERT INTO export_feeds VALUES (:host, :secret)"
+    " ON CONFLICT (host_id) DO UPDATE SET secret = excluded.secret",
+    feed_host="SELECT host_id FROM export_feeds WHERE secret = :secret",
+    feed_meetings="SELECT * FROM meetings WHERE host_id = :host AND status != 'cancelled' AND end_ts > :since"
+    " ORDER BY start_ts LIMIT :limit",
+)
+
+
+class _SqliteTx:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def run(self, sql: str, params: Params) -> None:
+        self._conn.execute(sql, params)
+
+    def one(self, sql: str, params: Params) -> Row | None:
+        row: Row | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    def all(self, sql: str, params: Params) -> list[Row]:
+        return list(self._conn.execute(sql, params).fetchall())
+
+    def many(self, sql: str, params: Sequence[Params]) -> None:
+        self._conn.executemany(sql, params)
+
+
+class _SqliteDatabase:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return self._store._zone
+
+    def write(self, work: Callable[[Tx], T]) -> T:
+        with self._store._write() as conn:
+            return work(_SqliteTx(conn))
+
+    def read(self, work: Callable[[Tx], T]) -> T:
+        with self._store._read() as conn:
+            return work(_SqliteTx(conn))
+
+
+def sqlite_sync(store: Store) -> CalendarSync:
+    """The sync rules on a SQLite file."""
+    return CalendarSync(_SqliteDatabase(store), SQLITE)

@@ -105,7 +105,7 @@ _V5_OUTBOX: Migration = (
 )
 
 # As the file's migration 6 (calendar refresh and export feeds), so "engine schema 6" means the same
-# tables on both stores; the refresh itself runs on the file only so far.
+# tables on both stores (the refresh's SQL is in pg_calendar_sync.py).
 _V6_CALENDAR_SYNC: Migration = (
     "ALTER TABLE calendar_connections ADD COLUMN etag TEXT",
     "ALTER TABLE calendar_connections ADD COLUMN last_modified TEXT",
@@ -116,7 +116,7 @@ _V6_CALENDAR_SYNC: Migration = (
         host_id TEXT PRIMARY KEY REFERENCES hosts, secret TEXT NOT NULL UNIQUE)""",
 )
 
-# As the file's migration 7 (CalDAV accounts); CalDAV itself runs on the file only so far.
+# As the file's migration 7 (CalDAV accounts).
 _V7_CALDAV_ACCOUNTS: Migration = (
     """CREATE TABLE caldav_accounts (
         connection_id TEXT PRIMARY KEY, url TEXT NOT NULL, username TEXT NOT NULL, password TEXT NOT NULL)""",

@@ -75,8 +75,10 @@ _MEETING_CONFLICT = f"""
       AND m.start_ts - GREATEST(%(buf)s, COALESCE(l.buffer_minutes, 0) * 60) < %(end)s
       AND m.end_ts + GREATEST(%(buf)s, COALESCE(l.buffer_minutes, 0) * 60) > %(start)s
     LIMIT 1"""
-_BUSY_CONFLICT = """SELECT 1 FROM busy WHERE host_id = %(host)s
-    AND start_ts < %(end)s + %(buf)s AND end_ts > %(start)s - %(buf)s LIMIT 1"""
+# As store.py's _IMPORTING: busy times of a calendar whose import is off are kept but block nothing.
+_IMPORTING = " AND connection_id IN (SELECT connection_id FROM calendar_connections WHERE import_enabled)"
+_BUSY_CONFLICT = f"""SELECT 1 FROM busy WHERE host_id = %(host)s
+    AND start_ts < %(end)s + %(buf)s AND end_ts > %(start)s - %(buf)s{_IMPORTING} LIMIT 1"""
 _HOST_MEETINGS = f"""
     SELECT m.start_ts, m.end_ts, COALESCE(l.buffer_minutes, 0) AS buffer_minutes
     FROM meetings m LEFT JOIN links l ON l.link_id = m.link_id
@@ -87,6 +89,7 @@ _HOST_MEETINGS = f"""
       AND m.end_ts + COALESCE(l.buffer_minutes, 0) * 60 > %(lo)s"""
 _HOST_BUSY = (
     "SELECT start_ts, end_ts FROM busy WHERE host_id = %(host)s AND start_ts < %(hi)s AND end_ts > %(lo)s"
+    + _IMPORTING
 )
 _COUNT_MEETINGS = "SELECT live FROM meeting_count"
 _LOCK_COUNT = "SELECT live FROM meeting_count FOR UPDATE"
@@ -655,6 +658,7 @@ class PgStore:
                 "export_enabled": connection.export_enabled,
                 "imported_at": ts(imported_at),
                 "account_email": connection.account_email,
+                "refreshed_at": ts(imported_at),
                 "etag": None if validators is None else validators.etag,
                 "last_modified": None if validators is None else validators.last_modified,
             }

@@ -4,7 +4,9 @@
 (pg_store.py) keeps it in PostgreSQL, for several replicas sharing one database. Both are blocking
 and thread-safe: the backend runs their calls in worker threads. Every write that checks before it
 writes (a booking's conflict and plan-limit checks, a link's active flag) is atomic in both, and
-both queue a write's invitations in its own transaction.
+both queue a write's invitations in its own transaction. The calendar sync state (refresh claims,
+sync switches, export feeds, CalDAV accounts) runs one set of rules on either, in its dialect
+(`calendar_sync`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
@@ -26,6 +28,9 @@ from wix_meetings_mcp.bookings.model import (
     VideoAccount,
 )
 from wix_meetings_mcp.bookings.outbound import Reason, Validators
+
+if TYPE_CHECKING:
+    from wix_meetings_mcp.bookings.local.calendar_sync import CalendarSync
 
 
 class EngineStore(Protocol):
@@ -121,3 +126,20 @@ def open_store(db: Path | str, zone: ZoneInfo) -> EngineStore:
     from wix_meetings_mcp.bookings.local.store import Store
 
     return Store(Path(db), zone)
+
+
+def calendar_sync(store: EngineStore) -> CalendarSync:
+    """The calendar sync rules (refresh claims, sync switches, export feeds) on the store's database."""
+    from wix_meetings_mcp.bookings.local.store import Store
+
+    if isinstance(store, Store):
+        from wix_meetings_mcp.bookings.local.calendar_sync import sqlite_sync
+
+        return sqlite_sync(store)
+    from wix_meetings_mcp.bookings.local.pg_store import PgStore
+
+    if isinstance(store, PgStore):
+        from wix_meetings_mcp.bookings.local.pg_calendar_sync import pg_sync
+
+        return pg_sync(store)
+    raise TypeError(f"no calendar sync for {type(store).__name__}")
