@@ -226,7 +226,16 @@ async def open_deps(
             feeds=cast("CalendarFeeds", chosen)
             if chosen.name == "local" and settings.db_url is None
             else None,
+            keeps_receipts=_keeps_receipts(settings, chosen),
         )
+
+
+def _keeps_receipts(settings: Settings, backend: Backend) -> bool:
+    """Whether bookings commit their idempotency result and audit row in their own transaction:
+    the local engine on the very database the server keeps those in."""
+    from wix_meetings_mcp.bookings.local import LocalBackend
+
+    return isinstance(backend, LocalBackend) and backend.database == str(settings.db_url or settings.db_path)
 
 
 def build_server(
