@@ -28,6 +28,7 @@ from wix_meetings_mcp.bookings.model import (
     Slot,
     VideoAccount,
 )
+from wix_meetings_mcp.bookings.receipts import Receipt
 
 
 class Admin(Protocol):
@@ -121,12 +122,15 @@ class Backend(Protocol):
         """Re-check one slot just before a write; `ignore_meeting_id` for a reschedule."""
         ...
 
-    async def book(self, request: BookingRequest, *, meetings_limit: int | None) -> Meeting:
+    async def book(
+        self, request: BookingRequest, *, meetings_limit: int | None, receipt: Receipt | None = None
+    ) -> Meeting:
         """Create the meeting atomically.
 
         Raises SlotUnavailable if the slot was taken meanwhile, PlanLimitReached if
         `meetings_limit` non-cancelled meetings already exist (where the backend can check it
-        in the same write).
+        in the same write). A `receipt` is kept in the write's own transaction (raising `Repeated`
+        when its key already holds a result); only the local engine on the server's own database gets one.
         """
         ...
 

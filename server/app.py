@@ -224,7 +224,16 @@ async def open_deps(
             pages=pages,
             # Import ages and export feeds are the local engine's (vendors sync calendars themselves).
             feeds=cast("CalendarFeeds", chosen) if chosen.name == "local" else None,
+            keeps_receipts=_keeps_receipts(settings, chosen),
         )
+
+
+def _keeps_receipts(settings: Settings, backend: Backend) -> bool:
+    """Whether bookings commit their idempotency result and audit row in their own transaction:
+    the local engine on the very database the server keeps those in."""
+    from wix_meetings_mcp.bookings.local import LocalBackend
+
+    return isinstance(backend, LocalBackend) and backend.database == str(settings.db_url or settings.db_path)
 
 
 def build_server(

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import anyio
 
+from wix_meetings_mcp.bookings.receipts import INSERT_AUDIT, AuditRow
 from wix_meetings_mcp.server.http_auth import current_caller
 from wix_meetings_mcp.server.schema import open_database
 from wix_meetings_mcp.server.settings import Settings
@@ -122,13 +123,15 @@ def _dump(value: object) -> str:
 
 def audit_row(
     at: datetime, tool: str, arguments: Mapping[str, Any], result: str, status: str | None
-) -> tuple[float, str, str, str, str, str | None]:
+) -> AuditRow:
     """One row as both stores keep it: when, who (never a token), what, and the outcome."""
-    return (at.timestamp(), current_caller(), tool, stored_arguments(arguments, result), result, status)
+    return AuditRow(
+        at.timestamp(), current_caller(), tool, stored_arguments(arguments, result), result, status
+    )
 
 
 class AuditTrail:
-    """The `tools.registry.AuditLog` the server uses; the connection opens on first use."""
+    """The `tools.journal.AuditLog` the server uses; the connection opens on first use."""
 
     def __init__(
         self, path: Path, clock: Callable[[], datetime], *, retention: timedelta = RETENTION
@@ -148,15 +151,15 @@ class AuditTrail:
             self._db.execute("DELETE FROM audit WHERE at < ?", (cutoff,))
         return self._db
 
+    def row(self, tool: str, arguments: Mapping[str, Any], result: str, status: str | None) -> AuditRow:
+        return audit_row(self._clock(), tool, arguments, result, status)
+
     async def record(self, tool: str, arguments: Mapping[str, Any], result: str, status: str | None) -> None:
-        row = audit_row(self._clock(), tool, arguments, result, status)
+        row = self.row(tool, arguments, result, status)
 
         def write() -> None:
             with self._lock:
-                self._conn().execute(
-                    "INSERT INTO audit (at, caller, tool, arguments, result, status) VALUES (?, ?, ?, ?, ?, ?)",
-                    row,
-                )
+                self._conn().execute(INSERT_AUDIT, row)
 
         await anyio.to_thread.run_sync(write)
 

@@ -19,8 +19,16 @@ import anyio
 from psycopg_pool import ConnectionPool
 
 from wix_meetings_mcp.bookings import postgres
+from wix_meetings_mcp.bookings.receipts import (
+    CLAIM_PG,
+    INSERT_AUDIT_PG,
+    PENDING,
+    AuditRow,
+    KeyClaim,
+    claim_params,
+)
 from wix_meetings_mcp.server.audit import RETENTION, AuditEntry, audit_row
-from wix_meetings_mcp.tools.idempotency import CLAIM_LEASE, KEY_LIFETIME, Claimed, StoredResult
+from wix_meetings_mcp.tools.idempotency import Claimed, StoredResult
 
 COMPONENT = "server"
 MIGRATIONS: tuple[postgres.Migration, ...] = (
@@ -45,17 +53,6 @@ MIGRATIONS: tuple[postgres.Migration, ...] = (
             admitted BOOLEAN NOT NULL)""",
     ),
 )
-_PENDING = ""  # result_json while the claiming call runs
-
-# One statement decides a claim: insert, or take over an expired record or an abandoned claim;
-# RETURNING tells the winner. A loser reads the record that holds the key.
-_CLAIM = """
-    INSERT INTO idempotency AS i (scope, key, args_hash, result_json, created_at)
-    VALUES (%(scope)s, %(key)s, %(hash)s, '', %(at)s)
-    ON CONFLICT (scope, key) DO UPDATE SET args_hash = EXCLUDED.args_hash, result_json = '',
-        created_at = EXCLUDED.created_at
-    WHERE i.created_at < %(expired)s OR (i.result_json = '' AND i.created_at < %(abandoned)s)
-    RETURNING 1"""
 
 
 def open_pool(url: str) -> ConnectionPool:
@@ -80,20 +77,18 @@ class PgServerState:
         return bytes(row[0])
 
     async def claim(self, scope: str, key: str, args_hash: str, *, now: datetime) -> Claimed | StoredResult:
-        at = now.timestamp()
-        params = {"scope": scope, "key": key, "hash": args_hash, "at": at,
-                  "expired": at - KEY_LIFETIME.total_seconds(), "abandoned": at - CLAIM_LEASE.total_seconds()}  # fmt: skip
+        params = claim_params(KeyClaim(scope, key, args_hash, now.timestamp()))
 
         def claim() -> Claimed | StoredResult:
             with self._pool.connection() as conn:
-                if conn.execute(_CLAIM, params).fetchone() is not None:
+                if conn.execute(CLAIM_PG, params).fetchone() is not None:
                     return "claimed"
                 row = conn.execute(
                     "SELECT args_hash, result_json FROM idempotency WHERE scope = %s AND key = %s",
                     (scope, key),
                 ).fetchone()
             assert row is not None  # the conflicting record holds it
-            return StoredResult(str(row[0]), None if row[1] == _PENDING else str(row[1]))
+            return StoredResult(str(row[0]), None if row[1] == PENDING else str(row[1]))
 
         return await anyio.to_thread.run_sync(claim)
 
@@ -106,6 +101,17 @@ class PgServerState:
         await self._execute(
             "DELETE FROM idempotency WHERE scope = %s AND key = %s AND result_json = ''", (scope, key)
         )
+
+    async def lookup(self, scope: str, key: str) -> tuple[str, str, float] | None:
+        def lookup() -> tuple[str, str, float] | None:
+            with self._pool.connection() as conn:
+                row = conn.execute(
+                    "SELECT args_hash, result_json, created_at FROM idempotency WHERE scope = %s AND key = %s",
+                    (scope, key),
+                ).fetchone()
+            return None if row is None else (str(row[0]), str(row[1]), float(row[2]))
+
+        return await anyio.to_thread.run_sync(lookup)
 
     async def save(self, namespace: str, key: str, value: str) -> None:
         await self._execute(
@@ -186,7 +192,7 @@ class PgRateLimiter:
 
 
 class PgAuditTrail:
-    """The audit trail (tools.registry.AuditLog) on PostgreSQL; pruned when it opens."""
+    """The audit trail (tools.journal.AuditLog) on PostgreSQL; pruned when it opens."""
 
     def __init__(self, url: str, clock: Callable[[], datetime], *, retention: timedelta = RETENTION) -> None:
         self._url, self._clock, self._retention = url, clock, retention
@@ -204,15 +210,15 @@ class PgAuditTrail:
                 self._pool = pool
         return self._pool
 
+    def row(self, tool: str, arguments: Mapping[str, Any], result: str, status: str | None) -> AuditRow:
+        return audit_row(self._clock(), tool, arguments, result, status)
+
     async def record(self, tool: str, arguments: Mapping[str, Any], result: str, status: str | None) -> None:
-        row = audit_row(self._clock(), tool, arguments, result, status)
+        row = self.row(tool, arguments, result, status)
 
         def write() -> None:
             with self._connection_pool().connection() as conn:
-                conn.execute(
-                    "INSERT INTO audit (at, caller, tool, arguments, result, status) VALUES (%s, %s, %s, %s, %s, %s)",
-                    row,
-                )
+                conn.execute(INSERT_AUDIT_PG, row)
 
         await anyio.to_thread.run_sync(write)
 

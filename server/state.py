@@ -20,12 +20,12 @@ from typing import TypeVar
 import anyio
 
 from wix_meetings_mcp.bookings import sqlite
+from wix_meetings_mcp.bookings.receipts import CLAIM_LEASE, KEY_LIFETIME, PENDING
 from wix_meetings_mcp.server.schema import open_database
-from wix_meetings_mcp.tools.idempotency import CLAIM_LEASE, KEY_LIFETIME, Claimed, StoredResult
+from wix_meetings_mcp.tools.idempotency import Claimed, StoredResult
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
-_PENDING = ""  # result_json while the claiming call runs
 
 
 async def _run(fn: Callable[[], T]) -> T:
@@ -40,8 +40,11 @@ async def _run(fn: Callable[[], T]) -> T:
 
 class ServerState:
     def __init__(self, path: Path) -> None:
+        self._path = path
         self._db = open_database(path)
         self._lock = threading.Lock()
+        self._readers = threading.local()
+        self._opened: list[sqlite3.Connection] = []
 
     def secret(self) -> bytes:
         """The signing secret, created once per database (first process wins the insert)."""
@@ -66,16 +69,16 @@ class ServerState:
                         (scope, key),
                     ).fetchone()
                     abandoned = (
-                        row is not None and row[1] == _PENDING and row[2] < at - CLAIM_LEASE.total_seconds()
+                        row is not None and row[1] == PENDING and row[2] < at - CLAIM_LEASE.total_seconds()
                     )
                     if row is None or abandoned:
                         self._db.execute(
                             "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?)",
-                            (scope, key, args_hash, _PENDING, at),
+                            (scope, key, args_hash, PENDING, at),
                         )
                         held: Claimed | StoredResult = "claimed"
                     else:
-                        held = StoredResult(row[0], None if row[1] == _PENDING else row[1])
+                        held = StoredResult(row[0], None if row[1] == PENDING else row[1])
                 except BaseException:
                     self._db.execute("ROLLBACK")
                     raise
@@ -99,10 +102,23 @@ class ServerState:
             with self._lock:
                 self._db.execute(
                     "DELETE FROM idempotency WHERE scope = ? AND key = ? AND result_json = ?",
-                    (scope, key, _PENDING),
+                    (scope, key, PENDING),
                 )
 
         await _run(release)
+
+    async def lookup(self, scope: str, key: str) -> tuple[str, str, float] | None:
+        """Read on the calling thread (the event loop): in WAL mode a reader never waits for the
+        writer, so this costs no worker-thread hop. Each thread reads on a connection of its own."""
+        reader: sqlite3.Connection | None = getattr(self._readers, "conn", None)
+        if reader is None:
+            reader = self._readers.conn = sqlite.connect(self._path)
+            self._opened.append(reader)
+        row = reader.execute(
+            "SELECT args_hash, result_json, created_at FROM idempotency WHERE scope = ? AND key = ?",
+            (scope, key),
+        ).fetchone()
+        return None if row is None else (str(row[0]), str(row[1]), float(row[2]))
 
     async def save(self, namespace: str, key: str, value: str) -> None:
         """`bookings.records.Records` on the shared database."""
@@ -134,3 +150,7 @@ class ServerState:
 
     def close(self) -> None:
         self._db.close()
+        for reader in self._opened:
+            reader.close()
+        self._opened.clear()
+        self._readers = threading.local()

@@ -11,9 +11,10 @@ from wix_meetings_mcp.bookings.attendees import same_attendee
 from wix_meetings_mcp.bookings.errors import InvalidSlot, SlotUnavailable
 from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Meeting, MeetingQuery, Slot
 from wix_meetings_mcp.bookings.port import Backend
-from wix_meetings_mcp.tools import guards
+from wix_meetings_mcp.bookings.receipts import KeyClaim
+from wix_meetings_mcp.tools import guards, journal
 from wix_meetings_mcp.tools.context import Deps, ToolContext, deps
-from wix_meetings_mcp.tools.idempotency import once
+from wix_meetings_mcp.tools.idempotency import once, once_kept
 from wix_meetings_mcp.tools.results import BookResult, View, meeting_out
 from wix_meetings_mcp.tools.slots import TimeZoneArg
 from wix_meetings_mcp.tools.text import normalized_contact
@@ -149,7 +150,11 @@ async def book(
             next_step="Pass the slot_id listed beside the start you mean.",
         )
 
-    async def write() -> BookResult:
+    def result(meeting: Meeting) -> BookResult:
+        booked = _booked(meeting, view, already=False)
+        return booked.model_copy(update={"notification": d.notification(meeting, notify_attendee)})
+
+    async def write(key: KeyClaim | None) -> BookResult:
         backend = d.backend
         link = await backend.get_link(ref.link_id)
         slot = ref.on(link)
@@ -176,20 +181,27 @@ async def book(
             invite_description=invite_description,
             notify_attendee=notify_attendee,
         )
+        # Where the backend can, the result kept under the key and the audit row commit with the
+        # meeting: one durable commit per booking.
+        receipt = journal.receipt(key, result) if d.keeps_receipts else None
         try:
-            meeting = await backend.book(request, meetings_limit=account.plan.meetings_limit)
+            meeting = await backend.book(request, meetings_limit=account.plan.meetings_limit, receipt=receipt)
         except SlotUnavailable:
             return _already_booked(await _same_booking(backend, slot, person), view)
-        booked = _booked(meeting, view, already=False)
-        return booked.model_copy(update={"notification": d.notification(meeting, notify_attendee)})
+        return result(meeting)
 
     args = {"slot_id": slot_id, "attendee": attendee.model_dump(), "notes": notes, "invite_title": invite_title,
             "invite_description": invite_description, "notify_attendee": notify_attendee}  # fmt: skip
     if dry_run:
-        return await write()
+        return await write(None)
+    if d.keeps_receipts:
+        return await once_kept(
+            d.idempotency, scope="book_meeting", key=idempotency_key, args=args, now=d.clock(),
+            result_type=BookResult, run=write, wrote=lambda r: not r.already_booked,
+        )  # fmt: skip
     return await once(
         d.idempotency, scope="book_meeting", key=idempotency_key, args=args, now=d.clock(),
-        result_type=BookResult, run=write,
+        result_type=BookResult, run=lambda: write(None),
     )  # fmt: skip
 
 

@@ -43,6 +43,9 @@ class Deps:
     pages: PublicPages | None = None
     # Import ages and export feeds: the local engine's (None on vendors, who sync themselves).
     feeds: CalendarFeeds | None = None
+    # The backend keeps a write's receipt (idempotency result, audit row) in the write's own
+    # transaction: the local engine on the server's own database.
+    keeps_receipts: bool = False
     _account: Account | None = field(default=None, repr=False)
     _account_at: datetime | None = field(default=None, repr=False)
 

@@ -13,16 +13,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Literal, NamedTuple, Protocol, TypeVar
 
 import anyio
 from pydantic import BaseModel
 
 from wix_meetings_mcp.bookings.errors import IdempotencyConflict, RateLimited
+from wix_meetings_mcp.bookings.receipts import KeyClaim, Repeated, held
 
-KEY_LIFETIME = timedelta(hours=24)
-CLAIM_LEASE = timedelta(minutes=2)  # far beyond any write's own timeouts (SQLite 15 s, HTTP 15 s)
 WAIT_FOR_OWNER = 20.0  # seconds a duplicate waits for the first call's result before giving up
 POLL = 0.02
 R = TypeVar("R", bound=BaseModel)
@@ -47,6 +46,10 @@ class IdempotencyStore(Protocol):
     async def complete(self, scope: str, key: str, result_json: str) -> None: ...
 
     async def release(self, scope: str, key: str) -> None: ...
+
+    async def lookup(self, scope: str, key: str) -> tuple[str, str, float] | None:
+        """The record holding (scope, key) as (args_hash, result_json, created_at), if any."""
+        ...
 
 
 def args_hash(args: Mapping[str, object]) -> str:
@@ -96,4 +99,32 @@ async def once(
         raise
     with anyio.CancelScope(shield=True):  # the write happened: its result must be kept
         await store.complete(scope, key, result.model_dump_json())
+    return result
+
+
+async def once_kept(
+    store: IdempotencyStore,
+    *,
+    scope: str,
+    key: str | None,
+    args: Mapping[str, object],
+    now: datetime,
+    result_type: type[R],
+    run: Callable[[KeyClaim | None], Awaitable[R]],
+    wrote: Callable[[R], bool],
+) -> R:
+    """As `once`, for a write that keeps its result under the key in its own transaction (the
+    local engine's booking, see bookings/receipts.py): no claim before it and no completion after,
+    so a keyed booking costs what a plain one does. A duplicate that lost the race to its own first
+    call, inside the write or before it, returns that call's result."""
+    if key is None:
+        return await run(None)
+    claim = KeyClaim(scope, key, args_hash(args), now.timestamp())
+    try:
+        held(claim, await store.lookup(scope, key))
+        result = await run(claim)
+        if not wrote(result):  # the slot was taken already: by this key's first call?
+            held(claim, await store.lookup(scope, key))
+    except Repeated as first:
+        return result_type.model_validate_json(first.result_json)
     return result

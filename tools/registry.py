@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Collection, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import anyio
 from mcp.server import MCPServer
@@ -24,6 +24,7 @@ from mcp.types import Tool as MCPTool
 
 from wix_meetings_mcp.tools import account, booking, calendars, links, meetings, slots
 from wix_meetings_mcp.tools.errors import from_tool_error, unknown_arguments
+from wix_meetings_mcp.tools.journal import AuditLog, Call, serving
 from wix_meetings_mcp.tools.schemas import compact_input, output_shape
 from wix_meetings_mcp.tools.spec import Toolset, ToolSpec, spec, write
 
@@ -72,20 +73,6 @@ def selected(toolsets: Collection[Toolset], *, read_only: bool) -> list[ToolSpec
 def register(server: MCPServer, specs: Collection[ToolSpec]) -> None:
     for tool in specs:
         server.add_tool(tool.fn, name=tool.name, title=tool.title, annotations=tool.annotations)
-
-
-class AuditLog(Protocol):
-    """Where write calls are reported; server/ supplies the implementation (who, when, storage).
-
-    `arguments` are as the caller sent them: the implementation drops secrets before keeping them.
-    `result` is "ok", the contract's error code, "input_required" (the user is being asked to
-    confirm), "protocol_error" or "cancelled" (the client went away: the write may have happened);
-    `status` is a successful result's status field, if it has one.
-    """
-
-    async def record(
-        self, tool: str, arguments: Mapping[str, Any], result: str, status: str | None
-    ) -> None: ...
 
 
 logger = logging.getLogger(__name__)
@@ -153,8 +140,10 @@ class CodedServer(MCPServer):
         self, name: str, arguments: dict[str, Any], context: Context[Any, Any] | None = None
     ) -> CallToolResult | InputRequiredResult:
         started = time.perf_counter()
+        call = Call(name, arguments, self._audit)
         try:
-            result = await self._coded_call(name, arguments, context)
+            with serving(call):
+                result = await self._coded_call(name, arguments, context)
         except BaseException as exc:
             cancelled = isinstance(exc, anyio.get_cancelled_exc_class())
             outcome = "cancelled" if cancelled else "protocol_error"
@@ -166,7 +155,7 @@ class CodedServer(MCPServer):
             raise
         outcome, status = _outcome(result)
         _log_call(name, outcome, status, started)
-        if self._audit is not None and name in self._audited:
+        if self._audit is not None and name in self._audited and not (outcome == "ok" and call.kept):
             await self._report(name, arguments, outcome, status)
         return result
 

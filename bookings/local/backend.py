@@ -54,6 +54,7 @@ from wix_meetings_mcp.bookings.model import (
 )
 from wix_meetings_mcp.bookings.outbound import Outbound, OutboundError, Reason, Resolver, Validators
 from wix_meetings_mcp.bookings.port import Backend
+from wix_meetings_mcp.bookings.receipts import Receipt
 
 if TYPE_CHECKING:
     import httpx  # only a type here: the client is injected
@@ -152,6 +153,11 @@ class LocalBackend:
         return "local"
 
     @property
+    def database(self) -> str:
+        """Where the engine keeps its data: a SQLite file's path or a PostgreSQL URL (never shown)."""
+        return self._store.database
+
+    @property
     def admin(self) -> LocalAdmin:
         return self._admin
 
@@ -163,6 +169,14 @@ class LocalBackend:
 
     async def _run(self, fn: Callable[[], T]) -> T:
         return await anyio.to_thread.run_sync(self._call, fn)
+
+    async def _read(self, fn: Callable[[], T]) -> T:
+        """A read: on the event loop's own thread where the store's reads never wait for a writer
+        (SQLite in WAL mode, once the file is ready), which saves a worker-thread hop per read;
+        else in a worker thread like a write. Reads are bounded queries (see store.py)."""
+        if self._ready and self._store.inline_reads:
+            return self._call(fn)
+        return await self._run(fn)
 
     def _call(self, fn: Callable[[], T]) -> T:
         try:
@@ -210,7 +224,7 @@ class LocalBackend:
     # --- account and links --------------------------------------------------------------------
 
     async def get_account(self) -> Account:
-        name, used, video_ready = await self._run(
+        name, used, video_ready = await self._read(
             lambda: (
                 self._store.business_name(),
                 self._store.count_meetings(),
@@ -234,10 +248,10 @@ class LocalBackend:
         )
 
     async def list_links(self, *, include_inactive: bool = False) -> list[Link]:
-        return await self._run(lambda: self._store.links(include_inactive=include_inactive))
+        return await self._read(lambda: self._store.links(include_inactive=include_inactive))
 
     async def get_link(self, link_id: str) -> Link:
-        return await self._run(lambda: self._store.link(link_id))
+        return await self._read(lambda: self._store.link(link_id))
 
     async def set_link_active(self, link_id: str, *, active: bool, redirect_url: str | None = None) -> Link:
         """No redirect_url keeps the one set before (as Wix does): deactivating twice loses nothing."""
@@ -296,7 +310,7 @@ class LocalBackend:
         return await self._run(lambda: self._store.modify_link(link_id, change))
 
     async def video_accounts(self) -> list[VideoAccount]:
-        return await self._run(self._store.video_accounts)
+        return await self._read(self._store.video_accounts)
 
     async def connect_video_account(self, account: VideoAccount) -> VideoAccount:
         await self._run(lambda: self._store.save_video_account(account))
@@ -353,7 +367,7 @@ class LocalBackend:
         self, link: Link, *, start: datetime, end: datetime, duration: timedelta, limit: int | None = None
     ) -> list[Slot]:
         _check_range(start, end, duration)
-        return await self._run(lambda: self._free_slots(link, start, end, duration, None, limit))
+        return await self._read(lambda: self._free_slots(link, start, end, duration, None, limit))
 
     async def is_slot_free(self, slot: Slot, *, ignore_meeting_id: str | None = None) -> bool:
         def check() -> bool:
@@ -364,7 +378,7 @@ class LocalBackend:
             found = self._free_slots(link, start, end, end - start, ignore_meeting_id)
             return any(_utc(s.start) == start and _utc(s.end) == end for s in found)
 
-        return await self._run(check)
+        return await self._read(check)
 
     def _free_slots(
         self,
@@ -408,7 +422,9 @@ class LocalBackend:
 
     # --- meetings -------------------------------------------------------------------------------
 
-    async def book(self, request: BookingRequest, *, meetings_limit: int | None) -> Meeting:
+    async def book(
+        self, request: BookingRequest, *, meetings_limit: int | None, receipt: Receipt | None = None
+    ) -> Meeting:
         slot = request.slot
 
         def book() -> Meeting:
@@ -443,13 +459,14 @@ class LocalBackend:
                 invite_description=request.invite_description,
                 created_at=self._now(),
             )
-            queued = self._store.book(
+            return self._store.book(
                 meeting,
                 buffer_minutes=link.buffer_minutes,
                 meetings_limit=meetings_limit,
                 notify_at=self._notify_at(request.notify_attendee),
+                told=lambda stored, queued: self._told(stored, request.notify_attendee, queued),
+                receipt=receipt,
             )
-            return self._told(self._store.meeting(meeting.meeting_id), request.notify_attendee, queued)
 
         return self._queued(await self._run(book))
 
@@ -504,12 +521,12 @@ class LocalBackend:
         return meeting
 
     async def get_meeting(self, meeting_id: str) -> Meeting:
-        return await self._run(lambda: self._store.meeting(meeting_id))
+        return await self._read(lambda: self._store.meeting(meeting_id))
 
     async def list_meetings(self, query: MeetingQuery) -> MeetingPage:
         if query.limit < 1:
             raise InvalidArgument("limit must be at least 1.")
-        return await self._run(lambda: self._store.list_meetings(query, now=self._now()))
+        return await self._read(lambda: self._store.list_meetings(query, now=self._now()))
 
     # --- calendars ------------------------------------------------------------------------------
 
@@ -657,7 +674,7 @@ class LocalBackend:
                 self._host(host_id)
             return self._store.connections(host_id)
 
-        return await self._run(connections)
+        return await self._read(connections)
 
     async def disconnect_calendar(self, connection_id: str) -> CalendarConnection:
         """Stop importing the calendar's busy times; they no longer block slots."""
@@ -741,7 +758,7 @@ class LocalBackend:
 
     async def import_age(self, host_id: str) -> timedelta | None:
         """How old the host's oldest import is, when that is older than the refresh interval."""
-        oldest = await self._run(lambda: self._sync.oldest_import(host_id))
+        oldest = await self._read(lambda: self._sync.oldest_import(host_id))
         if oldest is None:
             return None
         age = self._now() - oldest
@@ -766,7 +783,7 @@ class LocalBackend:
             found = self._sync.export_feed(secret, now=self._now())
             return None if found is None else (self._host(found[0]), found[1])
 
-        return await self._run(feed)
+        return await self._read(feed)
 
     async def _horizon(self, host_id: str) -> timedelta:
         """How far ahead busy times are imported: a year, or the host's longest maximum advance."""

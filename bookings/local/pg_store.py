@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from wix_meetings_mcp.bookings import postgres
+from wix_meetings_mcp.bookings import postgres, receipts
 from wix_meetings_mcp.bookings.errors import (
     BackendUnavailable,
     InvalidArgument,
@@ -34,6 +34,7 @@ from wix_meetings_mcp.bookings.errors import (
 from wix_meetings_mcp.bookings.local import pg_schema, rows
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
+from wix_meetings_mcp.bookings.local.storage import Told, as_stored
 from wix_meetings_mcp.bookings.local.store import DEFAULT_BUSINESS_NAME, MAX_MEETING
 from wix_meetings_mcp.bookings.model import (
     Business,
@@ -47,6 +48,7 @@ from wix_meetings_mcp.bookings.model import (
 )
 from wix_meetings_mcp.bookings.notices import NoticeKind, notices_for
 from wix_meetings_mcp.bookings.outbound import OutboundError, Reason, Validators
+from wix_meetings_mcp.bookings.receipts import Receipt
 
 if TYPE_CHECKING:
     import psycopg
@@ -110,8 +112,11 @@ def _insert(table: str, columns: Mapping[str, object]) -> str:
 class PgStore:
     """One PostgreSQL database; safe to share between threads, processes and machines."""
 
+    inline_reads = False  # a query is a network round trip: never on the event loop
+
     def __init__(self, url: str, zone: ZoneInfo, *, pool_size: int = POOL_SIZE) -> None:
         self._url = url
+        self.database = url
         self._zone = zone
         self._pool_size = pool_size
         self._pool: ConnectionPool[Conn] | None = None
@@ -422,10 +427,14 @@ class PgStore:
         buffer_minutes: int,
         meetings_limit: int | None,
         notify_at: datetime | None = None,
-    ) -> int:
-        """As `Store.book`; the plan limit is counted under the counter row's lock."""
+        told: Told = as_stored,
+        receipt: Receipt | None = None,
+    ) -> Meeting:
+        """As `Store.book`; the key is claimed first and the plan limit counted under the counter
+        row's lock."""
 
-        def book(conn: Conn) -> int:
+        def book(conn: Conn) -> Meeting:
+            receipts.check_pg(conn, receipt)
             if meetings_limit is not None:
                 row = conn.execute(_LOCK_COUNT).fetchone()
                 used = 0 if row is None else int(row["live"])
@@ -445,7 +454,10 @@ class PgStore:
             columns = rows.meeting_columns(meeting)
             with _overlap_guard():
                 conn.execute(_insert("meetings", columns).encode(), tuple(columns.values()))
-            return self._notify(conn, "booked", meeting.meeting_id, notify_at)
+            queued = self._notify(conn, "booked", meeting.meeting_id, notify_at)
+            booked = told(self._meeting(conn, meeting.meeting_id), queued)
+            receipts.keep_pg(conn, receipt, booked)
+            return booked
 
         return self._write(book)
 

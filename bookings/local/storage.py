@@ -2,7 +2,7 @@
 
 `Store` (store.py) keeps everything in one SQLite file, the zero-set-up default; `PgStore`
 (pg_store.py) keeps it in PostgreSQL, for several replicas sharing one database. Both are blocking
-and thread-safe: the backend runs their calls in worker threads. Every write that checks before it
+and thread-safe: the backend runs their writes in worker threads (see `inline_reads`). Every write that checks before it
 writes (a booking's conflict and plan-limit checks, a link's active flag) is atomic in both, and
 both queue a write's invitations in its own transaction. The calendar sync state (refresh claims,
 sync switches, export feeds, CalDAV accounts) runs one set of rules on either, in its dialect
@@ -28,12 +28,25 @@ from wix_meetings_mcp.bookings.model import (
     VideoAccount,
 )
 from wix_meetings_mcp.bookings.outbound import Reason, Validators
+from wix_meetings_mcp.bookings.receipts import Receipt
+
+# What a write tells of its invitations, given the meeting as stored and how many were queued.
+Told = Callable[[Meeting, int], Meeting]
+
+
+def as_stored(meeting: Meeting, queued: int) -> Meeting:
+    return meeting
+
 
 if TYPE_CHECKING:
     from wix_meetings_mcp.bookings.local.calendar_sync import CalendarSync
 
 
 class EngineStore(Protocol):
+    # Whether reads may run on the event loop's thread: they never wait on a lock or the network.
+    inline_reads: bool
+    database: str  # the SQLite file's path or the PostgreSQL URL
+
     def close(self) -> None: ...
 
     def initialize(
@@ -74,7 +87,9 @@ class EngineStore(Protocol):
         buffer_minutes: int,
         meetings_limit: int | None,
         notify_at: datetime | None = None,
-    ) -> int: ...
+        told: Told = ...,
+        receipt: Receipt | None = None,
+    ) -> Meeting: ...
 
     def reschedule(
         self,

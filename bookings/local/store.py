@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from wix_meetings_mcp.bookings import sqlite
+from wix_meetings_mcp.bookings import receipts, sqlite
 from wix_meetings_mcp.bookings.errors import (
     InvalidArgument,
     InvalidSlot,
@@ -28,6 +28,7 @@ from wix_meetings_mcp.bookings.errors import (
 from wix_meetings_mcp.bookings.local import outbox, rows, schema
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
+from wix_meetings_mcp.bookings.local.storage import Told, as_stored
 from wix_meetings_mcp.bookings.model import (
     Business,
     CalendarConnection,
@@ -40,6 +41,7 @@ from wix_meetings_mcp.bookings.model import (
 )
 from wix_meetings_mcp.bookings.notices import NoticeKind, notices_for
 from wix_meetings_mcp.bookings.outbound import OutboundError, Reason, Validators
+from wix_meetings_mcp.bookings.receipts import Receipt
 
 DEFAULT_BUSINESS_NAME = "My Business"
 
@@ -80,8 +82,11 @@ MAX_MEETING = 86400
 class Store:
     """One SQLite file; safe to share between threads and between processes."""
 
+    inline_reads = True  # WAL: a reader never waits for the writer
+
     def __init__(self, path: Path, zone: ZoneInfo) -> None:
         self._path = path
+        self.database = str(path)
         self._zone = zone
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -338,12 +343,17 @@ class Store:
         buffer_minutes: int,
         meetings_limit: int | None,
         notify_at: datetime | None = None,
-    ) -> int:
+        told: Told = as_stored,
+        receipt: Receipt | None = None,
+    ) -> Meeting:
         """Insert the meeting unless its link is inactive, the plan's limit is reached or its time collides.
 
-        With `notify_at`, its invitations join the outbox in the same transaction; returns how many.
+        With `notify_at`, its invitations join the outbox; `told` says so on the meeting (given how
+        many were queued); the `receipt` is checked first and kept last. All in one transaction:
+        one durable commit. Raises `Repeated` when the receipt's key already holds a result.
         """
         with self._write() as conn:
+            receipts.check_sqlite(conn, receipt)
             self._require_active_link(conn, meeting.link_id)
             if meetings_limit is not None:
                 used = int(conn.execute(_COUNT_MEETINGS).fetchone()[0])
@@ -360,7 +370,10 @@ class Store:
             )
             columns = rows.meeting_columns(meeting)
             conn.execute(rows.insert_sql("meetings", columns), tuple(columns.values()))
-            return self._notify(conn, "booked", meeting.meeting_id, notify_at)
+            queued = self._notify(conn, "booked", meeting.meeting_id, notify_at)
+            booked = told(self._meeting(conn, meeting.meeting_id), queued)
+            receipts.keep_sqlite(conn, receipt, booked)
+            return booked
 
     def reschedule(
         self,

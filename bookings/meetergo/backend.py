@@ -51,6 +51,7 @@ from wix_meetings_mcp.bookings.model import (
     Plan,
     Slot,
 )
+from wix_meetings_mcp.bookings.receipts import Receipt
 from wix_meetings_mcp.bookings.records import MemoryRecords, Records
 
 PROVISIONAL_PREFIX = "provisional:"
@@ -214,7 +215,9 @@ class MeetergoBackend:
 
     # --- writes --------------------------------------------------------------------------------
 
-    async def book(self, request: BookingRequest, *, meetings_limit: int | None) -> Meeting:
+    async def book(
+        self, request: BookingRequest, *, meetings_limit: int | None, receipt: Receipt | None = None
+    ) -> Meeting:
         # meetings_limit is not checked here: meetergo sets no per-account meeting cap the API
         # exposes, and tools/ enforces the contract's limit before calling book.
         slot = request.slot

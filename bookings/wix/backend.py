@@ -34,6 +34,7 @@ from wix_meetings_mcp.bookings.model import (
     Plan,
     Slot,
 )
+from wix_meetings_mcp.bookings.receipts import Receipt
 from wix_meetings_mcp.bookings.wix import _mapping as m
 from wix_meetings_mcp.bookings.wix import _payloads as p
 from wix_meetings_mcp.bookings.wix._catalog import Catalog
@@ -222,7 +223,9 @@ class WixBackend:
 
     # ---- meetings ----
 
-    async def book(self, request: BookingRequest, *, meetings_limit: int | None) -> Meeting:
+    async def book(
+        self, request: BookingRequest, *, meetings_limit: int | None, receipt: Receipt | None = None
+    ) -> Meeting:
         # `meetings_limit` is not enforced here: tools/ checks the free plan's limit up front, and
         # Wix offers no way to check it atomically with Create Booking.
         return await self._meetings.book(request)

@@ -30,6 +30,7 @@ from wix_meetings_mcp.bookings.local import LocalBackend
 from wix_meetings_mcp.bookings.local.storage import open_store
 from wix_meetings_mcp.bookings.model import BookingRequest, Location, Meeting, Price
 from wix_meetings_mcp.bookings.port import Backend
+from wix_meetings_mcp.bookings.receipts import Receipt
 from wix_meetings_mcp.server.app import build_server
 from wix_meetings_mcp.server.settings import Settings
 
@@ -123,8 +124,10 @@ class LosesAnswers:
     def __getattr__(self, name: str) -> object:
         return getattr(self.engine, name)
 
-    async def book(self, request: BookingRequest, *, meetings_limit: int | None) -> Meeting:
-        meeting = await self.engine.book(request, meetings_limit=meetings_limit)
+    async def book(
+        self, request: BookingRequest, *, meetings_limit: int | None, receipt: Receipt | None = None
+    ) -> Meeting:
+        meeting = await self.engine.book(request, meetings_limit=meetings_limit, receipt=receipt)
         if self.lose_next:
             self.lose_next = False
             raise WriteOutcomeUnknown("the connection dropped before the answer arrived")
