@@ -439,3 +439,24 @@ def test_parse_busy_reads_all_day_events_as_whole_days_in_the_business_zone() ->
     assert busy == [
         (berlin("00:00", "2026-06-05").astimezone(UTC), berlin("00:00", "2026-06-06").astimezone(UTC))
     ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    limit=st.integers(min_value=1, max_value=60),
+    first=st.dates(min_value=date(2026, 3, 20), max_value=date(2026, 11, 5)),
+    busy_hours=st.lists(st.integers(min_value=0, max_value=24 * 14), max_size=20),
+)
+def test_a_page_is_the_head_of_the_full_list_even_across_clock_changes(
+    limit: int, first: date, busy_hours: list[int]
+) -> None:
+    """The engine stops walking days once a page is full; what it returns must not change."""
+    zone = ZoneInfo("Europe/Berlin")
+    start = datetime.combine(first, time(0), zone)
+    hours = {day: [(time(0), time(2)), (time(9), time(12)), (time(22), time(0))] for day in range(7)}
+    busy = [(start + timedelta(hours=h), start + timedelta(hours=h, minutes=45)) for h in busy_hours]
+    common = {
+        "working_hours": hours, "zone": zone, "start": start, "end": start + timedelta(days=14),
+        "duration": timedelta(minutes=30), "busy": busy, "now": LONG_AGO,
+    }  # fmt: skip
+    assert free_slots(**common, limit=limit) == free_slots(**common)[:limit]  # type: ignore[arg-type]

@@ -412,6 +412,7 @@ class LocalBackend:
             now=now,
             min_notice=link.policy.min_notice,
             max_advance=link.policy.max_advance,
+            limit=limit,
         )
         kind = link.location.kind
         return [

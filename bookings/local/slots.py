@@ -37,8 +37,10 @@ def free_slots(
     now: datetime,
     min_notice: timedelta | None = None,
     max_advance: timedelta | None = None,
+    limit: int | None = None,
 ) -> list[Interval]:
-    """Free slots of `duration` whose start lies in [start, end), sorted by start.
+    """Free slots of `duration` whose start lies in [start, end), sorted by start; with `limit`,
+    the first `limit` of them, and no day past the one that fills the page is walked.
 
     A candidate is dropped when it overlaps a busy interval widened by `buffer` on both sides,
     starts at or before `now`, starts before `now + min_notice` or after `now + max_advance`.
@@ -66,7 +68,11 @@ def free_slots(
                 if _overlaps(blocked, block_ends, slot_start, slot_end):
                     continue
                 found.add((slot_start, slot_end))
-    return [(s.astimezone(zone), e.astimezone(zone)) for s, e in sorted(found)]
+        if limit is not None and len(found) >= limit:
+            # Days are walked in order and a slot of a later day never starts before one of an
+            # earlier day (a day's slots may end past midnight, but start within it): the page is full.
+            break
+    return [(s.astimezone(zone), e.astimezone(zone)) for s, e in sorted(found)[:limit]]
 
 
 def _local_dates(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:
