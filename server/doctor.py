@@ -205,36 +205,64 @@ async def _mail(settings: Settings, tls: ssl.SSLContext | None) -> Check:
 
 
 def _calendars(path: Path) -> list[Check]:
-    """One line per calendar connection: its state, last refresh and, when it failed, why."""
+    """One line per calendar connection: its state, last refresh and, when it failed, why; and the
+    last error of exporting meetings into it, if any."""
     if not path.exists():
         return []
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
             found = db.execute(
                 "SELECT connection_id, provider, host_id, status, error_reason, imported_at, refreshed_at,"
-                " import_enabled FROM calendar_connections ORDER BY rowid"
+                " import_enabled, export_enabled FROM calendar_connections ORDER BY rowid"
             ).fetchall()
+            export_errors = _export_errors(db)
     except sqlite3.Error:  # an older schema, or no engine tables yet: nothing to report
         return []
     checks: list[Check] = []
-    for connection_id, provider, host_id, status, reason, imported, refreshed, importing in found:
+    for connection_id, provider, host_id, status, reason, imported, refreshed, importing, exporting in found:
         name = f"calendar {provider} {connection_id} (host {host_id})"
         if status == "disconnected":
             checks.append((True, f"{name}: disconnected"))
             continue
         tried = f"last refresh {_moment(refreshed or imported)}"
-        if status == "error":
+        export = export_errors.get(connection_id, "")
+        if status == "error" and reason == "auth_failed":
+            checks.append(
+                (
+                    False,
+                    f"{name}: error (auth_failed: its password was refused), {tried}{export}. "
+                    "Connect it again with a new app-specific password",
+                )
+            )
+        elif status == "error":
             checks.append(
                 (
                     False,
                     f"{name}: error ({reason}), {tried}; the busy times imported {_moment(imported)} "
-                    "still count. Check the calendar's iCal address and connect it again",
+                    f"still count{export}. Check the calendar's iCal address and connect it again",
                 )
             )
         else:
             off = "" if importing else ", import switched off"
-            checks.append((True, f"{name}: {status}, {tried}{off}"))
+            on = ", export on" if exporting else ""
+            checks.append((True, f"{name}: {status}, {tried}{off}{on}{export}"))
     return checks
+
+
+def _export_errors(db: sqlite3.Connection) -> dict[str, str]:
+    """connection id → "; last export error <when>: <detail> (retrying | given up)", the latest."""
+    try:
+        found = db.execute(
+            "SELECT connection_id, last_error, last_error_at, state FROM calendar_exports"
+            " WHERE last_error IS NOT NULL ORDER BY last_error_at"
+        ).fetchall()
+    except sqlite3.Error:  # a file from before the export queue
+        return {}
+    return {
+        connection_id: f"; last export error {_moment(int(at))}: {error} "
+        f"({'given up' if state == 'failed' else 'retrying'})"
+        for connection_id, error, at, state in found
+    }
 
 
 def _moment(epoch: int | None) -> str:

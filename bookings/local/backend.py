@@ -100,6 +100,7 @@ class LocalBackend:
         mail: bool = False,
         on_queued: Callable[[], None] | None = None,
         refresh_interval: timedelta = timedelta(minutes=15),
+        on_export: Callable[[], None] | None = None,
     ) -> None:
         """The engine keeps its data in `store` (storage.open_store picks SQLite or PostgreSQL), or
         else in the SQLite file `db_path`.
@@ -110,6 +111,9 @@ class LocalBackend:
 
         `mail`: a mail server is configured, so writes that notify queue invitations in the outbox
         and `on_queued` is called after such a write commits (it wakes the sender).
+
+        `on_export` is called after a meeting changed or a calendar started exporting: the change
+        may have queued exports to the host's own calendars (it wakes the export worker).
 
         `refresh_interval`: how often imported calendars are refreshed (`refresh_calendars`)."""
         for zone_name in (time_zone, fresh_time_zone):
@@ -137,6 +141,7 @@ class LocalBackend:
         self._business_name = business_name
         self._host_name, self._host_email = host_name, host_email
         self._mail, self._on_queued = mail, on_queued
+        self._on_export = on_export
         if (db_path is None) == (store is None):
             raise ValueError("give the engine a db_path or a store, not both")
         self._store: EngineStore = store if store is not None else Store(db_path or Path(), self._zone)
@@ -499,9 +504,15 @@ class LocalBackend:
         return meeting.model_copy(update={"notification": told})
 
     def _queued(self, meeting: Meeting) -> Meeting:
+        """After a meeting's write committed: wake whoever sends what it queued."""
         if meeting.notification == "queued" and self._on_queued is not None:
             self._on_queued()
+        self._exported()
         return meeting
+
+    def _exported(self) -> None:
+        if self._on_export is not None:
+            self._on_export()
 
     async def get_meeting(self, meeting_id: str) -> Meeting:
         return await self._run(lambda: self._store.meeting(meeting_id))
@@ -597,7 +608,8 @@ class LocalBackend:
         reader = self._feeds()
         try:
             home, busy = await self._caldav_busy(account, window)
-            connection = _new_connection(host.host_id, request)
+            # Meetings are exported into its "Meetings" calendar from the start, as on Wix.
+            connection = _new_connection(host.host_id, request).model_copy(update={"export_enabled": True})
 
             def save() -> CalendarConnection:
                 saved = self._store.save_connection(
@@ -610,9 +622,11 @@ class LocalBackend:
                 sync.save_caldav_account(
                     saved.connection_id, url=url, username=account.username, password=account.password
                 )
+                sync.start_export(saved.connection_id, now=now)
                 return saved
 
             saved = await self._run(save)
+            self._exported()
         except caldav.CalDavAuthError:
             raise AuthFailed(
                 "The CalDAV server refused that email and password.",
@@ -627,7 +641,8 @@ class LocalBackend:
             status="connected",
             connection=saved,
             next_step=f"Imported {len(busy)} busy times; find_slots now leaves them out. They refresh "
-            f"every {_minutes(self.refresh_interval)} minutes.",
+            f"every {_minutes(self.refresh_interval)} minutes. Meetings are written to its "
+            f"{caldav.EXPORT_CALENDAR!r} calendar.",
         )
 
     async def _caldav_busy(
@@ -667,12 +682,17 @@ class LocalBackend:
     async def update_calendar_sync(
         self, connection_id: str, *, import_enabled: bool | None, export_enabled: bool | None
     ) -> CalendarConnection:
-        """Import off: its busy times stop blocking slots and are kept for when it is back on."""
-        return await self._run(
+        """Import off: its busy times stop blocking slots and are kept for when it is back on.
+        Export (CalDAV only) on: the host's meetings are written to its calendar; off: no more are."""
+        now = self._now()
+        changed = await self._run(
             lambda: self._sync().set_sync(
-                connection_id, import_enabled=import_enabled, export_enabled=export_enabled
+                connection_id, import_enabled=import_enabled, export_enabled=export_enabled, now=now
             )
         )
+        if export_enabled:
+            self._exported()
+        return changed
 
     # --- refresh and export feeds ---------------------------------------------------------------
 
@@ -818,7 +838,8 @@ def _check_range(start: datetime, end: datetime, duration: timedelta) -> None:
 
 
 def _new_connection(host_id: str, request: ConnectCalendarRequest) -> CalendarConnection:
-    """A calendar just connected: importing its busy times (export goes through the host's feed)."""
+    """A calendar just connected: importing its busy times (an iCal feed's export goes through the
+    host's feed)."""
     return CalendarConnection(
         connection_id=uuid.uuid4().hex,
         host_id=host_id,

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from wix_meetings_mcp.bookings.errors import InvalidArgument, NotFound, NotSupported
-from wix_meetings_mcp.bookings.local import rows
+from wix_meetings_mcp.bookings.local import exports, rows
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval
 from wix_meetings_mcp.bookings.model import CalendarConnection, Meeting
@@ -28,7 +28,9 @@ if TYPE_CHECKING:
     from wix_meetings_mcp.bookings.local.store import Store
 
 EXPORT_PAST = timedelta(days=90)  # meetings that ended longer ago leave the export feed
-EXPORT_LIMIT = 2000  # events per export feed: a calendar app re-reads the whole feed each time
+# Events per export feed (a calendar app re-reads the whole feed each time), and meetings queued
+# at once when a CalDAV calendar starts exporting.
+EXPORT_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -169,16 +171,20 @@ class CalendarSync:
     # --- sync switches --------------------------------------------------------------------------
 
     def set_sync(
-        self, connection_id: str, *, import_enabled: bool | None, export_enabled: bool | None
+        self,
+        connection_id: str,
+        *,
+        import_enabled: bool | None,
+        export_enabled: bool | None,
+        now: datetime,
     ) -> CalendarConnection:
-        if export_enabled:
-            raise NotSupported(
-                "A secret iCal address can only be read; meetings cannot be written back to it.",
-                next_step="Subscribe the calendar to the host's export_feed_url (list_calendar_connections).",
-            )
+        """Switch import or export; export is written only to a CalDAV account (an iCal feed is
+        read-only). Switching export on queues the host's meetings still to come or recent."""
         with self._store._write() as conn:
             row = conn.execute(
-                "SELECT status FROM calendar_connections WHERE connection_id = ?", (connection_id,)
+                "SELECT status, export_enabled, EXISTS (SELECT 1 FROM caldav_accounts a"
+                " WHERE a.connection_id = c.connection_id) FROM calendar_connections c WHERE connection_id = ?",
+                (connection_id,),
             ).fetchone()
             if row is None:
                 raise NotFound(
@@ -189,17 +195,34 @@ class CalendarSync:
                     f"Calendar connection {connection_id} is disconnected.",
                     next_step="Connect the calendar again with connect_calendar.",
                 )
+            if export_enabled and not row[2]:
+                raise NotSupported(
+                    "A secret iCal address can only be read; meetings cannot be written back to it.",
+                    next_step="Subscribe the calendar to the host's export_feed_url (list_calendar_connections).",
+                )
             if import_enabled is not None:
                 conn.execute(
                     "UPDATE calendar_connections SET import_enabled = ? WHERE connection_id = ?",
                     (import_enabled, connection_id),
                 )
+            if export_enabled is not None:
+                conn.execute(
+                    "UPDATE calendar_connections SET export_enabled = ? WHERE connection_id = ?",
+                    (export_enabled, connection_id),
+                )
+            if export_enabled and not row[1]:
+                exports.enqueue_connection(conn, connection_id, since=now - EXPORT_PAST, limit=EXPORT_LIMIT)
             found = conn.execute(
                 "SELECT c.*, (SELECT COUNT(*) FROM busy b WHERE b.connection_id = c.connection_id)"
                 " AS busy_count FROM calendar_connections c WHERE connection_id = ?",
                 (connection_id,),
             ).fetchone()
         return rows.to_connection(found)
+
+    def start_export(self, connection_id: str, *, now: datetime) -> None:
+        """A CalDAV account just connected (export on): queue the host's meetings still to come or recent."""
+        with self._store._write() as conn:
+            exports.enqueue_connection(conn, connection_id, since=now - EXPORT_PAST, limit=EXPORT_LIMIT)
 
     # --- export feeds ---------------------------------------------------------------------------
 

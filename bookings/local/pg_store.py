@@ -31,7 +31,7 @@ from wix_meetings_mcp.bookings.errors import (
     PlanLimitReached,
     SlotUnavailable,
 )
-from wix_meetings_mcp.bookings.local import pg_schema, rows
+from wix_meetings_mcp.bookings.local import pg_exports, pg_schema, rows
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
 from wix_meetings_mcp.bookings.local.store import DEFAULT_BUSINESS_NAME, MAX_MEETING
@@ -442,6 +442,7 @@ class PgStore:
             columns = rows.meeting_columns(meeting)
             with _overlap_guard():
                 conn.execute(_insert("meetings", columns).encode(), tuple(columns.values()))
+            pg_exports.enqueue(conn, meeting.meeting_id)
             return self._notify(conn, "booked", meeting.meeting_id, notify_at)
 
         return self._write(book)
@@ -471,6 +472,7 @@ class PgStore:
                     "UPDATE meetings SET start_ts = %s, end_ts = %s, sequence = sequence + 1 WHERE meeting_id = %s",
                     (ts(start), ts(end), meeting_id),
                 )
+            pg_exports.enqueue(conn, meeting_id)
             return self._meeting(conn, meeting_id), self._notify(conn, "rescheduled", meeting_id, notify_at)
 
         return self._write(move)
@@ -509,6 +511,7 @@ class PgStore:
                 " WHERE meeting_id = %s",
                 (reason, meeting_id),
             )
+            pg_exports.enqueue(conn, meeting_id)
             return self._meeting(conn, meeting_id), self._notify(conn, "cancelled", meeting_id, notify_at)
 
         return self._write(cancel)

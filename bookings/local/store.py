@@ -25,7 +25,7 @@ from wix_meetings_mcp.bookings.errors import (
     PlanLimitReached,
     SlotUnavailable,
 )
-from wix_meetings_mcp.bookings.local import outbox, rows, schema
+from wix_meetings_mcp.bookings.local import exports, outbox, rows, schema
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
 from wix_meetings_mcp.bookings.model import (
@@ -360,6 +360,7 @@ class Store:
             )
             columns = rows.meeting_columns(meeting)
             conn.execute(rows.insert_sql("meetings", columns), tuple(columns.values()))
+            exports.enqueue(conn, meeting.meeting_id)
             return self._notify(conn, "booked", meeting.meeting_id, notify_at)
 
     def reschedule(
@@ -388,6 +389,7 @@ class Store:
                 "UPDATE meetings SET start_ts = ?, end_ts = ?, sequence = sequence + 1 WHERE meeting_id = ?",
                 (ts(start), ts(end), meeting_id),
             )
+            exports.enqueue(conn, meeting_id)
             return self._meeting(conn, meeting_id), self._notify(conn, "rescheduled", meeting_id, notify_at)
 
     def _require_active_link(self, conn: sqlite3.Connection, link_id: str) -> None:
@@ -414,6 +416,7 @@ class Store:
                 " WHERE meeting_id = ?",
                 (reason, meeting_id),
             )
+            exports.enqueue(conn, meeting_id)
             return self._meeting(conn, meeting_id), self._notify(conn, "cancelled", meeting_id, notify_at)
 
     def _notify(
