@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 import anyio
 import httpx
@@ -416,3 +417,141 @@ async def test_the_server_exports_a_booking_made_through_the_tools_in_the_backgr
     assert "connect_calendar" in audit and PASSWORD not in audit
     for shown in (connected.content, booked.content, listed.content):
         assert PASSWORD not in str(shown)
+
+
+async def test_a_throttled_failing_or_slow_caldav_server_is_retried_with_backoff_and_retry_after(
+    db_path: Path, clock: FakeClock
+) -> None:
+    """A scripted CalDAV server on a MockTransport, answering PUT and DELETE as RFC 4791 5.3.2 and
+    RFC 9110 15.6 say (201 Created, 204 No Content, 503), and 429 Too Many Requests with
+    Retry-After in seconds as RFC 6585 4 and RFC 9110 10.2.3 do (https://www.rfc-editor.org/rfc/rfc6585,
+    https://www.rfc-editor.org/rfc/rfc9110#field.retry-after)."""
+    home = "http://127.0.0.1:8999/dav/host/"
+    script: list[httpx.Response | None] = [  # None: too slow to answer within the deadline
+        None,
+        httpx.Response(503),
+        httpx.Response(429, headers={"Retry-After": "600"}),
+        httpx.Response(201),
+        httpx.Response(404),  # the DELETE of an event already gone
+    ]
+    seen: list[tuple[str, str, bool]] = []
+
+    async def server(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path, "authorization" in request.headers))
+        answer = script.pop(0)
+        if answer is None:
+            await anyio.sleep(5)
+            return httpx.Response(201)
+        return answer
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as fake:
+        backend = engine(db_path, clock, fake)
+        host_id = (await backend.list_links())[0].host.host_id
+        with sqlite3.connect(db_path) as db:  # a CalDAV connection whose Meetings calendar is known
+            db.execute(
+                "INSERT INTO calendar_connections (connection_id, host_id, provider, status, ics_url,"
+                " import_enabled, export_enabled, imported_at) VALUES ('c1', ?, 'apple', 'connected', ?, 0, 1, 0)",
+                (host_id, home),
+            )
+            db.execute("INSERT INTO caldav_accounts VALUES ('c1', ?, ?, ?)", (home, EMAIL, PASSWORD))
+            db.execute("INSERT INTO calendar_export_targets VALUES ('c1', ?)", (f"{home}meetings/",))
+        queue = ExportQueue(db_path)
+        exporter = CalDavExporter(
+            queue, outbound=Outbound(allowed_private_hosts="127.0.0.1"), http=lambda: fake, deadline=0.2
+        )
+        run = ExportWorker(queue, {"apple": exporter}, clock=clock)
+        meeting = await book(backend)
+        start = clock.now.timestamp()
+
+        assert await run.drain() == 0  # too slow: retried after the first backoff
+        assert queue.next_due() == pytest.approx(start + 30)
+        clock.advance(seconds=30)
+        assert await run.drain() == 0  # 503: after the second
+        assert queue.next_due() == pytest.approx(start + 30 + 120)
+        clock.advance(seconds=120)
+        assert await run.drain() == 0  # 429: the server's Retry-After, longer than the backoff
+        assert queue.next_due() == pytest.approx(start + 150 + 600)
+        clock.advance(seconds=599)
+        assert await run.drain() == 0  # not before it
+        clock.advance(seconds=1)
+        assert await run.drain() == 1
+        await backend.cancel(meeting.meeting_id, reason=None, notify_attendee=False)
+        assert await run.drain() == 1  # 404 on DELETE: it is gone, which is what was wanted
+        assert queue.counts() == {"done": 1} and queue.next_due() is None
+        queue.close()
+        backend.close()
+    resource = f"/dav/host/meetings/{meeting_uid(meeting.meeting_id)}.ics"
+    assert seen == [("PUT", resource, True)] * 4 + [("DELETE", resource, True)]
+
+
+async def test_on_postgresql_bookings_queue_exports_in_their_transaction_and_one_replica_claims_each(
+    postgres_url: str, radicale: Radicale, clock: FakeClock, http: httpx.AsyncClient
+) -> None:
+    import psycopg
+
+    from wix_meetings_mcp.bookings.local.pg_exports import PgExportQueue
+    from wix_meetings_mcp.bookings.local.storage import open_store
+
+    backend = LocalBackend(
+        store=open_store(postgres_url, ZoneInfo("Europe/Berlin")), time_zone="Europe/Berlin",
+        plan="premium", clock=clock, http=http, allowed_private_hosts="127.0.0.1",
+    )  # fmt: skip
+    # Connecting CalDAV and its sync switches wait for the PostgreSQL side of calendar sync.
+    with pytest.raises(NotSupported):
+        await backend.connect_calendar(apple(radicale))
+    host_id = (await backend.list_links())[0].host.host_id
+    with psycopg.connect(postgres_url) as db:  # the connection that side will store
+        db.execute(
+            b"INSERT INTO calendar_connections (connection_id, host_id, provider, status, ics_url,"
+            b" import_enabled, export_enabled, imported_at) VALUES ('c1', %s, 'apple', 'connected', %s, FALSE, TRUE, 0)",
+            (host_id, radicale.url),
+        )
+        db.execute(b"INSERT INTO caldav_accounts VALUES ('c1', %s, %s, %s)", (radicale.url, EMAIL, PASSWORD))
+    with pytest.raises(NotSupported):
+        await backend.update_calendar_sync("c1", import_enabled=None, export_enabled=False)
+
+    first, second = await book(backend, 0), await book(backend, 3)
+    replicas = [PgExportQueue(postgres_url), PgExportQueue(postgres_url)]
+    claims = await anyio.to_thread.run_sync(
+        lambda: [q.claim(clock.now, lease=timedelta(minutes=5), limit=1) for q in replicas]
+    )
+    assert sorted(c[0].meeting_id for c in claims) == sorted([first.meeting_id, second.meeting_id])
+    assert replicas[0].claim(clock.now, lease=timedelta(minutes=5)) == []  # both are leased
+    for queue, (job,) in zip(replicas, claims, strict=True):
+        queue.release(job)
+
+    outbound = Outbound(allowed_private_hosts="127.0.0.1")
+    run = ExportWorker(
+        replicas[0], {"apple": CalDavExporter(replicas[0], outbound=outbound, http=lambda: http)}, clock=clock
+    )
+    assert await run.drain() == 2
+    assert set(await exported(radicale)) == {meeting_uid(first.meeting_id), meeting_uid(second.meeting_id)}
+    await backend.cancel(first.meeting_id, reason=None, notify_attendee=False)
+    assert await run.drain() == 1
+    assert set(await exported(radicale)) == {meeting_uid(second.meeting_id)}
+    for queue in replicas:
+        queue.close()
+    backend.close()
+
+
+async def test_two_processes_on_one_file_never_hold_the_same_export_and_a_dead_ones_lease_expires(
+    radicale: Radicale, db_path: Path, clock: FakeClock, http: httpx.AsyncClient
+) -> None:
+    backend = engine(db_path, clock, http)
+    await backend.connect_calendar(apple(radicale))
+    first, second = await book(backend, 0), await book(backend, 3)
+    one, two = ExportQueue(db_path), ExportQueue(db_path)
+    lease = timedelta(minutes=5)
+
+    taken = [one.claim(clock.now, lease=lease, limit=1), two.claim(clock.now, lease=lease, limit=1)]
+    assert sorted(job.meeting_id for jobs in taken for job in jobs) == sorted(
+        [first.meeting_id, second.meeting_id]
+    )
+    assert one.claim(clock.now, lease=lease) == [] and two.claim(clock.now, lease=lease) == []
+    clock.advance(minutes=5, seconds=1)  # both died mid-job: the jobs come back
+    again = one.claim(clock.now, lease=lease)
+    assert {job.meeting_id for job in again} == {first.meeting_id, second.meeting_id}
+    assert all(job.attempts == 2 for job in again)
+    one.close()
+    two.close()
+    backend.close()
