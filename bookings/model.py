@@ -192,8 +192,10 @@ class CalendarConnection(Domain):
     account_email: str | None = None
     busy_intervals: int | None = None  # busy times imported, where the backend knows
     # Why the last refresh failed (status "error"); the busy times of the last good one still count.
+    # `auth_failed`: the calendar refused the stored credentials when a meeting was exported.
     error_reason: (
-        Literal["unreachable", "refused_address", "too_large", "not_icalendar", "timeout"] | None
+        Literal["unreachable", "refused_address", "too_large", "not_icalendar", "timeout", "auth_failed"]
+        | None
     ) = None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from wix_meetings_mcp.bookings.calendar_event import meeting_uid
 from wix_meetings_mcp.bookings.model import Business, Domain, Host, Meeting
 
 NoticeKind = Literal["booked", "rescheduled", "cancelled"]
@@ -27,7 +28,7 @@ class Notice(Domain):
     @property
     def uid(self) -> str:
         """One iCalendar UID per meeting, the same in every message about it."""
-        return f"{self.meeting.meeting_id}@meetings-mcp"
+        return meeting_uid(self.meeting.meeting_id)
 
     @property
     def method(self) -> Literal["REQUEST", "CANCEL"]:

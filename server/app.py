@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from wix_meetings_mcp.bookings.local.pg_exports import PgExportQueue
     from wix_meetings_mcp.bookings.local.pg_outbox import PgOutbox
+    from wix_meetings_mcp.server.export_worker import ExportWorker
     from wix_meetings_mcp.server.pg_state import PgAuditTrail, PgServerState
     from wix_meetings_mcp.server.refresher import CalendarRefresher
     from wix_meetings_mcp.server.sender import OutboxSender
@@ -76,9 +78,11 @@ async def open_backend(
     *,
     records: Records | None = None,
     on_queued: Callable[[], None] | None = None,
+    on_export: Callable[[], None] | None = None,
 ) -> Backend:
     """The only place an adapter is chosen; `records` is the shared database's (None: in memory);
-    `on_queued` wakes the invitation sender after a local write queued mail."""
+    `on_queued` wakes the invitation sender after a local write queued mail, `on_export` the
+    calendar export worker after a local write that may have queued exports."""
     if settings.backend == "local":
         from zoneinfo import ZoneInfo
 
@@ -101,6 +105,7 @@ async def open_backend(
             mail=settings.smtp_url is not None,
             on_queued=on_queued,
             refresh_interval=timedelta(minutes=settings.calendar_refresh_minutes),
+            on_export=on_export,
         )
     if settings.backend == "meetergo":
         from wix_meetings_mcp.bookings.meetergo import MeetergoBackend, MeetergoClient
@@ -181,8 +186,9 @@ async def open_deps(
     """Everything a tool needs, open for as long as the block runs: the MCP server's lifespan and
     the public pages (another transport of the same tools) both start here.
 
-    `refresh_calendars`: run the background refresh of imported calendars (a serving process;
-    the block must then be left in the task that entered it)."""
+    `refresh_calendars`: run the background calendar work, the refresh of imported calendars and
+    the export of meetings into hosts' calendars (a serving process; the block must then be left
+    in the task that entered it)."""
     async with AsyncExitStack() as stack:
         state = open_state(settings)
         stack.callback(state.close)
@@ -190,18 +196,24 @@ async def open_deps(
         stack.push_async_callback(http.aclose)
         chosen = backend
         sender = mail_sender(settings, clock, tls_context=mail_tls) if backend is None else None
+        exporter = export_worker(settings, clock, http) if backend is None and refresh_calendars else None
         if chosen is None:
-            wake = None if sender is None else sender.wake
-            chosen = await open_backend(settings, clock, http, records=state, on_queued=wake)
+            chosen = await open_backend(
+                settings,
+                clock,
+                http,
+                records=state,
+                on_queued=None if sender is None else sender.wake,
+                on_export=None if exporter is None else exporter.wake,
+            )
             stack.push_async_callback(_close, chosen)
         refresher = _refresher(chosen) if backend is None and refresh_calendars else None
-        if sender is not None or refresher is not None:
+        if sender is not None or refresher is not None or exporter is not None:
             tasks = await stack.enter_async_context(anyio.create_task_group())
             stack.callback(tasks.cancel_scope.cancel)  # runs first: stops the tasks on shutdown
-            if sender is not None:
-                tasks.start_soon(sender.run)
-            if refresher is not None:
-                tasks.start_soon(refresher.run)
+            for worker in (sender, refresher, exporter):
+                if worker is not None:
+                    tasks.start_soon(worker.run)
         secret = state.secret()
         if readiness is not None:
             readiness.backend, readiness.state = chosen, state
@@ -319,6 +331,30 @@ def mail_sender(
     else:
         outbox = Outbox(settings.db_path)
     return OutboxSender(outbox, target, sender=sender, clock=clock, tls_context=tls_context)
+
+
+def export_worker(
+    settings: Settings, clock: Clock, http: Callable[[], httpx.AsyncClient]
+) -> ExportWorker | None:
+    """The worker that writes the local engine's meetings into hosts' calendars (CalDAV so far);
+    every request through an outbound guard with the operator's private-host list."""
+    if settings.backend != "local":
+        return None
+    from wix_meetings_mcp.bookings.local.caldav_export import CalDavExporter
+    from wix_meetings_mcp.bookings.local.exports import ExportQueue
+    from wix_meetings_mcp.bookings.outbound import Outbound
+    from wix_meetings_mcp.server.export_worker import ExportWorker
+
+    queue: ExportQueue | PgExportQueue
+    if settings.db_url is not None:
+        from wix_meetings_mcp.bookings.local.pg_exports import PgExportQueue
+
+        queue = PgExportQueue(settings.db_url)
+    else:
+        queue = ExportQueue(settings.db_path)
+    outbound = Outbound(allowed_private_hosts=settings.allowed_private_hosts)
+    exporters = {"apple": CalDavExporter(queue, outbound=outbound, http=http)}
+    return ExportWorker(queue, exporters, clock=clock)
 
 
 def _refresher(backend: Backend) -> CalendarRefresher | None:

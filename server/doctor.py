@@ -205,51 +205,76 @@ async def _mail(settings: Settings, tls: ssl.SSLContext | None) -> Check:
 
 _CONNECTIONS = (
     "SELECT connection_id, provider, host_id, status, error_reason, imported_at, refreshed_at,"
-    " import_enabled FROM calendar_connections ORDER BY {order}"
+    " import_enabled, export_enabled FROM calendar_connections ORDER BY {order}"
 )
+# The latest export error of each connection (newest last, so it wins in a dict).
+_EXPORT_ERRORS = (
+    "SELECT connection_id, last_error, last_error_at, state FROM calendar_exports"
+    " WHERE last_error IS NOT NULL ORDER BY last_error_at"
+)
+Rows = Sequence[Sequence[Any]]
 
 
-def _connection_rows(settings: Settings) -> Sequence[Sequence[Any]]:
-    """The engine's calendar connections, read only; none where its tables are not there yet."""
+def _connection_rows(settings: Settings) -> tuple[Rows, Rows]:
+    """The engine's calendar connections and their export errors, read only; none where the tables
+    are not there yet."""
     if settings.db_url is not None:
         from wix_meetings_mcp.bookings import postgres
 
         try:
             with postgres.connect(settings.db_url) as conn:
-                return conn.execute(_CONNECTIONS.format(order="seq").encode()).fetchall()
+                found = conn.execute(_CONNECTIONS.format(order="seq").encode()).fetchall()
+                return found, conn.execute(_EXPORT_ERRORS.encode()).fetchall()
         except Exception:  # unreachable (the database line says so) or not migrated yet
-            return []
+            return [], []
     path = settings.db_path
     if not path.exists():
-        return []
+        return [], []
     try:
         with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
-            return db.execute(_CONNECTIONS.format(order="rowid")).fetchall()
+            found = db.execute(_CONNECTIONS.format(order="rowid")).fetchall()
+            return found, db.execute(_EXPORT_ERRORS).fetchall()
     except sqlite3.Error:  # an older schema, or no engine tables yet: nothing to report
-        return []
+        return [], []
 
 
 def _calendars(settings: Settings) -> list[Check]:
-    """One line per calendar connection: its state, last refresh and, when it failed, why."""
-    found = _connection_rows(settings)
+    """One line per calendar connection: its state, last refresh and, when it failed, why; and the
+    last error of exporting meetings into it, if any."""
+    found, failures = _connection_rows(settings)
+    export_errors = {
+        connection_id: f"; last export error {_moment(int(at))}: {error} "
+        f"({'given up' if state == 'failed' else 'retrying'})"
+        for connection_id, error, at, state in failures
+    }
     checks: list[Check] = []
-    for connection_id, provider, host_id, status, reason, imported, refreshed, importing in found:
+    for connection_id, provider, host_id, status, reason, imported, refreshed, importing, exporting in found:
         name = f"calendar {provider} {connection_id} (host {host_id})"
         if status == "disconnected":
             checks.append((True, f"{name}: disconnected"))
             continue
         tried = f"last refresh {_moment(refreshed or imported)}"
-        if status == "error":
+        export = export_errors.get(connection_id, "")
+        if status == "error" and reason == "auth_failed":
+            checks.append(
+                (
+                    False,
+                    f"{name}: error (auth_failed: its password was refused), {tried}{export}. "
+                    "Connect it again with a new app-specific password",
+                )
+            )
+        elif status == "error":
             checks.append(
                 (
                     False,
                     f"{name}: error ({reason}), {tried}; the busy times imported {_moment(imported)} "
-                    "still count. Check the calendar's iCal address and connect it again",
+                    f"still count{export}. Check the calendar's iCal address and connect it again",
                 )
             )
         else:
             off = "" if importing else ", import switched off"
-            checks.append((True, f"{name}: {status}, {tried}{off}"))
+            on = ", export on" if exporting else ""
+            checks.append((True, f"{name}: {status}, {tried}{off}{on}{export}"))
     return checks
 
 

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,22 +54,21 @@ class Radicale:
         return f"{self.url}{EMAIL}/{name}/"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture
-def radicale(tmp_path: Path) -> Iterator[Radicale]:
-    users = tmp_path / "users"
+def start_radicale(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    """Radicale on 127.0.0.1:`port`, its users and storage in `folder`; returns once it listens."""
+    users = folder / "users"
     users.write_text(f"{EMAIL}:{PASSWORD}\n")
-    port = _free_port()
-    config = tmp_path / "radicale.conf"
+    config = folder / "radicale.conf"
     config.write_text(
         f"[server]\nhosts = 127.0.0.1:{port}\n"
         f"[auth]\ntype = htpasswd\nhtpasswd_filename = {users}\nhtpasswd_encryption = plain\ndelay = 0\n"
-        f"[storage]\nfilesystem_folder = {tmp_path / 'collections'}\n"
+        f"[storage]\nfilesystem_folder = {folder / 'collections'}\n"
         "[rights]\ntype = owner_only\n[logging]\nlevel = warning\n"
     )
     process = subprocess.Popen(
@@ -76,23 +76,39 @@ def radicale(tmp_path: Path) -> Iterator[Radicale]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    try:
-        for _ in range(200):  # at most ~10 s: each round waits 50 ms on the process
+    for _ in range(200):  # at most ~10 s: each round waits 50 ms on the process
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                try:
-                    process.wait(timeout=0.05)
-                    pytest.fail("radicale exited at start-up")
-                except subprocess.TimeoutExpired:
-                    pass
-        else:
-            pytest.fail("radicale did not start listening")
+                process.wait(timeout=0.05)
+                pytest.fail("radicale exited at start-up")
+            except subprocess.TimeoutExpired:
+                pass
+    stop_radicale(process)
+    pytest.fail("radicale did not start listening")
+
+
+def stop_radicale(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@contextmanager
+def running_radicale(folder: Path) -> Iterator[Radicale]:
+    port = free_port()
+    process = start_radicale(folder, port)
+    try:
         yield Radicale(port)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop_radicale(process)
+
+
+@pytest.fixture
+def radicale(tmp_path: Path) -> Iterator[Radicale]:
+    with running_radicale(tmp_path) as server:
+        yield server
 
 
 def event(uid: str, start: datetime, end: datetime) -> bytes:

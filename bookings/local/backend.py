@@ -27,7 +27,7 @@ from wix_meetings_mcp.bookings.local.admin import LocalAdmin
 from wix_meetings_mcp.bookings.local.calendar_sync import DueFeed
 from wix_meetings_mcp.bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
 from wix_meetings_mcp.bookings.local.slots import Interval, free_slots
-from wix_meetings_mcp.bookings.local.storage import EngineStore, calendar_sync
+from wix_meetings_mcp.bookings.local.storage import EngineStore, Queued, calendar_sync
 from wix_meetings_mcp.bookings.local.store import Store
 from wix_meetings_mcp.bookings.model import (
     Account,
@@ -101,6 +101,7 @@ class LocalBackend:
         mail: bool = False,
         on_queued: Callable[[], None] | None = None,
         refresh_interval: timedelta = timedelta(minutes=15),
+        on_export: Callable[[], None] | None = None,
     ) -> None:
         """The engine keeps its data in `store` (storage.open_store picks SQLite or PostgreSQL), or
         else in the SQLite file `db_path`.
@@ -111,6 +112,9 @@ class LocalBackend:
 
         `mail`: a mail server is configured, so writes that notify queue invitations in the outbox
         and `on_queued` is called after such a write commits (it wakes the sender).
+
+        `on_export` is called after a meeting changed or a calendar started exporting: the change
+        may have queued exports to the host's own calendars (it wakes the export worker).
 
         `refresh_interval`: how often imported calendars are refreshed (`refresh_calendars`)."""
         for zone_name in (time_zone, fresh_time_zone):
@@ -138,6 +142,7 @@ class LocalBackend:
         self._business_name = business_name
         self._host_name, self._host_email = host_name, host_email
         self._mail, self._on_queued = mail, on_queued
+        self._on_export = on_export
         if (db_path is None) == (store is None):
             raise ValueError("give the engine a db_path or a store, not both")
         self._store: EngineStore = store if store is not None else Store(db_path or Path(), self._zone)
@@ -428,7 +433,7 @@ class LocalBackend:
     ) -> Meeting:
         slot = request.slot
 
-        def book() -> Meeting:
+        def book() -> tuple[Meeting, Queued]:
             link = self._store.link(slot.link_id)
             if slot.host_id != link.host.host_id:
                 raise InvalidSlot("The slot names another host than its scheduling link.")
@@ -469,7 +474,7 @@ class LocalBackend:
                 receipt=receipt,
             )
 
-        return self._queued(await self._run(book))
+        return self._queued(*await self._run(book))
 
     async def reschedule(
         self, meeting_id: str, slot: Slot, *, notify_attendee: bool, override_policy: bool = False
@@ -477,7 +482,7 @@ class LocalBackend:
         if _utc(slot.end) <= _utc(slot.start):
             raise InvalidSlot("The slot ends before it starts.")
 
-        def move() -> Meeting:
+        def move() -> tuple[Meeting, Queued]:
             moved, queued = self._store.reschedule(
                 meeting_id,
                 link_id=slot.link_id,
@@ -485,41 +490,50 @@ class LocalBackend:
                 end=slot.end,
                 notify_at=self._notify_at(notify_attendee),
             )
-            return self._told(moved, notify_attendee, queued)
+            return self._told(moved, notify_attendee, queued), queued
 
-        return self._queued(await self._run(move))
+        return self._queued(*await self._run(move))
 
     async def cancel(
         self, meeting_id: str, *, reason: str | None, notify_attendee: bool, override_policy: bool = False
     ) -> Meeting:
-        def cancel() -> Meeting:
+        def cancel() -> tuple[Meeting, Queued | None]:
             cancelled, queued = self._store.cancel(
                 meeting_id, reason=reason, notify_at=self._notify_at(notify_attendee)
             )
             # Already cancelled before: nothing changed and nobody is told again.
-            return cancelled if queued is None else self._told(cancelled, notify_attendee, queued)
+            if queued is None:
+                return cancelled, None
+            return self._told(cancelled, notify_attendee, queued), queued
 
-        return self._queued(await self._run(cancel))
+        return self._queued(*await self._run(cancel))
 
     # --- invitations ------------------------------------------------------------------------------
 
     def _notify_at(self, notify_attendee: bool) -> datetime | None:
         return self._now() if notify_attendee and self._mail else None
 
-    def _told(self, meeting: Meeting, notify_attendee: bool, queued: int) -> Meeting:
+    def _told(self, meeting: Meeting, notify_attendee: bool, queued: Queued) -> Meeting:
         told: Notification
         if not notify_attendee:
             told = "off"
-        elif queued:
+        elif queued.invitations:
             told = "queued"
         else:
             told = "not_configured"  # no mail server, or nobody with an email address
         return meeting.model_copy(update={"notification": told})
 
-    def _queued(self, meeting: Meeting) -> Meeting:
+    def _queued(self, meeting: Meeting, queued: Queued | None) -> Meeting:
+        """After a meeting's write committed: wake whoever sends what it queued."""
         if meeting.notification == "queued" and self._on_queued is not None:
             self._on_queued()
+        if queued is not None and queued.exports:
+            self._exported()
         return meeting
+
+    def _exported(self) -> None:
+        if self._on_export is not None:
+            self._on_export()
 
     async def get_meeting(self, meeting_id: str) -> Meeting:
         return await self._read(lambda: self._store.meeting(meeting_id))
@@ -614,7 +628,8 @@ class LocalBackend:
         reader = self._feeds()
         try:
             home, busy = await self._caldav_busy(account, window)
-            connection = _new_connection(host.host_id, request)
+            # Meetings are exported into its "Meetings" calendar from the start, as on Wix.
+            connection = _new_connection(host.host_id, request).model_copy(update={"export_enabled": True})
 
             def save() -> CalendarConnection:
                 saved = self._store.save_connection(
@@ -627,9 +642,11 @@ class LocalBackend:
                 self._sync.save_caldav_account(
                     saved.connection_id, url=url, username=account.username, password=account.password
                 )
+                self._sync.start_export(saved.connection_id, now=now)
                 return saved
 
             saved = await self._run(save)
+            self._exported()
         except caldav.CalDavAuthError:
             raise AuthFailed(
                 "The CalDAV server refused that email and password.",
@@ -644,7 +661,8 @@ class LocalBackend:
             status="connected",
             connection=saved,
             next_step=f"Imported {len(busy)} busy times; find_slots now leaves them out. They refresh "
-            f"every {_minutes(self.refresh_interval)} minutes.",
+            f"every {_minutes(self.refresh_interval)} minutes. Meetings are written to its "
+            f"{caldav.EXPORT_CALENDAR!r} calendar.",
         )
 
     async def _caldav_busy(
@@ -684,12 +702,17 @@ class LocalBackend:
     async def update_calendar_sync(
         self, connection_id: str, *, import_enabled: bool | None, export_enabled: bool | None
     ) -> CalendarConnection:
-        """Import off: its busy times stop blocking slots and are kept for when it is back on."""
-        return await self._run(
+        """Import off: its busy times stop blocking slots and are kept for when it is back on.
+        Export (CalDAV only) on: the host's meetings are written to its calendar; off: no more are."""
+        now = self._now()
+        changed = await self._run(
             lambda: self._sync.set_sync(
-                connection_id, import_enabled=import_enabled, export_enabled=export_enabled
+                connection_id, import_enabled=import_enabled, export_enabled=export_enabled, now=now
             )
         )
+        if export_enabled:
+            self._exported()
+        return changed
 
     # --- refresh and export feeds ---------------------------------------------------------------
 
@@ -822,7 +845,8 @@ def _check_range(start: datetime, end: datetime, duration: timedelta) -> None:
 
 
 def _new_connection(host_id: str, request: ConnectCalendarRequest) -> CalendarConnection:
-    """A calendar just connected: importing its busy times (export goes through the host's feed)."""
+    """A calendar just connected: importing its busy times (an iCal feed's export goes through the
+    host's feed)."""
     return CalendarConnection(
         connection_id=uuid.uuid4().hex,
         host_id=host_id,

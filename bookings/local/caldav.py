@@ -1,9 +1,10 @@
-"""Busy times from a CalDAV account (iCloud, Fastmail, Nextcloud, Radicale...), over the outbound guard.
+"""A CalDAV account (iCloud, Fastmail, Nextcloud, Radicale...) spoken over the outbound guard.
 
 The `caldav` library opens its own HTTP session (niquests or requests), which cannot be handed the
-guarded client, so the read side of CalDAV is spoken here over our httpx: find the principal, its
-calendar home, the calendars in it, then one time-range REPORT per calendar (RFC 4791 7.8). The
-events go through the feed parser like an iCal feed, in its worker process and within its caps.
+guarded client, so CalDAV is spoken here over our httpx. The read side finds the principal, its
+calendar home, the calendars in it, then runs one time-range REPORT per calendar (RFC 4791 7.8);
+the events go through the feed parser like an iCal feed, in its worker process and within its
+caps. The write side (MKCALENDAR, PUT, DELETE) serves the export of meetings (caldav_export.py).
 
 The server is a third party: answers are size-capped by the guard, XML with a DOCTYPE is refused
 (no entity expansion), and the number of calendars read is bounded. The password is sent only in
@@ -14,9 +15,11 @@ from __future__ import annotations
 
 import base64
 import xml.etree.ElementTree as ET
+from collections.abc import Container
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape
 
 from wix_meetings_mcp.bookings.outbound import Answer, Outbound, OutboundError
 
@@ -43,6 +46,11 @@ _QUERY = """<?xml version="1.0" encoding="utf-8"?>
 <c:filter><c:comp-filter name="VCALENDAR"><c:comp-filter name="VEVENT">
 <c:time-range start="{start}" end="{end}"/></c:comp-filter></c:comp-filter></c:filter>
 </c:calendar-query>"""
+_MKCALENDAR = """<?xml version="1.0" encoding="utf-8"?>
+<c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop>
+<d:displayname>{name}</d:displayname>
+<c:supported-calendar-component-set><c:comp name="VEVENT"/></c:supported-calendar-component-set>
+</d:prop></d:set></c:mkcalendar>"""
 # Top-level properties of each event's VCALENDAR are dropped when they are joined into one.
 _WRAPPER = ("BEGIN:VCALENDAR", "END:VCALENDAR")
 
@@ -65,7 +73,7 @@ class Calendar:
 
 
 class CalDavClient:
-    """One account's read side; every request through `outbound`, each within `deadline` seconds."""
+    """One account; every request through `outbound`, each within `deadline` seconds."""
 
     def __init__(
         self,
@@ -91,6 +99,13 @@ class CalDavClient:
 
     async def calendars(self, home: str) -> list[Calendar]:
         """Event calendars in the home, the export calendar left out."""
+        found = [c for c in await self.event_calendars(home) if c.name != EXPORT_CALENDAR]
+        if len(found) > MAX_CALENDARS:
+            raise OutboundError("too_large")
+        return found
+
+    async def event_calendars(self, home: str) -> list[Calendar]:
+        """Every calendar in the home that holds events (task lists and journals left out)."""
         answer = await self._call("PROPFIND", home, _CALENDARS, depth="1")
         found: list[Calendar] = []
         for href, prop in _responses(answer):
@@ -105,10 +120,8 @@ class CalDavClient:
             ):
                 continue  # a task list or journal: no busy times
             name = (prop.findtext(f"{_DAV}displayname") or "").strip()
-            if name == EXPORT_CALENDAR:
-                continue
             found.append(Calendar(str(answer.url.join(href)), name))
-        if len(found) > MAX_CALENDARS:
+        if len(found) > MAX_CALENDARS + 1:  # the export calendar is not counted
             raise OutboundError("too_large")
         return found
 
@@ -143,24 +156,54 @@ class CalDavClient:
                 return str(answer.url.join(href.strip()))
         raise OutboundError("not_icalendar")  # not a CalDAV server, as far as we can tell
 
+    # --- the write side: the export calendar and its events (RFC 4791 5.3.1, 5.3.2) ---------------
+
+    async def make_calendar(self, url: str, name: str) -> int:
+        """MKCALENDAR at `url` named `name`, for events only; the status (201: made)."""
+        body = _MKCALENDAR.format(name=escape(name)).encode()
+        headers = {"Content-Type": "application/xml; charset=utf-8"}
+        # 403 here is "not allowed at this place" (RFC 4791 5.3.1), not refused credentials.
+        answer = await self._send("MKCALENDAR", url, body, headers, refused=(401,))
+        return answer.status
+
+    async def put_event(self, url: str, ics: bytes) -> Answer:
+        """PUT a calendar object resource, replacing whatever is there (no precondition: ours alone)."""
+        return await self._send("PUT", url, ics, {"Content-Type": "text/calendar; charset=utf-8"})
+
+    async def delete(self, url: str) -> Answer:
+        return await self._send("DELETE", url, b"", {})
+
     async def _call(self, method: str, url: str, body: bytes, *, depth: str) -> Answer:
+        headers = {"Content-Type": "application/xml; charset=utf-8", "Depth": depth}
+        answer = await self._send(method, url, body, headers, read=None)
+        if answer.status != 207:
+            raise OutboundError("unreachable")
+        return answer
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        *,
+        read: Container[int] | None = (),
+        refused: Container[int] = (401, 403),
+    ) -> Answer:
+        """Any request signed with the account; a `refused` status is CalDavAuthError. Write answers'
+        bodies are not read (`read` empty): only their status and headers count."""
         answer = await self._outbound.request(
             self._http,
             method,
             url,
-            headers={
-                "Authorization": self._auth,
-                "Content-Type": "application/xml; charset=utf-8",
-                "Depth": depth,
-            },
+            headers={"Authorization": self._auth, **headers},
             body=body,
             max_bytes=self._max_bytes,
             deadline=self._deadline,
+            read=read,
         )
-        if answer.status in (401, 403):
+        if answer.status in refused:
             raise CalDavAuthError()
-        if answer.status != 207:
-            raise OutboundError("unreachable")
         return answer
 
 

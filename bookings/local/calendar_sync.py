@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from wix_meetings_mcp.bookings.errors import InvalidArgument, NotFound, NotSupported
-from wix_meetings_mcp.bookings.local import rows
+from wix_meetings_mcp.bookings.local import exports, rows
 from wix_meetings_mcp.bookings.local.rows import Row, ts
 from wix_meetings_mcp.bookings.local.slots import Interval
 from wix_meetings_mcp.bookings.model import CalendarConnection, Meeting
@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 EXPORT_PAST = timedelta(days=90)  # meetings that ended longer ago leave the export feed
-EXPORT_LIMIT = 2000  # events per export feed: a calendar app re-reads the whole feed each time
+# Events per export feed (a calendar app re-reads the whole feed each time), and meetings queued
+# at once when a calendar starts exporting.
+EXPORT_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -83,8 +85,10 @@ class SyncSql:
     account: str  # connection → url, username, password
     oldest_import: str  # host → oldest
     last_refreshes: str  # → connection_id, imported_at, refreshed_at
-    status: str  # connection → status (locks the row where the dialect can)
+    status: str  # connection → status, export_enabled, writable (locks the row where the dialect can)
     set_import: str  # connection, enabled
+    set_export: str  # connection, enabled
+    enqueue_exports: str  # connection, since, limit: queue the host's live meetings for export
     connection: str  # connection → the connection's row with busy_count
     secret: str  # host → secret
     add_secret: str  # host, secret: kept when the host has one already
@@ -195,13 +199,15 @@ class CalendarSync:
     # --- sync switches --------------------------------------------------------------------------
 
     def set_sync(
-        self, connection_id: str, *, import_enabled: bool | None, export_enabled: bool | None
+        self,
+        connection_id: str,
+        *,
+        import_enabled: bool | None,
+        export_enabled: bool | None,
+        now: datetime,
     ) -> CalendarConnection:
-        if export_enabled:
-            raise NotSupported(
-                "A secret iCal address can only be read; meetings cannot be written back to it.",
-                next_step="Subscribe the calendar to the host's export_feed_url (list_calendar_connections).",
-            )
+        """Switch import or export; export is written only to a calendar account (an iCal feed is
+        read-only). Switching export on queues the host's meetings still to come or recent."""
         connection = {"connection": connection_id}
 
         def write(tx: Tx) -> Row:
@@ -215,13 +221,31 @@ class CalendarSync:
                     f"Calendar connection {connection_id} is disconnected.",
                     next_step="Connect the calendar again with connect_calendar.",
                 )
+            if export_enabled and not row["writable"]:
+                raise NotSupported(
+                    "A secret iCal address can only be read; meetings cannot be written back to it.",
+                    next_step="Subscribe the calendar to the host's export_feed_url (list_calendar_connections).",
+                )
             if import_enabled is not None:
                 tx.run(self._sql.set_import, connection | {"enabled": import_enabled})
+            if export_enabled is not None:
+                tx.run(self._sql.set_export, connection | {"enabled": export_enabled})
+            if export_enabled and not row["export_enabled"]:
+                self._enqueue_exports(tx, connection_id, now)
             found = tx.one(self._sql.connection, connection)
             assert found is not None  # locked or under the write lock since the look above
             return found
 
         return rows.to_connection(self._db.write(write))
+
+    def start_export(self, connection_id: str, *, now: datetime) -> None:
+        """A calendar account just connected with export on: queue the host's meetings still to come
+        or recent."""
+        self._db.write(lambda tx: self._enqueue_exports(tx, connection_id, now))
+
+    def _enqueue_exports(self, tx: Tx, connection_id: str, now: datetime) -> None:
+        params = {"connection": connection_id, "since": ts(now - EXPORT_PAST), "limit": EXPORT_LIMIT}
+        tx.run(self._sql.enqueue_exports, params)
 
     # --- export feeds ---------------------------------------------------------------------------
 
@@ -291,8 +315,12 @@ SQLITE = SyncSql(
     oldest_import="SELECT MIN(imported_at) AS oldest FROM calendar_connections WHERE host_id = :host"
     " AND status != 'disconnected' AND import_enabled = 1",
     last_refreshes="SELECT connection_id, imported_at, refreshed_at FROM calendar_connections",
-    status="SELECT status FROM calendar_connections WHERE connection_id = :connection",
+    status="SELECT status, export_enabled, EXISTS (SELECT 1 FROM caldav_accounts a"
+    " WHERE a.connection_id = c.connection_id) AS writable FROM calendar_connections c"
+    " WHERE connection_id = :connection",
     set_import="UPDATE calendar_connections SET import_enabled = :enabled WHERE connection_id = :connection",
+    set_export="UPDATE calendar_connections SET export_enabled = :enabled WHERE connection_id = :connection",
+    enqueue_exports=exports.ENQUEUE_CONNECTION,
     connection="SELECT c.*, (SELECT COUNT(*) FROM busy b WHERE b.connection_id = c.connection_id)"
     " AS busy_count FROM calendar_connections c WHERE connection_id = :connection",
     secret="SELECT secret FROM export_feeds WHERE host_id = :host",

@@ -12,10 +12,12 @@ Writes run at READ COMMITTED, so the locks do what SQLite's write lock does ther
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from wix_meetings_mcp.bookings.local import exports
 from wix_meetings_mcp.bookings.local.calendar_sync import CalendarSync, Params, SyncSql, Tx
 from wix_meetings_mcp.bookings.local.rows import Row
 
@@ -58,9 +60,14 @@ POSTGRES = SyncSql(
     oldest_import="SELECT MIN(imported_at) AS oldest FROM calendar_connections WHERE host_id = %(host)s"
     " AND status != 'disconnected' AND import_enabled",
     last_refreshes="SELECT connection_id, imported_at, refreshed_at FROM calendar_connections",
-    status="SELECT status FROM calendar_connections WHERE connection_id = %(connection)s FOR NO KEY UPDATE",
+    status="SELECT status, export_enabled, EXISTS (SELECT 1 FROM caldav_accounts a"
+    " WHERE a.connection_id = c.connection_id) AS writable FROM calendar_connections c"
+    " WHERE connection_id = %(connection)s FOR NO KEY UPDATE",
     set_import="UPDATE calendar_connections SET import_enabled = %(enabled)s"
     " WHERE connection_id = %(connection)s",
+    set_export="UPDATE calendar_connections SET export_enabled = %(enabled)s"
+    " WHERE connection_id = %(connection)s",
+    enqueue_exports=re.sub(r":(\w+)", r"%(\1)s", exports.ENQUEUE_CONNECTION),
     connection="SELECT c.*, (SELECT COUNT(*) FROM busy b WHERE b.connection_id = c.connection_id)"
     " AS busy_count FROM calendar_connections c WHERE connection_id = %(connection)s",
     secret="SELECT secret FROM export_feeds WHERE host_id = %(host)s",

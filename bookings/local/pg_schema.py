@@ -122,6 +122,20 @@ _V7_CALDAV_ACCOUNTS: Migration = (
         connection_id TEXT PRIMARY KEY, url TEXT NOT NULL, username TEXT NOT NULL, password TEXT NOT NULL)""",
 )
 
+# As the file's migration 8 (the calendar export queue and each connection's export target).
+_V8_CALENDAR_EXPORTS: Migration = (
+    """CREATE TABLE calendar_exports (
+        connection_id TEXT NOT NULL, meeting_id TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+        next_attempt_at DOUBLE PRECISION NOT NULL DEFAULT 0,
+        claimed_until DOUBLE PRECISION NOT NULL DEFAULT 0,
+        claim_token TEXT, claimed_version INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT, last_error_at DOUBLE PRECISION, done_at DOUBLE PRECISION,
+        PRIMARY KEY (connection_id, meeting_id))""",
+    "CREATE INDEX calendar_exports_due ON calendar_exports (next_attempt_at) WHERE state = 'pending'",
+    "CREATE TABLE calendar_export_targets (connection_id TEXT PRIMARY KEY, target TEXT NOT NULL)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_INITIAL,
     _V2_LIVE_COUNT,
@@ -130,4 +144,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V5_OUTBOX,
     _V6_CALENDAR_SYNC,
     _V7_CALDAV_ACCOUNTS,
+    _V8_CALENDAR_EXPORTS,
 )

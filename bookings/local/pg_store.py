@@ -31,10 +31,10 @@ from wix_meetings_mcp.bookings.errors import (
     PlanLimitReached,
     SlotUnavailable,
 )
-from wix_meetings_mcp.bookings.local import pg_schema, rows
+from wix_meetings_mcp.bookings.local import pg_exports, pg_schema, rows
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
-from wix_meetings_mcp.bookings.local.storage import Told, as_stored
+from wix_meetings_mcp.bookings.local.storage import Queued, Told, as_stored
 from wix_meetings_mcp.bookings.local.store import DEFAULT_BUSINESS_NAME, MAX_MEETING
 from wix_meetings_mcp.bookings.model import (
     Business,
@@ -429,11 +429,11 @@ class PgStore:
         notify_at: datetime | None = None,
         told: Told = as_stored,
         receipt: Receipt | None = None,
-    ) -> Meeting:
+    ) -> tuple[Meeting, Queued]:
         """As `Store.book`; the key is claimed first and the plan limit counted under the counter
         row's lock."""
 
-        def book(conn: Conn) -> Meeting:
+        def book(conn: Conn) -> tuple[Meeting, Queued]:
             receipts.check_pg(conn, receipt)
             if meetings_limit is not None:
                 row = conn.execute(_LOCK_COUNT).fetchone()
@@ -454,10 +454,11 @@ class PgStore:
             columns = rows.meeting_columns(meeting)
             with _overlap_guard():
                 conn.execute(_insert("meetings", columns).encode(), tuple(columns.values()))
-            queued = self._notify(conn, "booked", meeting.meeting_id, notify_at)
+            exported = pg_exports.enqueue(conn, meeting.meeting_id)
+            queued = Queued(self._notify(conn, "booked", meeting.meeting_id, notify_at), exported)
             booked = told(self._meeting(conn, meeting.meeting_id), queued)
             receipts.keep_pg(conn, receipt, booked)
-            return booked
+            return booked, queued
 
         return self._write(book)
 
@@ -469,10 +470,10 @@ class PgStore:
         start: datetime,
         end: datetime,
         notify_at: datetime | None = None,
-    ) -> tuple[Meeting, int]:
+    ) -> tuple[Meeting, Queued]:
         """As `Store.reschedule`: link, host and meeting locked in that order before the check."""
 
-        def move(conn: Conn) -> tuple[Meeting, int]:
+        def move(conn: Conn) -> tuple[Meeting, Queued]:
             current = self._movable(conn, meeting_id, link_id)
             buffer = self._require_active_link(conn, link_id)
             conn.execute(_LOCK_HOST, (current.host.host_id,))
@@ -486,7 +487,9 @@ class PgStore:
                     "UPDATE meetings SET start_ts = %s, end_ts = %s, sequence = sequence + 1 WHERE meeting_id = %s",
                     (ts(start), ts(end), meeting_id),
                 )
-            return self._meeting(conn, meeting_id), self._notify(conn, "rescheduled", meeting_id, notify_at)
+            exported = pg_exports.enqueue(conn, meeting_id)
+            queued = Queued(self._notify(conn, "rescheduled", meeting_id, notify_at), exported)
+            return self._meeting(conn, meeting_id), queued
 
         return self._write(move)
 
@@ -509,10 +512,10 @@ class PgStore:
 
     def cancel(
         self, meeting_id: str, *, reason: str | None, notify_at: datetime | None = None
-    ) -> tuple[Meeting, int | None]:
+    ) -> tuple[Meeting, Queued | None]:
         """As `Store.cancel`; the counter row is locked first, as a booking does."""
 
-        def cancel(conn: Conn) -> tuple[Meeting, int | None]:
+        def cancel(conn: Conn) -> tuple[Meeting, Queued | None]:
             self._meeting(conn, meeting_id)  # NotFound before any lock
             conn.execute(_LOCK_COUNT)
             conn.execute("SELECT 1 FROM meetings WHERE meeting_id = %s FOR UPDATE", (meeting_id,))
@@ -524,7 +527,9 @@ class PgStore:
                 " WHERE meeting_id = %s",
                 (reason, meeting_id),
             )
-            return self._meeting(conn, meeting_id), self._notify(conn, "cancelled", meeting_id, notify_at)
+            exported = pg_exports.enqueue(conn, meeting_id)
+            queued = Queued(self._notify(conn, "cancelled", meeting_id, notify_at), exported)
+            return self._meeting(conn, meeting_id), queued
 
         return self._write(cancel)
 

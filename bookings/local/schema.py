@@ -113,6 +113,23 @@ _V7_CALDAV_ACCOUNTS: Migration = (
         connection_id TEXT PRIMARY KEY, url TEXT NOT NULL, username TEXT NOT NULL, password TEXT NOT NULL)""",
 )
 
+# Export of meetings into hosts' own calendars (see local/exports.py): one queue row per connection
+# and meeting, written in the meeting's own transaction; `version` rises with every change queued,
+# so a job finishing an older version leaves the row pending. No foreign keys: a reconnect replaces
+# the connection row under the same id. Where each connection's events go (a CalDAV calendar URL,
+# found or made on the first export) is kept per connection.
+_V8_CALENDAR_EXPORTS: Migration = (
+    """CREATE TABLE calendar_exports (
+        connection_id TEXT NOT NULL, meeting_id TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 0,
+        state TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'done', 'failed')),
+        next_attempt_at REAL NOT NULL DEFAULT 0, claimed_until REAL NOT NULL DEFAULT 0,
+        claim_token TEXT, claimed_version INTEGER, attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT, last_error_at REAL, done_at REAL,
+        PRIMARY KEY (connection_id, meeting_id))""",
+    "CREATE INDEX calendar_exports_due ON calendar_exports (next_attempt_at) WHERE state = 'pending'",
+    "CREATE TABLE calendar_export_targets (connection_id TEXT PRIMARY KEY, target TEXT NOT NULL)",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_INITIAL,
     _V2_LIVE_COUNT,
@@ -121,4 +138,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V5_OUTBOX,
     _V6_CALENDAR_SYNC,
     _V7_CALDAV_ACCOUNTS,
+    _V8_CALENDAR_EXPORTS,
 )

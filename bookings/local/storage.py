@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
@@ -30,11 +30,19 @@ from wix_meetings_mcp.bookings.model import (
 from wix_meetings_mcp.bookings.outbound import Reason, Validators
 from wix_meetings_mcp.bookings.receipts import Receipt
 
-# What a write tells of its invitations, given the meeting as stored and how many were queued.
-Told = Callable[[Meeting, int], Meeting]
+
+class Queued(NamedTuple):
+    """What a meeting's write queued in its own transaction."""
+
+    invitations: int
+    exports: int  # exports into hosts' calendars
 
 
-def as_stored(meeting: Meeting, queued: int) -> Meeting:
+# What a write tells of its invitations, given the meeting as stored and what was queued.
+Told = Callable[[Meeting, Queued], Meeting]
+
+
+def as_stored(meeting: Meeting, queued: Queued) -> Meeting:
     return meeting
 
 
@@ -89,7 +97,7 @@ class EngineStore(Protocol):
         notify_at: datetime | None = None,
         told: Told = ...,
         receipt: Receipt | None = None,
-    ) -> Meeting: ...
+    ) -> tuple[Meeting, Queued]: ...
 
     def reschedule(
         self,
@@ -99,11 +107,11 @@ class EngineStore(Protocol):
         start: datetime,
         end: datetime,
         notify_at: datetime | None = None,
-    ) -> tuple[Meeting, int]: ...
+    ) -> tuple[Meeting, Queued]: ...
 
     def cancel(
         self, meeting_id: str, *, reason: str | None, notify_at: datetime | None = None
-    ) -> tuple[Meeting, int | None]: ...
+    ) -> tuple[Meeting, Queued | None]: ...
 
     def meeting(self, meeting_id: str) -> Meeting: ...
     def list_meetings(self, query: MeetingQuery, *, now: datetime) -> MeetingPage: ...

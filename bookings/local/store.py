@@ -25,10 +25,10 @@ from wix_meetings_mcp.bookings.errors import (
     PlanLimitReached,
     SlotUnavailable,
 )
-from wix_meetings_mcp.bookings.local import outbox, rows, schema
+from wix_meetings_mcp.bookings.local import exports, outbox, rows, schema
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
-from wix_meetings_mcp.bookings.local.storage import Told, as_stored
+from wix_meetings_mcp.bookings.local.storage import Queued, Told, as_stored
 from wix_meetings_mcp.bookings.model import (
     Business,
     CalendarConnection,
@@ -345,12 +345,12 @@ class Store:
         notify_at: datetime | None = None,
         told: Told = as_stored,
         receipt: Receipt | None = None,
-    ) -> Meeting:
+    ) -> tuple[Meeting, Queued]:
         """Insert the meeting unless its link is inactive, the plan's limit is reached or its time collides.
 
         With `notify_at`, its invitations join the outbox; `told` says so on the meeting (given how
         many were queued); the `receipt` is checked first and kept last. All in one transaction:
-        one durable commit. Raises `Repeated` when the receipt's key already holds a result.
+        one durable commit. Returns the meeting as told and what was queued; raises `Repeated` when the receipt's key already holds a result.
         """
         with self._write() as conn:
             receipts.check_sqlite(conn, receipt)
@@ -370,10 +370,11 @@ class Store:
             )
             columns = rows.meeting_columns(meeting)
             conn.execute(rows.insert_sql("meetings", columns), tuple(columns.values()))
-            queued = self._notify(conn, "booked", meeting.meeting_id, notify_at)
+            exported = exports.enqueue(conn, meeting.meeting_id)
+            queued = Queued(self._notify(conn, "booked", meeting.meeting_id, notify_at), exported)
             booked = told(self._meeting(conn, meeting.meeting_id), queued)
             receipts.keep_sqlite(conn, receipt, booked)
-            return booked
+            return booked, queued
 
     def reschedule(
         self,
@@ -383,7 +384,7 @@ class Store:
         start: datetime,
         end: datetime,
         notify_at: datetime | None = None,
-    ) -> tuple[Meeting, int]:
+    ) -> tuple[Meeting, Queued]:
         """Move the meeting (its SEQUENCE rises); with `notify_at`, queue the update. Returns it and
         how many invitations were queued."""
         with self._write() as conn:
@@ -401,7 +402,9 @@ class Store:
                 "UPDATE meetings SET start_ts = ?, end_ts = ?, sequence = sequence + 1 WHERE meeting_id = ?",
                 (ts(start), ts(end), meeting_id),
             )
-            return self._meeting(conn, meeting_id), self._notify(conn, "rescheduled", meeting_id, notify_at)
+            exported = exports.enqueue(conn, meeting_id)
+            queued = Queued(self._notify(conn, "rescheduled", meeting_id, notify_at), exported)
+            return self._meeting(conn, meeting_id), queued
 
     def _require_active_link(self, conn: sqlite3.Connection, link_id: str) -> None:
         """Checked inside the write's transaction: a deactivation that committed first wins."""
@@ -415,7 +418,7 @@ class Store:
 
     def cancel(
         self, meeting_id: str, *, reason: str | None, notify_at: datetime | None = None
-    ) -> tuple[Meeting, int | None]:
+    ) -> tuple[Meeting, Queued | None]:
         """Cancel the meeting (its SEQUENCE rises); with `notify_at`, queue the cancellation. Returns
         it and how many invitations were queued (None: it was already cancelled, nothing changed)."""
         with self._write() as conn:
@@ -427,7 +430,9 @@ class Store:
                 " WHERE meeting_id = ?",
                 (reason, meeting_id),
             )
-            return self._meeting(conn, meeting_id), self._notify(conn, "cancelled", meeting_id, notify_at)
+            exported = exports.enqueue(conn, meeting_id)
+            queued = Queued(self._notify(conn, "cancelled", meeting_id, notify_at), exported)
+            return self._meeting(conn, meeting_id), queued
 
     def _notify(
         self, conn: sqlite3.Connection, kind: NoticeKind, meeting_id: str, at: datetime | None
