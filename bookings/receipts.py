@@ -94,17 +94,31 @@ def check_sqlite(conn: sqlite3.Connection, receipt: Receipt | None) -> None:
 
 
 def keep_sqlite(conn: sqlite3.Connection, receipt: Receipt | None, meeting: Meeting) -> None:
+    _keep(conn, receipt, meeting, key_sql=_KEEP_KEY, audit_sql=INSERT_AUDIT)
+
+
+_KEEP_KEY = "INSERT OR REPLACE INTO idempotency VALUES (:scope, :key, :hash, :result, :at)"
+
+
+def _keep(
+    conn: Any, receipt: Receipt | None, meeting: Meeting, *, key_sql: str | bytes, audit_sql: str | bytes
+) -> None:
+    """The result under the key (named parameters scope, key, hash, result, at) and the audit row."""
     if receipt is None:
         return
     result_json, audit = receipt.keep(meeting)
     if receipt.key is not None:
         key = receipt.key
-        conn.execute(
-            "INSERT OR REPLACE INTO idempotency VALUES (?, ?, ?, ?, ?)",
-            (key.scope, key.key, key.args_hash, result_json, key.at),
-        )
+        params = {
+            "scope": key.scope,
+            "key": key.key,
+            "hash": key.args_hash,
+            "result": result_json,
+            "at": key.at,
+        }
+        conn.execute(key_sql, params)
     if audit is not None:
-        conn.execute(INSERT_AUDIT, audit)
+        conn.execute(audit_sql, audit)
 
 
 # --- PostgreSQL --------------------------------------------------------------------------------
@@ -147,14 +161,8 @@ def check_pg(conn: Any, receipt: Receipt | None) -> None:
 
 
 def keep_pg(conn: Any, receipt: Receipt | None, meeting: Meeting) -> None:
-    if receipt is None:
-        return
-    result_json, audit = receipt.keep(meeting)
-    if receipt.key is not None:
-        key = receipt.key
-        conn.execute(
-            b"UPDATE idempotency SET result_json = %s WHERE scope = %s AND key = %s",
-            (result_json, key.scope, key.key),
-        )
-    if audit is not None:
-        conn.execute(INSERT_AUDIT_PG, audit)
+    """The key was claimed by `check_pg`: its record takes the result."""
+    _keep(conn, receipt, meeting, key_sql=_KEEP_KEY_PG, audit_sql=INSERT_AUDIT_PG)
+
+
+_KEEP_KEY_PG = b"UPDATE idempotency SET result_json = %(result)s WHERE scope = %(scope)s AND key = %(key)s"
