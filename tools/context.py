@@ -13,7 +13,7 @@ from mcp.server.mcpserver import Context
 
 from wix_meetings_mcp.bookings.errors import ConfirmationRequired, InvalidArgument
 from wix_meetings_mcp.bookings.model import Account, Business, Meeting, Notification
-from wix_meetings_mcp.bookings.port import Backend, CalendarFeeds
+from wix_meetings_mcp.bookings.port import Backend, CalendarAuthorizations, CalendarFeeds
 from wix_meetings_mcp.tools.confirm import ConfirmationTokens, ConfirmMode, Gate, gate
 from wix_meetings_mcp.tools.idempotency import IdempotencyStore, args_hash
 from wix_meetings_mcp.tools.public import PublicPages
@@ -43,6 +43,8 @@ class Deps:
     pages: PublicPages | None = None
     # Import ages and export feeds: the local engine's (None on vendors, who sync themselves).
     feeds: CalendarFeeds | None = None
+    # OAuth callbacks of calendars the server connects itself (the local engine; None elsewhere).
+    authorizations: CalendarAuthorizations | None = None
     _account: Account | None = field(default=None, repr=False)
     _account_at: datetime | None = field(default=None, repr=False)
 

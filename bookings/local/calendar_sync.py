@@ -51,13 +51,14 @@ class CalendarSync:
     def claim_due(
         self, now: datetime, *, every: timedelta, lease: timedelta, limit: int = 10
     ) -> list[DueFeed]:
-        """Connections importing a feed whose last refresh is `every` old, claimed for `lease`."""
+        """Connections importing a calendar whose last refresh is `every` old, claimed for `lease`
+        (an OAuth connection still waiting for its owner's sign-in has nothing to refresh)."""
         at, token = now.timestamp(), uuid.uuid4().hex
         with self._store._write() as conn:
             conn.execute(
                 "UPDATE calendar_connections SET refresh_until = :until, refresh_token = :token"
                 " WHERE connection_id IN (SELECT connection_id FROM calendar_connections"
-                "   WHERE status != 'disconnected' AND import_enabled = 1 AND refresh_until < :now"
+                "   WHERE status NOT IN ('disconnected', 'pending') AND import_enabled = 1 AND refresh_until < :now"
                 "   AND COALESCE(refreshed_at, imported_at) <= :due ORDER BY refreshed_at LIMIT :limit)"
                 " AND refresh_until < :now",
                 {
@@ -149,7 +150,7 @@ class CalendarSync:
             self._store._conn()
             .execute(
                 "SELECT MIN(imported_at) FROM calendar_connections WHERE host_id = ?"
-                " AND status != 'disconnected' AND import_enabled = 1",
+                " AND status NOT IN ('disconnected', 'pending') AND import_enabled = 1",
                 (host_id,),
             )
             .fetchone()

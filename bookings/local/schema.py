@@ -113,6 +113,23 @@ _V7_CALDAV_ACCOUNTS: Migration = (
         connection_id TEXT PRIMARY KEY, url TEXT NOT NULL, username TEXT NOT NULL, password TEXT NOT NULL)""",
 )
 
+# Google and Microsoft calendars by OAuth: per connection, the pending authorization (one-time
+# state nonce, PKCE verifier, its expiry) until the callback, then the tokens (never read back into
+# a result) and the sync cursor (Google's sync token, Graph's delta link); and the provider's busy
+# events by id, which incremental rounds change one by one and the connection's busy rows mirror.
+# Numbered 9: migration 8 (the export queue) comes from another branch. The runner numbers
+# migrations by position, so until that one is merged in front of it this applies as version 8.
+_V9_OAUTH_CALENDARS: Migration = (
+    """CREATE TABLE oauth_accounts (
+        connection_id TEXT PRIMARY KEY REFERENCES calendar_connections, calendar_id TEXT,
+        redirect_url TEXT, state_nonce TEXT, code_verifier TEXT, pending_until REAL NOT NULL DEFAULT 0,
+        refresh_token TEXT, access_token TEXT, access_expires REAL NOT NULL DEFAULT 0,
+        sync_cursor TEXT, full_sync_at REAL NOT NULL DEFAULT 0)""",
+    """CREATE TABLE oauth_events (
+        connection_id TEXT NOT NULL REFERENCES calendar_connections, event_id TEXT NOT NULL,
+        start_ts INTEGER NOT NULL, end_ts INTEGER NOT NULL, PRIMARY KEY (connection_id, event_id))""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_INITIAL,
     _V2_LIVE_COUNT,
@@ -121,4 +138,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V5_OUTBOX,
     _V6_CALENDAR_SYNC,
     _V7_CALDAV_ACCOUNTS,
+    _V9_OAUTH_CALENDARS,
 )
