@@ -228,13 +228,21 @@ def _calendars(path: Path) -> list[Check]:
                 (
                     False,
                     f"{name}: error ({reason}), {tried}; the busy times imported {_moment(imported)} "
-                    "still count. Check the calendar's iCal address and connect it again",
+                    f"still count. {_FIXES.get(reason, _FIXES[None])}",
                 )
             )
         else:
             off = "" if importing else ", import switched off"
             checks.append((True, f"{name}: {status}, {tried}{off}"))
     return checks
+
+
+_FIXES = {
+    None: "Check the calendar's iCal address (or CalDAV password) and connect it again",
+    "revoked": "Access was withdrawn at the provider: connect the calendar again (the owner signs in anew)",
+    "access_denied": "The owner declined access: connect the calendar again if they want it connected",
+    "authorization_failed": "The sign-in did not complete: connect the calendar again",
+}
 
 
 def _moment(epoch: int | None) -> str:
