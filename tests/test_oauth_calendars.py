@@ -29,6 +29,7 @@ from tests.oauth_env import (
     LATER,
     LUNCH,
     PUBLIC,
+    TUESDAY,
     Providers,
     Waits,
     engine,
@@ -145,7 +146,10 @@ async def test_outlook_reads_the_chosen_calendar_and_skips_free_cancelled_and_ow
     graph = providers.graph
     for n in range(12):  # more than one page of the calendar view
         graph.add_event(
-            TUESDAY_AT(n), TUESDAY_AT(n) + timedelta(minutes=5), calendar="AAMkAD-work", show_as="free"
+            TUESDAY + timedelta(hours=n),
+            TUESDAY + timedelta(hours=n) + timedelta(minutes=5),
+            calendar="AAMkAD-work",
+            show_as="free",
         )
     graph.add_event(*DENTIST, calendar="AAMkAD-work")
     graph.add_event(*LUNCH, calendar="AAMkAD-work", cancelled=True)
@@ -161,12 +165,6 @@ async def test_outlook_reads_the_chosen_calendar_and_skips_free_cancelled_and_ow
     assert DENTIST[0] not in free and LUNCH[0] in free and LATER[0] in free
     assert any("calendarView" in c and "skip=10" in c for c in graph.calls)
     assert not any("/delta" in c for c in graph.calls)  # v1.0 has no delta for other calendars
-
-
-def TUESDAY_AT(hour: int) -> Any:  # reads like the constants beside it
-    from tests.oauth_env import TUESDAY
-
-    return TUESDAY + timedelta(hours=hour)
 
 
 async def test_google_refreshes_follow_the_sync_token_and_a_410_starts_a_full_sync(
