@@ -268,7 +268,7 @@ def _calendars(settings: Settings) -> list[Check]:
                 (
                     False,
                     f"{name}: error ({reason}), {tried}; the busy times imported {_moment(imported)} "
-                    f"still count{export}. Check the calendar's iCal address and connect it again",
+                    f"still count{export}. {_FIXES.get(reason, _FIXES[None])}",
                 )
             )
         else:
@@ -276,6 +276,14 @@ def _calendars(settings: Settings) -> list[Check]:
             on = ", export on" if exporting else ""
             checks.append((True, f"{name}: {status}, {tried}{off}{on}{export}"))
     return checks
+
+
+_FIXES = {
+    None: "Check the calendar's iCal address (or CalDAV password) and connect it again",
+    "revoked": "Access was withdrawn at the provider: connect the calendar again (the owner signs in anew)",
+    "access_denied": "The owner declined access: connect the calendar again if they want it connected",
+    "authorization_failed": "The sign-in did not complete: connect the calendar again",
+}
 
 
 def _moment(epoch: int | None) -> str:

@@ -109,7 +109,8 @@ class CalendarSync:
     def claim_due(
         self, now: datetime, *, every: timedelta, lease: timedelta, limit: int = 10
     ) -> list[DueFeed]:
-        """Connections importing a feed whose last refresh is `every` old, claimed for `lease`."""
+        """Connections importing a calendar whose last refresh is `every` old, claimed for `lease`
+        (an OAuth connection still waiting for its owner's sign-in has nothing to refresh)."""
         at, token = now.timestamp(), uuid.uuid4().hex
         params = {
             "until": at + lease.total_seconds(),
@@ -293,7 +294,7 @@ def _moment(epoch: int | None) -> datetime | None:
 SQLITE = SyncSql(
     claim="""UPDATE calendar_connections SET refresh_until = :until, refresh_token = :token
         WHERE connection_id IN (SELECT connection_id FROM calendar_connections
-            WHERE status != 'disconnected' AND import_enabled = 1 AND refresh_until < :now
+            WHERE status NOT IN ('disconnected', 'pending') AND import_enabled = 1 AND refresh_until < :now
               AND COALESCE(refreshed_at, imported_at) <= :due
             ORDER BY COALESCE(refreshed_at, imported_at) LIMIT :limit)
           AND refresh_until < :now""",
@@ -313,7 +314,7 @@ SQLITE = SyncSql(
     save_account="INSERT OR REPLACE INTO caldav_accounts VALUES (:connection, :url, :username, :password)",
     account="SELECT url, username, password FROM caldav_accounts WHERE connection_id = :connection",
     oldest_import="SELECT MIN(imported_at) AS oldest FROM calendar_connections WHERE host_id = :host"
-    " AND status != 'disconnected' AND import_enabled = 1",
+    " AND status NOT IN ('disconnected', 'pending') AND import_enabled = 1",
     last_refreshes="SELECT connection_id, imported_at, refreshed_at FROM calendar_connections",
     status="SELECT status, export_enabled, EXISTS (SELECT 1 FROM caldav_accounts a"
     " WHERE a.connection_id = c.connection_id) AS writable FROM calendar_connections c"

@@ -33,7 +33,8 @@ T = TypeVar("T")
 POSTGRES = SyncSql(
     claim="""UPDATE calendar_connections SET refresh_until = %(until)s, refresh_token = %(token)s
         WHERE connection_id IN (SELECT connection_id FROM calendar_connections
-            WHERE status != 'disconnected' AND import_enabled AND refresh_until < %(now)s
+            WHERE status NOT IN ('disconnected', 'pending') AND import_enabled
+              AND refresh_until < %(now)s
               AND COALESCE(refreshed_at, imported_at) <= %(due)s
             ORDER BY COALESCE(refreshed_at, imported_at) LIMIT %(limit)s
             FOR UPDATE SKIP LOCKED)
@@ -58,7 +59,7 @@ POSTGRES = SyncSql(
     " password = EXCLUDED.password",
     account="SELECT url, username, password FROM caldav_accounts WHERE connection_id = %(connection)s",
     oldest_import="SELECT MIN(imported_at) AS oldest FROM calendar_connections WHERE host_id = %(host)s"
-    " AND status != 'disconnected' AND import_enabled",
+    " AND status NOT IN ('disconnected', 'pending') AND import_enabled",
     last_refreshes="SELECT connection_id, imported_at, refreshed_at FROM calendar_connections",
     status="SELECT status, export_enabled, EXISTS (SELECT 1 FROM caldav_accounts a"
     " WHERE a.connection_id = c.connection_id) AS writable FROM calendar_connections c"
