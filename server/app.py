@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     import httpx
 
     from wix_meetings_mcp.bookings.local.oauth import OAuthSetup
+    from wix_meetings_mcp.bookings.local.oauth_export import CalendarClients
     from wix_meetings_mcp.bookings.local.pg_exports import PgExportQueue
     from wix_meetings_mcp.bookings.local.pg_outbox import PgOutbox
     from wix_meetings_mcp.server.export_worker import ExportWorker
@@ -226,7 +227,13 @@ async def open_deps(
         stack.push_async_callback(http.aclose)
         chosen = backend
         sender = mail_sender(settings, clock, tls_context=mail_tls) if backend is None else None
-        exporter = export_worker(settings, clock, http) if backend is None and refresh_calendars else None
+        exports = backend is None and refresh_calendars and settings.backend == "local"
+        exporter: ExportWorker | None = None
+
+        def wake_exporter() -> None:  # the worker is built just after the engine it exports for
+            if exporter is not None:
+                exporter.wake()
+
         secret = state.secret()
         base = public_url or settings.public_url
         if chosen is None:
@@ -236,10 +243,12 @@ async def open_deps(
                 http,
                 records=state,
                 on_queued=None if sender is None else sender.wake,
-                on_export=None if exporter is None else exporter.wake,
+                on_export=wake_exporter if exports else None,
                 oauth=oauth_setup(settings, base, secret) if settings.backend == "local" else None,
             )
             stack.push_async_callback(_close, chosen)
+        if exports:
+            exporter = export_worker(settings, clock, http, cast("CalendarClients", chosen))
         refresher = _refresher(chosen) if backend is None and refresh_calendars else None
         if sender is not None or refresher is not None or exporter is not None:
             tasks = await stack.enter_async_context(anyio.create_task_group())
@@ -365,14 +374,15 @@ def mail_sender(
 
 
 def export_worker(
-    settings: Settings, clock: Clock, http: Callable[[], httpx.AsyncClient]
-) -> ExportWorker | None:
-    """The worker that writes the local engine's meetings into hosts' calendars (CalDAV so far);
-    every request through an outbound guard with the operator's private-host list."""
-    if settings.backend != "local":
-        return None
+    settings: Settings, clock: Clock, http: Callable[[], httpx.AsyncClient], calendars: CalendarClients
+) -> ExportWorker:
+    """The worker that writes the local engine's meetings into hosts' calendars: CalDAV with the
+    stored account (every request through an outbound guard with the operator's private-host
+    list), Google and Outlook through the engine's OAuth clients (`calendars`)."""
     from wix_meetings_mcp.bookings.local.caldav_export import CalDavExporter
+    from wix_meetings_mcp.bookings.local.exporters import Exporter
     from wix_meetings_mcp.bookings.local.exports import ExportQueue
+    from wix_meetings_mcp.bookings.local.oauth_export import OAuthExporter
     from wix_meetings_mcp.bookings.outbound import Outbound
     from wix_meetings_mcp.server.export_worker import ExportWorker
 
@@ -384,7 +394,12 @@ def export_worker(
     else:
         queue = ExportQueue(settings.db_path)
     outbound = Outbound(allowed_private_hosts=settings.allowed_private_hosts)
-    exporters = {"apple": CalDavExporter(queue, outbound=outbound, http=http)}
+    oauth = OAuthExporter(calendars)
+    exporters: dict[str, Exporter] = {
+        "apple": CalDavExporter(queue, outbound=outbound, http=http),
+        "google": oauth,
+        "outlook": oauth,
+    }
     return ExportWorker(queue, exporters, clock=clock)
 
 

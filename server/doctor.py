@@ -255,12 +255,20 @@ def _calendars(settings: Settings) -> list[Check]:
             continue
         tried = f"last refresh {_moment(refreshed or imported)}"
         export = export_errors.get(connection_id, "")
-        if status == "error" and reason == "auth_failed":
+        if status == "error" and reason == "auth_failed" and provider == "apple":
             checks.append(
                 (
                     False,
                     f"{name}: error (auth_failed: its password was refused), {tried}{export}. "
                     "Connect it again with a new app-specific password",
+                )
+            )
+        elif status == "error" and reason == "auth_failed":
+            checks.append(
+                (
+                    False,
+                    f"{name}: error (auth_failed: its access was refused), {tried}{export}. "
+                    f"{_FIXES['revoked']}",
                 )
             )
         elif status == "error":

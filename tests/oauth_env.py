@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -16,6 +17,7 @@ from tests.fakes import microsoft_graph as m
 from wix_meetings_mcp.bookings.local import LocalBackend
 from wix_meetings_mcp.bookings.local.oauth import OAuthApp, OAuthSetup
 from wix_meetings_mcp.bookings.local.provider_http import ProviderLimits
+from wix_meetings_mcp.bookings.local.storage import open_store
 
 BASE = "https://meet.example.com"
 SECRET = b"s" * 32
@@ -69,7 +71,7 @@ class Waits:
 
 
 def engine(
-    db_path: Path,
+    db: Path | str,
     clock: FakeClock,
     http: httpx.AsyncClient,
     *,
@@ -77,8 +79,9 @@ def engine(
     public_url: str | None = BASE,
     deadline: float = 2.0,
 ) -> LocalBackend:
+    """An engine on the SQLite file or the PostgreSQL database `db`."""
     return LocalBackend(
-        db_path=db_path,
+        store=open_store(db, ZoneInfo("Europe/Berlin")),
         time_zone="Europe/Berlin",
         plan="premium",
         clock=clock,

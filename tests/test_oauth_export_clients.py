@@ -16,9 +16,11 @@ from tests.conftest import FakeClock
 from tests.fakes.microsoft_graph import DEFAULT
 from tests.oauth_env import DENTIST, Providers, engine, free_starts
 from tests.test_oauth_calendars import connected
-from wix_meetings_mcp.bookings.local.calendar_api import EventGone, ExportEvent, own_uid
+from wix_meetings_mcp.bookings.calendar_event import meeting_uid
+from wix_meetings_mcp.bookings.local.calendar_api import EventGone
+from wix_meetings_mcp.bookings.local.exporters import ExportEvent
 from wix_meetings_mcp.bookings.local.graph_calendar import UID_PROPERTY
-from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Location
+from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Host, Location, Meeting
 
 
 @pytest.fixture
@@ -35,16 +37,27 @@ async def http(providers: Providers) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-EVENT = ExportEvent(
-    uid=own_uid("m1"),
-    summary="Intro call: Ann",
+MEETING = Meeting(
+    meeting_id="m1",
+    link_id="l1",
+    link_name="Intro call",
+    status="confirmed",
     start=DENTIST[0],
     end=DENTIST[1],
-    description="Ann: ann@example.org",
-    location="https://video.example/ann",
+    attendee=Attendee(name="Ann", email="ann@example.org"),
+    host=Host(host_id="h1", name="Host"),
+    location=Location(kind="video"),
+    join_url="https://video.example/ann",
+    created_at=DENTIST[0] - timedelta(days=1),
 )
+EVENT = ExportEvent(uid=meeting_uid("m1"), sequence=0, meeting=MEETING, stamp=DENTIST[0])
 MOVED = ExportEvent(
-    **{**EVENT.__dict__, "start": DENTIST[0] + timedelta(hours=2), "end": DENTIST[1] + timedelta(hours=2)}
+    uid=EVENT.uid,
+    sequence=1,
+    meeting=MEETING.model_copy(
+        update={"start": DENTIST[0] + timedelta(hours=2), "end": DENTIST[1] + timedelta(hours=2)}
+    ),
+    stamp=DENTIST[0],
 )
 
 
@@ -60,6 +73,9 @@ async def test_google_export_writes_our_uid_without_notifications_once_moves_and
     stored = google.events[event_id]
     assert stored["iCalUID"] == "m1@meetings-mcp" and stored["extendedProperties"]["private"]
     assert stored["summary"] == "Intro call: Ann" and "attendees" not in stored
+    assert (
+        stored["description"] == "Ann: ann@example.org" and stored["location"] == "https://video.example/ann"
+    )
     assert [c for c in google.calls if c.startswith("POST /calendar")] == [
         "POST /calendar/v3/calendars/primary/events?sendUpdates=none"
     ] * 2
@@ -69,7 +85,7 @@ async def test_google_export_writes_our_uid_without_notifications_once_moves_and
     assert google.events[event_id]["start"]["dateTime"] == "2026-12-01T11:00:00Z"
     clock.advance(minutes=16)
     await backend.refresh_calendars()
-    assert MOVED.start in await free_starts(backend)  # our own copy blocks nothing
+    assert MOVED.meeting.start in await free_starts(backend)  # our own copy blocks nothing
 
     await client.delete(event_id)
     await client.delete(event_id)  # already gone (410): done
@@ -95,7 +111,7 @@ async def test_outlook_export_tags_our_uid_as_transaction_id_and_property_and_wr
 
     clock.advance(minutes=16)
     await backend.refresh_calendars()
-    assert EVENT.start in await free_starts(backend)  # read back through delta, and skipped
+    assert EVENT.meeting.start in await free_starts(backend)  # read back through delta, and skipped
 
     await client.update(event_id, MOVED)
     assert graph.calendars[DEFAULT][event_id]["start"]["dateTime"] == "2026-12-01T11:00:00"
@@ -123,7 +139,7 @@ async def test_a_meeting_cancelled_here_is_free_at_once_though_its_export_is_sti
     meeting = await backend.book(
         BookingRequest(slot=slot, attendee=Attendee(name="Ann", email="ann@example.org")), meetings_limit=None
     )
-    await client.create(ExportEvent.of(meeting))
+    await client.create(ExportEvent(meeting_uid(meeting.meeting_id), 0, meeting, clock()))
     assert link.location == Location(kind="phone")
 
     await backend.cancel(meeting.meeting_id, reason=None, notify_attendee=False)

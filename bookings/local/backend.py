@@ -653,11 +653,18 @@ class LocalBackend:
     async def finish_authorization(
         self, provider: OAuthProvider, *, state: str | None, code: str | None, error: str | None
     ) -> AuthorizationOutcome:
-        """The OAuth callback of a pending connection (see OAuthCalendars.finish)."""
-        return await self.oauth.finish(provider, state=state, code=code, error=error)
+        """The OAuth callback of a pending connection (see OAuthCalendars.finish); once the owner
+        signed in, the host's meetings are queued for export into the calendar, as on Wix."""
+        outcome = await self.oauth.finish(provider, state=state, code=code, error=error)
+        connection = outcome.connection
+        if connection.export_enabled and connection.status != "disconnected":
+            now = self._now()
+            await self._run(lambda: self._sync.start_export(connection.connection_id, now=now))
+            self._exported()
+        return outcome
 
     async def calendar_client(self, connection_id: str) -> CalendarClient:
-        """A connected Google / Outlook calendar's client, for the export worker."""
+        """A connected Google / Outlook calendar's client, for the export worker (oauth_export.py)."""
         return await self.oauth.client(connection_id)
 
     async def _connect_caldav(self, host: Host, request: ConnectCalendarRequest) -> ConnectCalendarResult:
@@ -759,7 +766,8 @@ class LocalBackend:
         self, connection_id: str, *, import_enabled: bool | None, export_enabled: bool | None
     ) -> CalendarConnection:
         """Import off: its busy times stop blocking slots and are kept for when it is back on.
-        Export (CalDAV only) on: the host's meetings are written to its calendar; off: no more are."""
+        Export (CalDAV, Google and Outlook by OAuth) on: the host's meetings are written to its
+        calendar; off: no more are."""
         now = self._now()
         changed = await self._run(
             lambda: self._sync.set_sync(

@@ -1,9 +1,9 @@
-"""What the Google and Microsoft calendar clients share: one sync round's changes, an event to
-export, the failures a caller acts on, and how our own exported meetings are recognised.
+"""What the Google and Microsoft calendar clients share: one sync round's changes, the failures a
+caller acts on, and how our own exported meetings are recognised.
 
-A meeting is written to a provider calendar with the UID of its invitations
-(`{meeting_id}@meetings-mcp`, the UID bookings/notices.py gives every message about it); an
-event carrying it is ours and never blocks time, so an export cannot block its own slot.
+A meeting is written to a provider calendar (exporters.ExportEvent) with the UID of its invitations
+(calendar_event.meeting_uid); an event carrying it is ours and never blocks time, so an export
+cannot block its own slot.
 """
 
 from __future__ import annotations
@@ -14,20 +14,15 @@ from datetime import UTC, datetime, tzinfo
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from wix_meetings_mcp.bookings.model import Meeting
-
-OWN_UID_SUFFIX = "@meetings-mcp"
+from wix_meetings_mcp.bookings.calendar_event import UID_SUFFIX
+from wix_meetings_mcp.bookings.local.exporters import ExportEvent
 
 # An access token for the connection; True: refresh it first (the provider refused the last one).
 Bearer = Callable[[bool], Awaitable[str]]
 
 
-def own_uid(meeting_id: str) -> str:
-    return f"{meeting_id}{OWN_UID_SUFFIX}"
-
-
 def is_ours(uid: object) -> bool:
-    return isinstance(uid, str) and uid.endswith(OWN_UID_SUFFIX)
+    return isinstance(uid, str) and uid.endswith(UID_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -53,31 +48,6 @@ class SyncExpired(Exception):
 
 class AccessRevoked(Exception):
     """The provider refuses the connection's access even with a fresh token (401/403)."""
-
-
-@dataclass(frozen=True)
-class ExportEvent:
-    """A meeting as it is written to the host's provider calendar: no attendees, so the provider
-    sends no invitations of its own (ours went by mail)."""
-
-    uid: str
-    summary: str
-    start: datetime
-    end: datetime
-    description: str = ""
-    location: str | None = None
-
-    @classmethod
-    def of(cls, meeting: Meeting) -> ExportEvent:
-        contact = [c for c in (meeting.attendee.email, meeting.attendee.phone) if c]
-        return cls(
-            uid=own_uid(meeting.meeting_id),
-            summary=f"{meeting.link_name}: {meeting.attendee.name}",
-            start=meeting.start,
-            end=meeting.end,
-            description=f"{meeting.attendee.name}: {', '.join(contact)}" if contact else "",
-            location=meeting.join_url or meeting.location.address,
-        )
 
 
 class CalendarClient(Protocol):

@@ -207,8 +207,9 @@ class CalendarSync:
         export_enabled: bool | None,
         now: datetime,
     ) -> CalendarConnection:
-        """Switch import or export; export is written only to a calendar account (an iCal feed is
-        read-only). Switching export on queues the host's meetings still to come or recent."""
+        """Switch import or export; export is written only to a calendar account (CalDAV, or Google /
+        Outlook by OAuth; an iCal feed is read-only). Switching export on queues the host's meetings
+        still to come or recent."""
         connection = {"connection": connection_id}
 
         def write(tx: Tx) -> Row:
@@ -240,8 +241,8 @@ class CalendarSync:
         return rows.to_connection(self._db.write(write))
 
     def start_export(self, connection_id: str, *, now: datetime) -> None:
-        """A calendar account just connected with export on: queue the host's meetings still to come
-        or recent."""
+        """A calendar account (CalDAV, or OAuth after its callback) just connected with export on:
+        queue the host's meetings still to come or recent."""
         self._db.write(lambda tx: self._enqueue_exports(tx, connection_id, now))
 
     def _enqueue_exports(self, tx: Tx, connection_id: str, now: datetime) -> None:
@@ -289,6 +290,12 @@ def _moment(epoch: int | None) -> datetime | None:
     return None if epoch is None else rows.dt(epoch)
 
 
+# A connection meetings can be written to: a CalDAV account, or a Google / Outlook calendar whose
+# owner signed in (the same text in both dialects).
+WRITABLE = """(EXISTS (SELECT 1 FROM caldav_accounts a WHERE a.connection_id = c.connection_id)
+    OR EXISTS (SELECT 1 FROM oauth_accounts o WHERE o.connection_id = c.connection_id
+        AND o.refresh_token IS NOT NULL))"""
+
 # --- SQLite ---------------------------------------------------------------------------------------
 
 SQLITE = SyncSql(
@@ -316,8 +323,7 @@ SQLITE = SyncSql(
     oldest_import="SELECT MIN(imported_at) AS oldest FROM calendar_connections WHERE host_id = :host"
     " AND status NOT IN ('disconnected', 'pending') AND import_enabled = 1",
     last_refreshes="SELECT connection_id, imported_at, refreshed_at FROM calendar_connections",
-    status="SELECT status, export_enabled, EXISTS (SELECT 1 FROM caldav_accounts a"
-    " WHERE a.connection_id = c.connection_id) AS writable FROM calendar_connections c"
+    status=f"SELECT status, export_enabled, {WRITABLE} AS writable FROM calendar_connections c"
     " WHERE connection_id = :connection",
     set_import="UPDATE calendar_connections SET import_enabled = :enabled WHERE connection_id = :connection",
     set_export="UPDATE calendar_connections SET export_enabled = :enabled WHERE connection_id = :connection",

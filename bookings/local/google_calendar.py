@@ -22,6 +22,7 @@ import json
 from datetime import UTC, date, datetime, time, tzinfo
 from urllib.parse import quote, urlencode
 
+from wix_meetings_mcp.bookings.calendar_event import host_description, host_summary, meeting_place
 from wix_meetings_mcp.bookings.local.calendar_api import (
     AccessRevoked,
     Bearer,
@@ -29,12 +30,12 @@ from wix_meetings_mcp.bookings.local.calendar_api import (
     Changes,
     EventGone,
     EventRefused,
-    ExportEvent,
     SyncExpired,
     is_ours,
     known_zone,
     parse_time,
 )
+from wix_meetings_mcp.bookings.local.exporters import ExportEvent
 from wix_meetings_mcp.bookings.local.provider_http import ProviderHttp, json_body, retry_status
 from wix_meetings_mcp.bookings.outbound import Answer, OutboundError
 
@@ -183,16 +184,19 @@ def _when(value: object, zone: tzinfo) -> datetime | None:
 
 
 def _body(event: ExportEvent) -> dict[str, object]:
+    """The host's copy of the meeting: no attendees, so Google invites nobody (ours went by mail)."""
+    meeting = event.meeting
     body: dict[str, object] = {
-        "summary": event.summary,
-        "description": event.description,
-        "start": {"dateTime": _rfc3339(event.start)},
-        "end": {"dateTime": _rfc3339(event.end)},
+        "summary": host_summary(meeting),
+        "description": host_description(meeting),
+        "start": {"dateTime": _rfc3339(meeting.start)},
+        "end": {"dateTime": _rfc3339(meeting.end)},
         "transparency": "opaque",
         "status": "confirmed",
     }
-    if event.location:
-        body["location"] = event.location
+    place = meeting_place(meeting)
+    if place:
+        body["location"] = place
     return body
 
 

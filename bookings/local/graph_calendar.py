@@ -27,6 +27,7 @@ import json
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urlsplit
 
+from wix_meetings_mcp.bookings.calendar_event import host_description, host_summary, meeting_place
 from wix_meetings_mcp.bookings.local.calendar_api import (
     AccessRevoked,
     Bearer,
@@ -34,12 +35,12 @@ from wix_meetings_mcp.bookings.local.calendar_api import (
     Changes,
     EventGone,
     EventRefused,
-    ExportEvent,
     SyncExpired,
     is_ours,
     known_zone,
     parse_time,
 )
+from wix_meetings_mcp.bookings.local.exporters import ExportEvent
 from wix_meetings_mcp.bookings.local.provider_http import ProviderHttp, json_body
 from wix_meetings_mcp.bookings.outbound import Answer, OutboundError
 
@@ -196,15 +197,18 @@ def _when(value: object) -> datetime | None:
 
 
 def _body(event: ExportEvent) -> dict[str, object]:
+    """The host's copy of the meeting: no attendees, so Outlook invites nobody (ours went by mail)."""
+    meeting = event.meeting
     body: dict[str, object] = {
-        "subject": event.summary,
-        "body": {"contentType": "text", "content": event.description},
-        "start": {"dateTime": _utc(event.start, naive=True), "timeZone": "UTC"},
-        "end": {"dateTime": _utc(event.end, naive=True), "timeZone": "UTC"},
+        "subject": host_summary(meeting),
+        "body": {"contentType": "text", "content": host_description(meeting)},
+        "start": {"dateTime": _utc(meeting.start, naive=True), "timeZone": "UTC"},
+        "end": {"dateTime": _utc(meeting.end, naive=True), "timeZone": "UTC"},
         "showAs": "busy",
     }
-    if event.location:
-        body["location"] = {"displayName": event.location}
+    place = meeting_place(meeting)
+    if place:
+        body["location"] = {"displayName": place}
     return body
 
 

@@ -145,7 +145,8 @@ class OAuthCalendars:
                 redirect_uri=redirect_uri, state=state, challenge=challenge
             ),
             next_step=f"Give authorization_url to the host to open within {minutes} minutes and allow calendar "
-            f"access at {_NAMES[provider][0]}; the connection then turns connected (list_calendar_connections).",
+            f"access at {_NAMES[provider][0]}; the connection then turns connected and meetings are written to "
+            "that calendar (list_calendar_connections).",
         )
 
     async def finish(

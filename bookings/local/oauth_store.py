@@ -120,7 +120,8 @@ class OAuthStore:
         )
 
     def authorized(self, connection_id: str, tokens: Tokens, now: datetime) -> CalendarConnection:
-        """The callback got tokens: the connection is connected (its first import follows)."""
+        """The callback got tokens: the connection is connected (its first import follows) and
+        exports meetings, as a CalDAV account does from the start."""
         with self._store._write() as conn:
             conn.execute(
                 "UPDATE oauth_accounts SET refresh_token = ?, access_token = ?, access_expires = ?"
@@ -128,8 +129,8 @@ class OAuthStore:
                 (tokens.refresh_token, tokens.access_token, tokens.expires_at.timestamp(), connection_id),
             )
             conn.execute(
-                "UPDATE calendar_connections SET status = 'connected', error_reason = NULL, imported_at = ?,"
-                " refreshed_at = ? WHERE connection_id = ? AND status != 'disconnected'",
+                "UPDATE calendar_connections SET status = 'connected', error_reason = NULL, export_enabled = 1,"
+                " imported_at = ?, refreshed_at = ? WHERE connection_id = ? AND status != 'disconnected'",
                 (ts(now), ts(now), connection_id),
             )
             return rows.to_connection(conn.execute(_CONNECTION, (connection_id,)).fetchone())
