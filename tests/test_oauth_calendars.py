@@ -9,7 +9,6 @@ not, refreshes follow the provider's sync cursor, and a revoked grant or a disco
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, stored
 from tests.fakes import google_calendar as g
 from tests.oauth_env import (
     BASE,
@@ -71,7 +70,7 @@ async def connected(backend: LocalBackend, providers: Providers, provider: str, 
 
 
 async def test_the_owner_s_round_trip_through_the_page_server_ends_connected_and_blocks_busy_times(
-    db_path: Path,
+    engine_db: str,
     clock: FakeClock,
     providers: Providers,
     http: httpx.AsyncClient,
@@ -84,10 +83,10 @@ async def test_the_owner_s_round_trip_through_the_page_server_ends_connected_and
     google.add_event(*EXPORTED, ical_uid="m123@meetings-mcp")  # a meeting we exported ourselves
     google.add_event(*LATER, status="cancelled")
     google.add_event(date(2026, 12, 3), date(2026, 12, 4))  # all day on Thursday
-    backend = engine(db_path, clock, http)
+    backend = engine(engine_db, clock, http)
     running = Running()
     settings = Settings(
-        db=db_path, time_zone="Europe/Berlin", plan="premium", public_url=BASE, toolsets="all"
+        db=engine_db, time_zone="Europe/Berlin", plan="premium", public_url=BASE, toolsets="all"
     )
     async with Client(build_server(settings, backend=backend, clock=clock, running=running)) as client:
         started = await client.call_tool(
@@ -132,9 +131,9 @@ async def test_the_owner_s_round_trip_through_the_page_server_ends_connected_and
         assert not any(s.startswith("2026-12-03") for s in starts)
         shown = [str(started.content), str(listed), str(slots.content)]
 
+    backend.close()
     assert PUBLIC in providers.addresses  # every request went to the address the guard checked
-    with sqlite3.connect(db_path) as db:
-        audit = str(db.execute("SELECT * FROM audit").fetchall())
+    audit = str(stored(engine_db, "SELECT * FROM audit"))
     for token in providers.tokens():
         assert all(token not in text for text in [*shown, caplog.text, audit])
     assert g.CLIENT_SECRET not in caplog.text + audit + "".join(shown)
@@ -258,22 +257,30 @@ async def test_a_revoked_grant_turns_the_connection_error_and_keeps_its_busy_tim
     assert DENTIST[0] not in await free_starts(backend)
 
 
-async def test_a_disconnected_calendar_stops_blocking_and_is_never_read_again(
-    db_path: Path, clock: FakeClock, providers: Providers, http: httpx.AsyncClient
+@pytest.mark.parametrize("provider", ["google", "outlook"])
+async def test_a_disconnected_calendar_stops_blocking_is_never_read_again_and_keeps_no_token(
+    engine_db: str, clock: FakeClock, providers: Providers, http: httpx.AsyncClient, provider: str
 ) -> None:
-    providers.google.add_event(*DENTIST)
-    backend = engine(db_path, clock, http)
-    connection_id = await connected(backend, providers, "google")
-    calls = len(providers.google.calls)
+    fake = providers.google if provider == "google" else providers.graph
+    fake.add_event(*DENTIST)
+    backend = engine(engine_db, clock, http)
+    connection_id = await connected(backend, providers, provider)
+    clock.advance(hours=2)  # the access token expired: the next request refreshes it
+    assert await backend.refresh_calendars() == 1
+    assert len(stored(engine_db, "SELECT * FROM oauth_events")) == 1
+    calls = len(fake.calls)
 
     await backend.disconnect_calendar(connection_id)
     clock.advance(hours=1)
 
     assert await backend.refresh_calendars() == 0
-    assert len(providers.google.calls) == calls
+    assert len(fake.calls) == calls
     assert DENTIST[0] in await free_starts(backend)
-    with sqlite3.connect(db_path) as db:
-        assert db.execute("SELECT COUNT(*) FROM oauth_accounts").fetchone() == (0,)  # no token kept
+    assert stored(engine_db, "SELECT * FROM oauth_accounts") == []  # no token kept
+    assert stored(engine_db, "SELECT * FROM oauth_events") == []
+    everything = str(stored(engine_db, "SELECT * FROM calendar_connections"))
+    assert all(token not in everything for token in providers.tokens())
+    backend.close()
 
 
 async def test_declining_access_turns_the_connection_error_with_the_reason(
@@ -449,23 +456,3 @@ async def test_without_a_public_address_oauth_says_to_set_one(db_path: Path, clo
 def test_a_client_id_without_its_secret_is_refused_at_start_up(db_path: Path) -> None:
     with pytest.raises(ValueError, match="MEETINGS_GOOGLE_CLIENT_ID and MEETINGS_GOOGLE_CLIENT_SECRET"):
         Settings(db=db_path, google_client_id=g.CLIENT_ID)
-
-
-async def test_on_postgresql_oauth_connections_answer_not_supported(
-    postgres_url: str, clock: FakeClock
-) -> None:
-    from zoneinfo import ZoneInfo
-
-    from tests.oauth_env import GOOGLE, SECRET
-    from wix_meetings_mcp.bookings.local.oauth import OAuthSetup
-    from wix_meetings_mcp.bookings.local.storage import open_store
-
-    backend = LocalBackend(
-        store=open_store(postgres_url, ZoneInfo("Europe/Berlin")), time_zone="Europe/Berlin", plan="premium",
-        clock=clock, oauth=OAuthSetup(apps={"google": GOOGLE}, public_url=BASE, secret=SECRET),
-    )  # fmt: skip
-    from wix_meetings_mcp.bookings.errors import NotSupported
-
-    with pytest.raises(NotSupported, match="PostgreSQL"):
-        await backend.connect_calendar(ConnectCalendarRequest(provider="google"))
-    backend.close()

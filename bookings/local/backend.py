@@ -27,7 +27,7 @@ from wix_meetings_mcp.bookings.local.admin import LocalAdmin
 from wix_meetings_mcp.bookings.local.calendar_sync import DueFeed
 from wix_meetings_mcp.bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
 from wix_meetings_mcp.bookings.local.slots import Interval, free_slots
-from wix_meetings_mcp.bookings.local.storage import EngineStore, Queued, calendar_sync
+from wix_meetings_mcp.bookings.local.storage import EngineStore, Queued, calendar_sync, oauth_store
 from wix_meetings_mcp.bookings.local.store import Store
 from wix_meetings_mcp.bookings.model import (
     Account,
@@ -161,11 +161,10 @@ class LocalBackend:
         # Refresh claims, sync switches and export feeds, on the same database in its dialect.
         self._sync = calendar_sync(self._store)
         from wix_meetings_mcp.bookings.local.oauth_calendars import OAuthCalendars
-        from wix_meetings_mcp.bookings.local.oauth_store import OAuthStore
 
         self.oauth = OAuthCalendars(
             setup=oauth,
-            store=OAuthStore(self._store) if isinstance(self._store, Store) else None,
+            store=oauth_store(self._store),
             run=self._run,
             clock=self._now,
             http=self._client,
@@ -756,11 +755,9 @@ class LocalBackend:
         return await self._read(connections)
 
     async def disconnect_calendar(self, connection_id: str) -> CalendarConnection:
-        """Stop importing the calendar's busy times; they no longer block slots (an OAuth
-        connection's tokens are dropped too)."""
-        disconnected = await self._run(lambda: self._store.disconnect(connection_id))
-        await self.oauth.forget(connection_id)
-        return disconnected
+        """Stop importing the calendar's busy times; they no longer block slots. Its stored
+        credentials (CalDAV password, OAuth tokens) are deleted with it."""
+        return await self._run(lambda: self._store.disconnect(connection_id))
 
     async def update_calendar_sync(
         self, connection_id: str, *, import_enabled: bool | None, export_enabled: bool | None

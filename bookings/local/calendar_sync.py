@@ -358,7 +358,9 @@ class _SqliteTx:
         self._conn.executemany(sql, params)
 
 
-class _SqliteDatabase:
+class SqliteDatabase:
+    """A SQLite file as the rules here and in oauth_store.py use it."""
+
     def __init__(self, store: Store) -> None:
         self._store = store
 
@@ -377,4 +379,4 @@ class _SqliteDatabase:
 
 def sqlite_sync(store: Store) -> CalendarSync:
     """The sync rules on a SQLite file."""
-    return CalendarSync(_SqliteDatabase(store), SQLITE)
+    return CalendarSync(SqliteDatabase(store), SQLITE)

@@ -8,7 +8,8 @@ provider dropped it, or every `RESYNC_EVERY` (the window moves forward; a full r
 again). A revoked grant turns the connection `error` (reason `revoked`) and keeps its busy times.
 
 `client` gives the export worker a connection's provider client (create, update, delete, find).
-On PostgreSQL these answer not_supported for now: the engine keeps their state in the SQLite file.
+Their state lives on either store (oauth_store.py); a disconnect drops the tokens with the
+connection (the store's `disconnect`).
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ class OAuthCalendars:
         self,
         *,
         setup: OAuthSetup | None,
-        store: OAuthStore | None,
+        store: OAuthStore,
         run: Run,
         clock: Callable[[], datetime],
         http: Callable[[], httpx.AsyncClient | None],
@@ -105,10 +106,6 @@ class OAuthCalendars:
             return (
                 "an address the owner's browser can come back to: set MEETINGS_PUBLIC_URL (the pages are "
                 "served by the HTTP transport or by meetings-mcp pages)"
-            )
-        if self._store is None:
-            return (
-                "a SQLite database (MEETINGS_DB is PostgreSQL, where OAuth calendars are not supported yet)"
             )
         return None
 
@@ -193,8 +190,6 @@ class OAuthCalendars:
 
     async def refresh(self, connection_id: str, claim: str, now: datetime) -> bool:
         """One due connection's sync round if it is an OAuth one (False: it is not)."""
-        if self._store is None:
-            return False
         store = self._store
         account = await self._run(lambda: store.account(connection_id))
         if account is None:
@@ -208,21 +203,14 @@ class OAuthCalendars:
     async def client(self, connection_id: str) -> CalendarClient:
         """The provider calendar of a connected OAuth connection, for the export worker."""
         store = self._store
-        account = None if store is None else await self._run(lambda: store.account(connection_id))
+        account = await self._run(lambda: store.account(connection_id))
         if account is None or account.refresh_token is None:
             raise NotFound(
                 f"Calendar connection {connection_id} is not a connected Google or Outlook calendar."
             )
         return self._client(account)
 
-    async def forget(self, connection_id: str) -> None:
-        """After a disconnect: the tokens, cursor and events go."""
-        if self._store is not None:
-            store = self._store
-            await self._run(lambda: store.forget(connection_id))
-
     async def _import(self, account: OAuthAccount, now: datetime, *, claim: str | None) -> CalendarConnection:
-        assert self._store is not None
         store = self._store
         horizon = await self._horizon(account.host_id)
         window = (now - PAST, now + horizon)
@@ -271,7 +259,6 @@ class OAuthCalendars:
 
     def _bearer(self, app: OAuthApp, account: OAuthAccount) -> Callable[[bool], Awaitable[str]]:
         """The stored access token while it is good, else one got with the refresh token (and stored)."""
-        assert self._store is not None
         store = self._store
         held = {"access": account.access_token, "refresh": account.refresh_token}
         expires = [account.access_expires]
@@ -305,7 +292,7 @@ class OAuthCalendars:
         missing = self.missing(provider)
         if missing is not None:
             raise NotSupported(f"Connecting {_NAMES[provider][0]} calendars needs {missing}.")
-        assert self._setup is not None and self._store is not None
+        assert self._setup is not None
         return self._setup.apps[provider], self._store
 
 

@@ -1,23 +1,26 @@
-"""The SQLite side of OAuth calendar connections (tables of engine migration 9, schema.py).
+"""Where OAuth calendar connections keep their state (tables of engine migration 9). One set of rules
+(`OAuthStore`) runs on either store; each dialect gives its SQL: SQLite's is here, PostgreSQL's in
+pg_oauth_store.py (transactions and statement runners are calendar_sync.py's).
 
 A connection starts `pending` with a one-time nonce and a PKCE verifier; the callback takes both
-in one write (a replayed callback finds nothing), then stores the tokens. Each sync round writes
-the provider's busy events by id and rewrites the connection's rows of `busy` from them, so
-find_slots reads OAuth calendars like every other one. A refresh's outcome is written only by
-the holder of the connection's refresh claim (see calendar_sync.py).
+in one write (a replayed callback finds nothing; on PostgreSQL the row is locked, so two callbacks
+at once cannot both take it), then stores the tokens. Each sync round writes the provider's busy
+events by id and rewrites the connection's rows of `busy` from them, so find_slots reads OAuth
+calendars like every other one. A refresh's outcome is written only by the holder of the
+connection's refresh claim (see calendar_sync.py).
 
 Tokens are read here for the clients only; no result, error or log line carries one.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from wix_meetings_mcp.bookings.local import rows
 from wix_meetings_mcp.bookings.local.calendar_api import Changes
+from wix_meetings_mcp.bookings.local.calendar_sync import Database, SqliteDatabase, Tx
 from wix_meetings_mcp.bookings.local.oauth import OAuthProvider
 from wix_meetings_mcp.bookings.local.oauth_tokens import Tokens
 from wix_meetings_mcp.bookings.local.rows import ts
@@ -26,11 +29,6 @@ from wix_meetings_mcp.bookings.outbound import OutboundError
 
 if TYPE_CHECKING:
     from wix_meetings_mcp.bookings.local.store import Store
-
-_CONNECTION = (
-    "SELECT c.*, (SELECT COUNT(*) FROM busy b WHERE b.connection_id = c.connection_id) AS busy_count"
-    " FROM calendar_connections c WHERE c.connection_id = ?"
-)
 
 
 @dataclass(frozen=True)
@@ -57,11 +55,42 @@ class OAuthAccount:
     full_sync_at: float
 
 
-class OAuthStore:
-    """Blocking calls on the engine's file; the engine runs them in worker threads."""
+@dataclass(frozen=True)
+class OAuthSql:
+    """Every statement of the OAuth rules in one dialect; the parameters each one takes are named."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    expired_pending: str  # host, provider, now → connection_id: pending ones whose sign-in expired
+    drop_account: str  # connection
+    drop_connection: str  # connection
+    add_connection: str  # connection, host, provider, ics_url, now: pending, importing, not exporting
+    add_account: str  # connection, calendar_id, redirect_url, nonce, verifier, until
+    pending: str  # connection, provider, nonce, now → host_id, provider, code_verifier, redirect_url
+    spend: str  # connection: the nonce and verifier are used up
+    grant: str  # connection, refresh, access, expires
+    authorized: str  # connection, now: connected and exporting
+    account: str  # connection → the account row with host_id, provider
+    save_tokens: str  # connection, access, expires, refresh (None keeps the stored one)
+    holder: str  # connection, claim (None: any) → host_id of a live connection (locks the write's rows)
+    drop_events: str  # connection
+    drop_event: str  # connection, event
+    put_event: str  # connection, event, start, end
+    count_events: str  # connection → n
+    busy_elsewhere: str  # host, connection → n
+    drop_busy: str  # connection
+    add_busy: str  # connection, host, since, until: busy rows from the events in the window
+    synced: str  # connection, cursor, full_at (None: not a full round)
+    imported: str  # connection, now
+    forget_cursor: str  # connection
+    failed: str  # connection, reason, now
+    connection: str  # connection → the connection's row with busy_count
+
+
+class OAuthStore:
+    """Blocking calls on the engine's database; the engine runs them in worker threads."""
+
+    def __init__(self, db: Database, sql: OAuthSql) -> None:
+        self._db = db
+        self._sql = sql
 
     def create_pending(
         self,
@@ -75,46 +104,42 @@ class OAuthStore:
         now: datetime,
     ) -> None:
         """A new pending connection; this host's earlier ones of the provider that expired go."""
-        with self._store._write() as conn:
-            expired = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT c.connection_id FROM calendar_connections c JOIN oauth_accounts a"
-                    " ON a.connection_id = c.connection_id WHERE c.host_id = ? AND c.provider = ?"
-                    " AND c.status = 'pending' AND a.pending_until < ?",
-                    (connection.host_id, connection.provider, now.timestamp()),
-                )
-            ]
-            for old in expired:
-                conn.execute("DELETE FROM oauth_accounts WHERE connection_id = ?", (old,))
-                conn.execute("DELETE FROM calendar_connections WHERE connection_id = ?", (old,))
-            conn.execute(
-                "INSERT INTO calendar_connections (connection_id, host_id, provider, status, ics_url,"
-                " import_enabled, export_enabled, imported_at, refreshed_at) VALUES (?, ?, ?, 'pending', ?, 1, 0, ?, ?)",
-                (connection.connection_id, connection.host_id, connection.provider,
-                 f"oauth:{connection.connection_id}", ts(now), ts(now)),
+        sql, named = self._sql, {"connection": connection.connection_id}
+
+        def write(tx: Tx) -> None:
+            expired = {"host": connection.host_id, "provider": connection.provider, "now": now.timestamp()}
+            for old in tx.all(sql.expired_pending, expired):
+                tx.run(sql.drop_account, {"connection": old["connection_id"]})
+                tx.run(sql.drop_connection, {"connection": old["connection_id"]})
+            tx.run(
+                sql.add_connection,
+                named | {"host": connection.host_id, "provider": connection.provider,
+                         "ics_url": f"oauth:{connection.connection_id}", "now": ts(now)},
             )  # fmt: skip
-            conn.execute(
-                "INSERT INTO oauth_accounts (connection_id, calendar_id, redirect_url, state_nonce,"
-                " code_verifier, pending_until) VALUES (?, ?, ?, ?, ?, ?)",
-                (connection.connection_id, calendar_id, redirect_url, nonce, verifier, until.timestamp()),
-            )
+            tx.run(
+                sql.add_account,
+                named | {"calendar_id": calendar_id, "redirect_url": redirect_url, "nonce": nonce,
+                         "verifier": verifier, "until": until.timestamp()},
+            )  # fmt: skip
+
+        self._db.write(write)
 
     def take_pending(self, connection_id: str, provider: str, nonce: str, now: datetime) -> Pending | None:
         """The pending authorization the state names, once: its nonce and verifier are spent here."""
-        with self._store._write() as conn:
-            row = conn.execute(
-                "SELECT c.host_id, c.provider, a.code_verifier, a.redirect_url FROM calendar_connections c"
-                " JOIN oauth_accounts a ON a.connection_id = c.connection_id WHERE c.connection_id = ?"
-                " AND c.provider = ? AND c.status = 'pending' AND a.state_nonce = ? AND a.pending_until >= ?",
-                (connection_id, provider, nonce, now.timestamp()),
-            ).fetchone()
+        named = {"connection": connection_id}
+
+        def write(tx: Tx) -> rows.Row | None:
+            row = tx.one(
+                self._sql.pending, named | {"provider": provider, "nonce": nonce, "now": now.timestamp()}
+            )
             if row is None or row["code_verifier"] is None:
                 return None
-            conn.execute(
-                "UPDATE oauth_accounts SET state_nonce = NULL, code_verifier = NULL WHERE connection_id = ?",
-                (connection_id,),
-            )
+            tx.run(self._sql.spend, named)
+            return row
+
+        row = self._db.write(write)
+        if row is None:
+            return None
         return Pending(
             connection_id, row["host_id"], row["provider"], row["code_verifier"], row["redirect_url"]
         )
@@ -122,30 +147,23 @@ class OAuthStore:
     def authorized(self, connection_id: str, tokens: Tokens, now: datetime) -> CalendarConnection:
         """The callback got tokens: the connection is connected (its first import follows) and
         exports meetings, as a CalDAV account does from the start."""
-        with self._store._write() as conn:
-            conn.execute(
-                "UPDATE oauth_accounts SET refresh_token = ?, access_token = ?, access_expires = ?"
-                " WHERE connection_id = ?",
-                (tokens.refresh_token, tokens.access_token, tokens.expires_at.timestamp(), connection_id),
-            )
-            conn.execute(
-                "UPDATE calendar_connections SET status = 'connected', error_reason = NULL, export_enabled = 1,"
-                " imported_at = ?, refreshed_at = ? WHERE connection_id = ? AND status != 'disconnected'",
-                (ts(now), ts(now), connection_id),
-            )
-            return rows.to_connection(conn.execute(_CONNECTION, (connection_id,)).fetchone())
+        named = {"connection": connection_id}
+        grant = named | {
+            "refresh": tokens.refresh_token,
+            "access": tokens.access_token,
+            "expires": tokens.expires_at.timestamp(),
+        }
+
+        def write(tx: Tx) -> rows.Row | None:
+            tx.run(self._sql.grant, grant)
+            tx.run(self._sql.authorized, named | {"now": ts(now)})
+            return tx.one(self._sql.connection, named)
+
+        return rows.to_connection(_found(self._db.write(write)))
 
     def account(self, connection_id: str) -> OAuthAccount | None:
         """The OAuth side of a connection; None for one that is not an OAuth connection."""
-        row = (
-            self._store._conn()
-            .execute(
-                "SELECT a.*, c.host_id, c.provider FROM oauth_accounts a JOIN calendar_connections c"
-                " ON c.connection_id = a.connection_id WHERE a.connection_id = ?",
-                (connection_id,),
-            )
-            .fetchone()
-        )
+        row = self._db.read(lambda tx: tx.one(self._sql.account, {"connection": connection_id}))
         if row is None:
             return None
         return OAuthAccount(
@@ -162,12 +180,13 @@ class OAuthStore:
 
     def save_tokens(self, connection_id: str, tokens: Tokens) -> None:
         """A refreshed access token, and the refresh token when the provider sent a new one."""
-        with self._store._write() as conn:
-            conn.execute(
-                "UPDATE oauth_accounts SET access_token = ?, access_expires = ?,"
-                " refresh_token = COALESCE(?, refresh_token) WHERE connection_id = ?",
-                (tokens.access_token, tokens.expires_at.timestamp(), tokens.refresh_token, connection_id),
-            )
+        saved = {
+            "connection": connection_id,
+            "access": tokens.access_token,
+            "expires": tokens.expires_at.timestamp(),
+            "refresh": tokens.refresh_token,
+        }
+        self._db.write(lambda tx: tx.run(self._sql.save_tokens, saved))
 
     def imported(
         self,
@@ -182,82 +201,111 @@ class OAuthStore:
     ) -> bool:
         """Apply one sync round and make the connection's busy rows its events in `window`; False
         when the claim was lost (nothing written). OutboundError too_large past either limit."""
-        with self._store._write() as conn:
-            holder = self._holder(conn, connection_id, claim)
+        sql, named = self._sql, {"connection": connection_id}
+
+        def write(tx: Tx) -> bool:
+            holder = tx.one(sql.holder, named | {"claim": claim})
             if holder is None:
                 return False
+            host = {"host": str(holder["host_id"])}
             if changes.full:
-                conn.execute("DELETE FROM oauth_events WHERE connection_id = ?", (connection_id,))
-            conn.executemany(
-                "DELETE FROM oauth_events WHERE connection_id = ? AND event_id = ?",
-                [(connection_id, event_id) for event_id in changes.removed],
+                tx.run(sql.drop_events, named)
+            tx.many(sql.drop_event, [named | {"event": event_id} for event_id in changes.removed])
+            tx.many(
+                sql.put_event,
+                [named | {"event": e.event_id, "start": ts(e.start), "end": ts(e.end)} for e in changes.busy],
             )
-            conn.executemany(
-                "INSERT OR REPLACE INTO oauth_events VALUES (?, ?, ?, ?)",
-                [(connection_id, e.event_id, ts(e.start), ts(e.end)) for e in changes.busy],
-            )
-            (kept,) = conn.execute(
-                "SELECT COUNT(*) FROM oauth_events WHERE connection_id = ?", (connection_id,)
-            ).fetchone()
-            (others,) = conn.execute(
-                "SELECT COUNT(*) FROM busy WHERE host_id = ? AND connection_id != ?", (holder, connection_id)
-            ).fetchone()
-            if kept > max_events or others + kept > host_limit:
+            kept, others = tx.one(sql.count_events, named), tx.one(sql.busy_elsewhere, named | host)
+            kept_n, others_n = int(_found(kept)["n"]), int(_found(others)["n"])
+            if kept_n > max_events or others_n + kept_n > host_limit:
                 raise OutboundError("too_large")  # rolled back: the last good import stays
-            conn.execute("DELETE FROM busy WHERE connection_id = ?", (connection_id,))
-            conn.execute(
-                "INSERT INTO busy SELECT connection_id, ?, start_ts, end_ts FROM oauth_events"
-                " WHERE connection_id = ? AND start_ts < ? AND end_ts > ?",
-                (holder, connection_id, ts(window[1]), ts(window[0])),
-            )
-            conn.execute(
-                "UPDATE oauth_accounts SET sync_cursor = ?, full_sync_at = CASE WHEN ? THEN ? ELSE full_sync_at END"
-                " WHERE connection_id = ?",
-                (changes.cursor, changes.full, now.timestamp(), connection_id),
-            )
-            conn.execute(
-                "UPDATE calendar_connections SET status = 'connected', error_reason = NULL, imported_at = ?,"
-                " refreshed_at = ?, refresh_until = 0, refresh_token = NULL WHERE connection_id = ?",
-                (ts(now), ts(now), connection_id),
-            )
-        return True
+            tx.run(sql.drop_busy, named)
+            tx.run(sql.add_busy, named | host | {"since": ts(window[0]), "until": ts(window[1])})
+            full_at = now.timestamp() if changes.full else None
+            tx.run(sql.synced, named | {"cursor": changes.cursor, "full_at": full_at})
+            tx.run(sql.imported, named | {"now": ts(now)})
+            return True
+
+        return self._db.write(write)
 
     def forget_cursor(self, connection_id: str) -> None:
         """The provider dropped the sync cursor: the next round is a full one."""
-        with self._store._write() as conn:
-            conn.execute(
-                "UPDATE oauth_accounts SET sync_cursor = NULL WHERE connection_id = ?", (connection_id,)
-            )
+        self._db.write(lambda tx: tx.run(self._sql.forget_cursor, {"connection": connection_id}))
 
     def failed(
         self, connection_id: str, reason: CalendarErrorReason, now: datetime, *, claim: str | None = None
     ) -> CalendarConnection | None:
         """The connection turns `error` with its reason and keeps its busy times (None: claim lost)."""
-        with self._store._write() as conn:
-            if self._holder(conn, connection_id, claim) is None:
-                return None
-            conn.execute(
-                "UPDATE calendar_connections SET status = 'error', error_reason = ?, refreshed_at = ?,"
-                " refresh_until = 0, refresh_token = NULL WHERE connection_id = ?",
-                (reason, ts(now), connection_id),
-            )
-            return rows.to_connection(conn.execute(_CONNECTION, (connection_id,)).fetchone())
+        named = {"connection": connection_id}
 
-    def forget(self, connection_id: str) -> None:
-        """A disconnected connection keeps no tokens, cursor or events."""
-        with self._store._write() as conn:
-            conn.execute("DELETE FROM oauth_events WHERE connection_id = ?", (connection_id,))
-            conn.execute("DELETE FROM oauth_accounts WHERE connection_id = ?", (connection_id,))
+        def write(tx: Tx) -> rows.Row | None:
+            if tx.one(self._sql.holder, named | {"claim": claim}) is None:
+                return None
+            tx.run(self._sql.failed, named | {"reason": reason, "now": ts(now)})
+            return tx.one(self._sql.connection, named)
+
+        row = self._db.write(write)
+        return None if row is None else rows.to_connection(row)
 
     def connection(self, connection_id: str) -> CalendarConnection:
-        return rows.to_connection(self._store._conn().execute(_CONNECTION, (connection_id,)).fetchone())
+        row = self._db.read(lambda tx: tx.one(self._sql.connection, {"connection": connection_id}))
+        return rows.to_connection(_found(row))
 
-    @staticmethod
-    def _holder(conn: sqlite3.Connection, connection_id: str, claim: str | None) -> str | None:
-        """The host of a live connection whose refresh claim is `claim` (None: no claim needed)."""
-        row = conn.execute(
-            "SELECT host_id FROM calendar_connections WHERE connection_id = ? AND status != 'disconnected'"
-            " AND (? IS NULL OR refresh_token = ?)",
-            (connection_id, claim, claim),
-        ).fetchone()
-        return None if row is None else str(row[0])
+
+def _found(row: rows.Row | None) -> rows.Row:
+    assert row is not None  # written in the same transaction, or a count
+    return row
+
+
+# --- SQLite ---------------------------------------------------------------------------------------
+
+SQLITE = OAuthSql(
+    expired_pending="SELECT c.connection_id FROM calendar_connections c JOIN oauth_accounts a"
+    " ON a.connection_id = c.connection_id WHERE c.host_id = :host AND c.provider = :provider"
+    " AND c.status = 'pending' AND a.pending_until < :now",
+    drop_account="DELETE FROM oauth_accounts WHERE connection_id = :connection",
+    drop_connection="DELETE FROM calendar_connections WHERE connection_id = :connection",
+    add_connection="INSERT INTO calendar_connections (connection_id, host_id, provider, status, ics_url,"
+    " import_enabled, export_enabled, imported_at, refreshed_at)"
+    " VALUES (:connection, :host, :provider, 'pending', :ics_url, 1, 0, :now, :now)",
+    add_account="INSERT INTO oauth_accounts (connection_id, calendar_id, redirect_url, state_nonce,"
+    " code_verifier, pending_until) VALUES (:connection, :calendar_id, :redirect_url, :nonce, :verifier, :until)",
+    # The write lock (BEGIN IMMEDIATE) keeps a second callback out until this one has spent it.
+    pending="SELECT c.host_id, c.provider, a.code_verifier, a.redirect_url FROM calendar_connections c"
+    " JOIN oauth_accounts a ON a.connection_id = c.connection_id WHERE c.connection_id = :connection"
+    " AND c.provider = :provider AND c.status = 'pending' AND a.state_nonce = :nonce AND a.pending_until >= :now",
+    spend="UPDATE oauth_accounts SET state_nonce = NULL, code_verifier = NULL WHERE connection_id = :connection",
+    grant="UPDATE oauth_accounts SET refresh_token = :refresh, access_token = :access, access_expires = :expires"
+    " WHERE connection_id = :connection",
+    authorized="UPDATE calendar_connections SET status = 'connected', error_reason = NULL, export_enabled = 1,"
+    " imported_at = :now, refreshed_at = :now WHERE connection_id = :connection AND status != 'disconnected'",
+    account="SELECT a.*, c.host_id, c.provider FROM oauth_accounts a JOIN calendar_connections c"
+    " ON c.connection_id = a.connection_id WHERE a.connection_id = :connection",
+    save_tokens="UPDATE oauth_accounts SET access_token = :access, access_expires = :expires,"
+    " refresh_token = COALESCE(:refresh, refresh_token) WHERE connection_id = :connection",
+    holder="SELECT host_id FROM calendar_connections WHERE connection_id = :connection"
+    " AND status != 'disconnected' AND (:claim IS NULL OR refresh_token = :claim)",
+    drop_events="DELETE FROM oauth_events WHERE connection_id = :connection",
+    drop_event="DELETE FROM oauth_events WHERE connection_id = :connection AND event_id = :event",
+    put_event="INSERT INTO oauth_events VALUES (:connection, :event, :start, :end)"
+    " ON CONFLICT (connection_id, event_id) DO UPDATE SET start_ts = excluded.start_ts, end_ts = excluded.end_ts",
+    count_events="SELECT COUNT(*) AS n FROM oauth_events WHERE connection_id = :connection",
+    busy_elsewhere="SELECT COUNT(*) AS n FROM busy WHERE host_id = :host AND connection_id != :connection",
+    drop_busy="DELETE FROM busy WHERE connection_id = :connection",
+    add_busy="INSERT INTO busy SELECT connection_id, :host, start_ts, end_ts FROM oauth_events"
+    " WHERE connection_id = :connection AND start_ts < :until AND end_ts > :since",
+    synced="UPDATE oauth_accounts SET sync_cursor = :cursor, full_sync_at = COALESCE(:full_at, full_sync_at)"
+    " WHERE connection_id = :connection",
+    imported="UPDATE calendar_connections SET status = 'connected', error_reason = NULL, imported_at = :now,"
+    " refreshed_at = :now, refresh_until = 0, refresh_token = NULL WHERE connection_id = :connection",
+    forget_cursor="UPDATE oauth_accounts SET sync_cursor = NULL WHERE connection_id = :connection",
+    failed="UPDATE calendar_connections SET status = 'error', error_reason = :reason, refreshed_at = :now,"
+    " refresh_until = 0, refresh_token = NULL WHERE connection_id = :connection",
+    connection="SELECT c.*, (SELECT COUNT(*) FROM busy b WHERE b.connection_id = c.connection_id)"
+    " AS busy_count FROM calendar_connections c WHERE c.connection_id = :connection",
+)
+
+
+def sqlite_oauth(store: Store) -> OAuthStore:
+    """OAuth connections on a SQLite file."""
+    return OAuthStore(SqliteDatabase(store), SQLITE)

@@ -98,7 +98,9 @@ class _PgTx:
             cur.executemany(sql.encode(), params)
 
 
-class _PgDatabase:
+class PgDatabase:
+    """A PostgreSQL database as the rules of calendar_sync.py and oauth_store.py use it."""
+
     def __init__(self, store: PgStore) -> None:
         self._store = store
 
@@ -115,4 +117,4 @@ class _PgDatabase:
 
 def pg_sync(store: PgStore) -> CalendarSync:
     """The sync rules on a PostgreSQL database."""
-    return CalendarSync(_PgDatabase(store), POSTGRES)
+    return CalendarSync(PgDatabase(store), POSTGRES)

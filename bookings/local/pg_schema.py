@@ -136,8 +136,7 @@ _V8_CALENDAR_EXPORTS: Migration = (
     "CREATE TABLE calendar_export_targets (connection_id TEXT PRIMARY KEY, target TEXT NOT NULL)",
 )
 
-# As the file's migration 9 (OAuth calendars), numbered and placed the same way; OAuth connections
-# run on the file only so far.
+# As the file's migration 9 (OAuth calendars), numbered and placed the same way.
 _V9_OAUTH_CALENDARS: Migration = (
     """CREATE TABLE oauth_accounts (
         connection_id TEXT PRIMARY KEY REFERENCES calendar_connections, calendar_id TEXT,
