@@ -182,6 +182,22 @@ class Account(Domain):
     meetings_used: int  # meetings counted against the plan: past and upcoming, not cancelled
 
 
+# The outbound guard's reasons; `auth_failed`: the calendar refused the stored credentials when a
+# meeting was exported; and the OAuth ones: the owner declined (access_denied), the authorization
+# could not be completed (authorization_failed), access was withdrawn (revoked).
+CalendarErrorReason = Literal[
+    "unreachable",
+    "refused_address",
+    "too_large",
+    "not_icalendar",
+    "timeout",
+    "auth_failed",
+    "access_denied",
+    "authorization_failed",
+    "revoked",
+]
+
+
 class CalendarConnection(Domain):
     connection_id: str
     host_id: str
@@ -192,11 +208,7 @@ class CalendarConnection(Domain):
     account_email: str | None = None
     busy_intervals: int | None = None  # busy times imported, where the backend knows
     # Why the last refresh failed (status "error"); the busy times of the last good one still count.
-    # `auth_failed`: the calendar refused the stored credentials when a meeting was exported.
-    error_reason: (
-        Literal["unreachable", "refused_address", "too_large", "not_icalendar", "timeout", "auth_failed"]
-        | None
-    ) = None
+    error_reason: CalendarErrorReason | None = None
 
 
 class ConnectCalendarRequest(Domain):
@@ -207,6 +219,7 @@ class ConnectCalendarRequest(Domain):
     password: str | None = Field(default=None, repr=False)  # Apple app-specific password; never shown
     ics_url: str | None = None
     caldav_url: str | None = None  # a CalDAV server other than iCloud's
+    calendar_id: str | None = None  # Outlook (OAuth): the calendar to import; None is the default one
 
 
 class ConnectCalendarResult(Domain):
@@ -214,6 +227,13 @@ class ConnectCalendarResult(Domain):
     connection: CalendarConnection | None = None
     authorization_url: str | None = None
     next_step: str
+
+
+class AuthorizationOutcome(Domain):
+    """What an OAuth callback did: the connection as it now is, and where its owner goes next."""
+
+    connection: CalendarConnection
+    redirect_url: str | None = None
 
 
 # --- set-up (the Admin port) ----------------------------------------------------------------------

@@ -9,10 +9,11 @@ timezone-aware. Failures are raised as bookings.errors types, never as vendor ex
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Literal, Protocol
 
 from wix_meetings_mcp.bookings.model import (
     Account,
+    AuthorizationOutcome,
     BookingRequest,
     CalendarConnection,
     ConnectCalendarRequest,
@@ -85,6 +86,22 @@ class CalendarFeeds(Protocol):
 
     async def export_feed(self, secret: str) -> tuple[Host, list[tuple[Meeting, int]]] | None:
         """The host a secret names and their meetings, each with its iCalendar SEQUENCE; None: none."""
+        ...
+
+
+class CalendarAuthorizations(Protocol):
+    """Calendars the server itself connects by OAuth (the local engine): the provider's callback."""
+
+    async def finish_authorization(
+        self,
+        provider: Literal["google", "outlook"],
+        *,
+        state: str | None,
+        code: str | None,
+        error: str | None,
+    ) -> AuthorizationOutcome:
+        """Complete the pending connection `state` names. InvalidArgument when the state is bad,
+        expired or already used (nothing is stored); a refusal at the provider turns it `error`."""
         ...
 
 

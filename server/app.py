@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal, cast
 import anyio
 
 from wix_meetings_mcp import __version__
-from wix_meetings_mcp.bookings.port import Backend, CalendarFeeds
+from wix_meetings_mcp.bookings.port import Backend, CalendarAuthorizations, CalendarFeeds
 from wix_meetings_mcp.bookings.records import Records
 from wix_meetings_mcp.server.audit import AuditTrail
 from wix_meetings_mcp.server.settings import Settings, machine_zone
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
     import httpx
 
+    from wix_meetings_mcp.bookings.local.oauth import OAuthSetup
+    from wix_meetings_mcp.bookings.local.oauth_export import CalendarClients
     from wix_meetings_mcp.bookings.local.pg_exports import PgExportQueue
     from wix_meetings_mcp.bookings.local.pg_outbox import PgOutbox
     from wix_meetings_mcp.server.export_worker import ExportWorker
@@ -79,10 +81,12 @@ async def open_backend(
     records: Records | None = None,
     on_queued: Callable[[], None] | None = None,
     on_export: Callable[[], None] | None = None,
+    oauth: OAuthSetup | None = None,
 ) -> Backend:
     """The only place an adapter is chosen; `records` is the shared database's (None: in memory);
     `on_queued` wakes the invitation sender after a local write queued mail, `on_export` the
-    calendar export worker after a local write that may have queued exports."""
+    calendar export worker after a local write that may have queued exports; `oauth`: the local
+    engine's Google and Outlook OAuth clients (`oauth_setup`)."""
     if settings.backend == "local":
         from zoneinfo import ZoneInfo
 
@@ -106,6 +110,7 @@ async def open_backend(
             on_queued=on_queued,
             refresh_interval=timedelta(minutes=settings.calendar_refresh_minutes),
             on_export=on_export,
+            oauth=oauth,
         )
     if settings.backend == "meetergo":
         from wix_meetings_mcp.bookings.meetergo import MeetergoBackend, MeetergoClient
@@ -139,6 +144,32 @@ async def open_backend(
         business_name=settings.business_name or "Wix site",
         time_zone=settings.time_zone,
     )
+
+
+def oauth_setup(settings: Settings, public_url: str | None, secret: bytes) -> OAuthSetup:
+    """The OAuth clients the operator configured (settings), where the pages are, the secret."""
+    from wix_meetings_mcp.bookings.local.oauth import OAuthApp, OAuthProvider, OAuthSetup
+
+    apps: dict[OAuthProvider, OAuthApp] = {}
+    if settings.google_client_id and settings.google_client_secret:
+        apps["google"] = OAuthApp(
+            provider="google",
+            client_id=settings.google_client_id,
+            client_secret=settings.google_client_secret.get_secret_value(),
+            authorization_url=settings.google_authorization_url,
+            token_url=settings.google_token_url,
+            api_url=settings.google_api_url,
+        )
+    if settings.microsoft_client_id and settings.microsoft_client_secret:
+        apps["outlook"] = OAuthApp(
+            provider="outlook",
+            client_id=settings.microsoft_client_id,
+            client_secret=settings.microsoft_client_secret.get_secret_value(),
+            authorization_url=settings.microsoft_authorization_url,
+            token_url=settings.microsoft_token_url,
+            api_url=settings.microsoft_api_url,
+        )
+    return OAuthSetup(apps=apps, public_url=public_url, secret=secret)
 
 
 class Readiness:
@@ -196,7 +227,15 @@ async def open_deps(
         stack.push_async_callback(http.aclose)
         chosen = backend
         sender = mail_sender(settings, clock, tls_context=mail_tls) if backend is None else None
-        exporter = export_worker(settings, clock, http) if backend is None and refresh_calendars else None
+        exports = backend is None and refresh_calendars and settings.backend == "local"
+        exporter: ExportWorker | None = None
+
+        def wake_exporter() -> None:  # the worker is built just after the engine it exports for
+            if exporter is not None:
+                exporter.wake()
+
+        secret = state.secret()
+        base = public_url or settings.public_url
         if chosen is None:
             chosen = await open_backend(
                 settings,
@@ -204,9 +243,12 @@ async def open_deps(
                 http,
                 records=state,
                 on_queued=None if sender is None else sender.wake,
-                on_export=None if exporter is None else exporter.wake,
+                on_export=wake_exporter if exports else None,
+                oauth=oauth_setup(settings, base, secret) if settings.backend == "local" else None,
             )
             stack.push_async_callback(_close, chosen)
+        if exports:
+            exporter = export_worker(settings, clock, http, cast("CalendarClients", chosen))
         refresher = _refresher(chosen) if backend is None and refresh_calendars else None
         if sender is not None or refresher is not None or exporter is not None:
             tasks = await stack.enter_async_context(anyio.create_task_group())
@@ -214,12 +256,9 @@ async def open_deps(
             for worker in (sender, refresher, exporter):
                 if worker is not None:
                     tasks.start_soon(worker.run)
-        secret = state.secret()
         if readiness is not None:
             readiness.backend, readiness.state = chosen, state
-        pages = (
-            PublicPages(public_url or settings.public_url, secret) if settings.backend == "local" else None
-        )
+        pages = PublicPages(base, secret) if settings.backend == "local" else None
         if sender is not None and pages is not None:
             sender.manage_url = pages.meeting_url
         yield Deps(
@@ -237,6 +276,7 @@ async def open_deps(
             # Import ages and export feeds are the local engine's (vendors sync calendars themselves).
             feeds=cast("CalendarFeeds", chosen) if chosen.name == "local" else None,
             keeps_receipts=_keeps_receipts(settings, chosen),
+            authorizations=cast("CalendarAuthorizations", chosen) if chosen.name == "local" else None,
         )
 
 
@@ -334,14 +374,15 @@ def mail_sender(
 
 
 def export_worker(
-    settings: Settings, clock: Clock, http: Callable[[], httpx.AsyncClient]
-) -> ExportWorker | None:
-    """The worker that writes the local engine's meetings into hosts' calendars (CalDAV so far);
-    every request through an outbound guard with the operator's private-host list."""
-    if settings.backend != "local":
-        return None
+    settings: Settings, clock: Clock, http: Callable[[], httpx.AsyncClient], calendars: CalendarClients
+) -> ExportWorker:
+    """The worker that writes the local engine's meetings into hosts' calendars: CalDAV with the
+    stored account (every request through an outbound guard with the operator's private-host
+    list), Google and Outlook through the engine's OAuth clients (`calendars`)."""
     from wix_meetings_mcp.bookings.local.caldav_export import CalDavExporter
+    from wix_meetings_mcp.bookings.local.exporters import Exporter
     from wix_meetings_mcp.bookings.local.exports import ExportQueue
+    from wix_meetings_mcp.bookings.local.oauth_export import OAuthExporter
     from wix_meetings_mcp.bookings.outbound import Outbound
     from wix_meetings_mcp.server.export_worker import ExportWorker
 
@@ -353,7 +394,12 @@ def export_worker(
     else:
         queue = ExportQueue(settings.db_path)
     outbound = Outbound(allowed_private_hosts=settings.allowed_private_hosts)
-    exporters = {"apple": CalDavExporter(queue, outbound=outbound, http=http)}
+    oauth = OAuthExporter(calendars)
+    exporters: dict[str, Exporter] = {
+        "apple": CalDavExporter(queue, outbound=outbound, http=http),
+        "google": oauth,
+        "outlook": oauth,
+    }
     return ExportWorker(queue, exporters, clock=clock)
 
 

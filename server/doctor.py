@@ -255,7 +255,7 @@ def _calendars(settings: Settings) -> list[Check]:
             continue
         tried = f"last refresh {_moment(refreshed or imported)}"
         export = export_errors.get(connection_id, "")
-        if status == "error" and reason == "auth_failed":
+        if status == "error" and reason == "auth_failed" and provider == "apple":
             checks.append(
                 (
                     False,
@@ -263,12 +263,20 @@ def _calendars(settings: Settings) -> list[Check]:
                     "Connect it again with a new app-specific password",
                 )
             )
+        elif status == "error" and reason == "auth_failed":
+            checks.append(
+                (
+                    False,
+                    f"{name}: error (auth_failed: its access was refused), {tried}{export}. "
+                    f"{_FIXES['revoked']}",
+                )
+            )
         elif status == "error":
             checks.append(
                 (
                     False,
                     f"{name}: error ({reason}), {tried}; the busy times imported {_moment(imported)} "
-                    f"still count{export}. Check the calendar's iCal address and connect it again",
+                    f"still count{export}. {_FIXES.get(reason, _FIXES[None])}",
                 )
             )
         else:
@@ -276,6 +284,14 @@ def _calendars(settings: Settings) -> list[Check]:
             on = ", export on" if exporting else ""
             checks.append((True, f"{name}: {status}, {tried}{off}{on}{export}"))
     return checks
+
+
+_FIXES = {
+    None: "Check the calendar's iCal address (or CalDAV password) and connect it again",
+    "revoked": "Access was withdrawn at the provider: connect the calendar again (the owner signs in anew)",
+    "access_denied": "The owner declined access: connect the calendar again if they want it connected",
+    "authorization_failed": "The sign-in did not complete: connect the calendar again",
+}
 
 
 def _moment(epoch: int | None) -> str:

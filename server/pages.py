@@ -42,6 +42,7 @@ from wix_meetings_mcp.server.page_kit import (
 from wix_meetings_mcp.server.rate_limit import FailureLimiter
 from wix_meetings_mcp.tools import guards
 from wix_meetings_mcp.tools.booking import AttendeeIn, book
+from wix_meetings_mcp.tools.calendars import finish_authorization
 from wix_meetings_mcp.tools.context import Deps
 from wix_meetings_mcp.tools.meetings import cancel, reschedule
 from wix_meetings_mcp.tools.public import PublicPages
@@ -50,7 +51,7 @@ from wix_meetings_mcp.tools.slots import free_slots
 
 logger = logging.getLogger(__name__)
 
-PREFIXES = ("/book/", "/m/", "/feeds/", "/pages-static/")
+PREFIXES = ("/book/", "/m/", "/feeds/", "/oauth/", "/pages-static/")
 DAYS_SHOWN = 7
 POSTS_PER_MINUTE = 10  # per client address: a person books, moves or cancels a few times at most
 _FIELD_NAMES = {"name": "name", "email": "email", "phone": "phone", "time_zone": "tz"}
@@ -79,6 +80,7 @@ class Pages:
                 Route("/m/{token}/reschedule", self._guard(self.move), methods=["GET", "POST"]),
                 Route("/m/{token}/cancel", self._guard(self.cancel), methods=["GET", "POST"]),
                 Route("/feeds/{name}", self._guard(self.export_feed)),
+                Route("/oauth/{provider}/callback", self._guard(self.oauth_callback)),
                 Route("/pages-static/{name}", static),
             ],
             lifespan=lifespan,
@@ -272,6 +274,48 @@ class Pages:
         host, meetings = found
         body = calendar_file.host_feed_ics(host, meetings, now=d.clock())
         return Response(body, media_type="text/calendar; charset=utf-8", headers=SECURITY_HEADERS)
+
+    # --- a calendar's OAuth callback -----------------------------------------------------------------
+
+    async def oauth_callback(self, request: Request) -> Response:
+        """Where Google or Microsoft sends the host back after sign-in (the redirect URI to register)."""
+        d, _ = self._open()
+        provider = request.path_params["provider"]
+        if provider not in ("google", "outlook"):
+            raise NotFound("no such provider")
+        query = request.query_params
+        try:
+            outcome = await finish_authorization(
+                d, provider, state=_short(query.get("state"), 1024), code=_short(query.get("code"), 4096),
+                error=_short(query.get("error"), 64) or (None if "error" not in query else "unknown"),
+            )  # fmt: skip
+        except InvalidArgument:
+            return notice(
+                "Not connected",
+                "This sign-in link is not valid any more (it was used already, or it expired). "
+                "Please ask for a new one.",
+                400,
+            )
+        connection = outcome.connection
+        if outcome.redirect_url:
+            back = urlencode({"connection_id": connection.connection_id, "status": connection.status})
+            joiner = "&" if "?" in outcome.redirect_url else "?"
+            return RedirectResponse(
+                f"{outcome.redirect_url}{joiner}{back}", status_code=303, headers=SECURITY_HEADERS
+            )
+        if connection.status == "connected":
+            return notice("Calendar connected", "Your calendar is connected. You can close this page.", 200)
+        if connection.error_reason == "access_denied":
+            return notice("Not connected", "Access was not allowed, so the calendar is not connected.", 200)
+        if connection.error_reason == "authorization_failed":
+            return notice(
+                "Not connected", "The sign-in could not be completed. Please ask for a new link.", 200
+            )
+        return notice(  # access was granted; reading the calendar failed and is tried again later
+            "Calendar connected",
+            "Your calendar is connected; it could not be read yet and will be tried again.",
+            200,
+        )
 
     async def move(self, request: Request) -> Response:
         d, pages, meeting, token = await self._meeting(request)

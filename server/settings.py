@@ -24,6 +24,16 @@ from wix_meetings_mcp.tools.confirm import ConfirmMode
 from wix_meetings_mcp.tools.registry import DEFAULT_TOOLSETS, TOOLSETS
 from wix_meetings_mcp.tools.spec import Toolset
 
+# The providers' OAuth and calendar API addresses (Google: OAuth 2.0 for web server apps and
+# Calendar API v3; Microsoft: identity platform v2.0 with the `common` tenant, so work, school and
+# personal accounts sign in, and Graph v1.0).
+GOOGLE_AUTHORIZATION_URL = "https://accounts.google.com/o/oauth2/v2/auth"
+GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
+GOOGLE_API_URL = "https://www.googleapis.com/calendar/v3"
+MICROSOFT_AUTHORIZATION_URL = "https://login.microsoftonline.com/common/oauth2/v2.0/authorize"
+MICROSOFT_TOKEN_URL = "https://login.microsoftonline.com/common/oauth2/v2.0/token"
+MICROSOFT_API_URL = "https://graph.microsoft.com/v1.0"
+
 EMAIL = re.compile(r"[^@\s<>,;]{1,64}@[^@\s<>,;]+\.[^@\s<>,;]+")
 
 
@@ -143,6 +153,72 @@ class Settings(BaseSettings):
             return None
         user = smtp_target(self.smtp_url.get_secret_value()).username
         return user if user and EMAIL.fullmatch(user) else None
+
+    # Google and Microsoft calendars by OAuth (local backend): the OAuth clients the operator
+    # registered, and the providers' addresses (the real ones; tests point them at fakes).
+    google_client_id: str | None = Field(
+        None, validation_alias=_env("google_client_id", "MEETINGS_GOOGLE_CLIENT_ID")
+    )
+    google_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env("google_client_secret", "MEETINGS_GOOGLE_CLIENT_SECRET")
+    )
+    google_authorization_url: str = Field(
+        GOOGLE_AUTHORIZATION_URL,
+        validation_alias=_env("google_authorization_url", "MEETINGS_GOOGLE_AUTHORIZATION_URL"),
+    )
+    google_token_url: str = Field(
+        GOOGLE_TOKEN_URL, validation_alias=_env("google_token_url", "MEETINGS_GOOGLE_TOKEN_URL")
+    )
+    google_api_url: str = Field(
+        GOOGLE_API_URL, validation_alias=_env("google_api_url", "MEETINGS_GOOGLE_API_URL")
+    )
+    microsoft_client_id: str | None = Field(
+        None, validation_alias=_env("microsoft_client_id", "MEETINGS_MICROSOFT_CLIENT_ID")
+    )
+    microsoft_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env("microsoft_client_secret", "MEETINGS_MICROSOFT_CLIENT_SECRET")
+    )
+    microsoft_authorization_url: str = Field(
+        MICROSOFT_AUTHORIZATION_URL,
+        validation_alias=_env("microsoft_authorization_url", "MEETINGS_MICROSOFT_AUTHORIZATION_URL"),
+    )
+    microsoft_token_url: str = Field(
+        MICROSOFT_TOKEN_URL, validation_alias=_env("microsoft_token_url", "MEETINGS_MICROSOFT_TOKEN_URL")
+    )
+    microsoft_api_url: str = Field(
+        MICROSOFT_API_URL, validation_alias=_env("microsoft_api_url", "MEETINGS_MICROSOFT_API_URL")
+    )
+
+    @field_validator(
+        "google_authorization_url",
+        "google_token_url",
+        "google_api_url",
+        "microsoft_authorization_url",
+        "microsoft_token_url",
+        "microsoft_api_url",
+    )
+    @classmethod
+    def _provider_url(cls, value: str, info: ValidationInfo) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
+            raise ValueError(f"MEETINGS_{str(info.field_name).upper()} takes an http(s) address")
+        return value.strip().rstrip("/")
+
+    @field_validator(
+        "google_client_id", "microsoft_client_id", "google_client_secret", "microsoft_client_secret"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: str | SecretStr | None) -> str | SecretStr | None:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return value if text and text.strip() else None
+
+    @model_validator(mode="after")
+    def _oauth_pairs(self) -> Settings:
+        for key in ("google", "microsoft"):
+            if (getattr(self, f"{key}_client_id") is None) != (getattr(self, f"{key}_client_secret") is None):
+                name = f"MEETINGS_{key.upper()}_CLIENT"
+                raise ValueError(f"{name}_ID and {name}_SECRET go together: set both or neither")
+        return self
 
     wix_api_key: SecretStr | None = None
     wix_site_id: str | None = None

@@ -131,3 +131,17 @@ def engine_db(request: pytest.FixtureRequest, db_path: Path) -> str:
     if request.param == "postgres":
         return str(request.getfixturevalue("postgres_url"))
     return str(db_path)
+
+
+def stored(db: str, sql: str) -> list[tuple[Any, ...]]:
+    """What a query finds in the engine's database `db` (an `engine_db`), read beside the engine."""
+    if db.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(db) as conn:
+            return [tuple(r) for r in conn.execute(sql.encode()).fetchall()]
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(db)) as conn:
+        return [tuple(r) for r in conn.execute(sql).fetchall()]

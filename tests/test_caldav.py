@@ -24,7 +24,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, stored
 from wix_meetings_mcp.bookings.errors import AuthFailed, InvalidArgument
 from wix_meetings_mcp.bookings.local import LocalBackend
 from wix_meetings_mcp.bookings.local.storage import open_store
@@ -212,6 +212,30 @@ async def test_a_caldav_refresh_picks_up_a_new_event_with_the_stored_credentials
 
     assert LATER[0] not in await free_starts(backend)
     assert (await backend.list_calendar_connections())[0].status == "connected"
+    backend.close()
+
+
+async def test_disconnecting_deletes_the_stored_password_and_a_reconnect_stores_it_again(
+    radicale: Radicale, engine_db: str, clock: FakeClock, http: httpx.AsyncClient
+) -> None:
+    await make_calendar(radicale, "work", "Work", DENTIST)
+    backend = engine(engine_db, clock, http)
+    connected = await backend.connect_calendar(apple(radicale))
+    assert connected.connection is not None
+    assert [r[-1] for r in stored(engine_db, "SELECT * FROM caldav_accounts")] == [PASSWORD]
+
+    gone = await backend.disconnect_calendar(connected.connection.connection_id)
+
+    assert gone.status == "disconnected"
+    assert stored(engine_db, "SELECT * FROM caldav_accounts") == []
+    clock.advance(minutes=16)
+    assert await backend.refresh_calendars() == 0  # nothing left to sign in with, nothing tried
+    assert DENTIST[0] in await free_starts(backend)
+
+    again = await backend.connect_calendar(apple(radicale))
+    assert again.connection is not None and again.connection.status == "connected"
+    assert len(stored(engine_db, "SELECT * FROM caldav_accounts")) == 1
+    assert DENTIST[0] not in await free_starts(backend)
     backend.close()
 
 

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 
-from wix_meetings_mcp.bookings.errors import InvalidArgument
-from wix_meetings_mcp.bookings.model import CalendarProvider, ConnectCalendarRequest
+from wix_meetings_mcp.bookings.errors import InvalidArgument, NotSupported
+from wix_meetings_mcp.bookings.model import AuthorizationOutcome, CalendarProvider, ConnectCalendarRequest
 from wix_meetings_mcp.tools import guards
 from wix_meetings_mcp.tools.booking import EMAIL
-from wix_meetings_mcp.tools.context import ToolContext, deps
+from wix_meetings_mcp.tools.context import Deps, ToolContext, deps
 from wix_meetings_mcp.tools.results import ConnectionsResult, ConnectResult, SyncResult, connection_out
 
 HostId = Annotated[
@@ -25,7 +25,7 @@ async def connect_calendar(
     host_id: HostId = None,
     redirect_url: Annotated[
         str | None,
-        Field(default=None, max_length=2048, pattern=r"^https?://", description="OAuth return URL."),
+        Field(default=None, max_length=2048, pattern=r"^https?://", description="After OAuth."),
     ] = None,
     email: Annotated[
         str | None, Field(default=None, max_length=254, pattern=EMAIL, description="Apple ID.")
@@ -44,17 +44,18 @@ async def connect_calendar(
             default=None,
             max_length=2048,
             pattern=r"^(https?|webcal|file)://",
-            description="Secret iCal address.",
+            description="iCal address.",
         ),
     ] = None,
     caldav_url: Annotated[
         str | None,
-        Field(default=None, max_length=2048, pattern=r"^https?://", description="Other CalDAV server."),
+        Field(default=None, max_length=2048, pattern=r"^https?://", description="CalDAV server."),
+    ] = None,
+    calendar_id: Annotated[
+        str | None, Field(default=None, max_length=512, description="Outlook only.")
     ] = None,
 ) -> ConnectResult:
-    """Connect a host calendar (premium) so busy times block slots; see next_step
-    (authorization_url: for the host).
-    """
+    """Connect a host calendar (premium); busy times block slots. authorization_url: for the host."""
     d = deps(ctx)
     if ics_url is not None and ics_url.startswith("file:") and not d.allow_file_feeds:
         raise InvalidArgument(
@@ -72,6 +73,7 @@ async def connect_calendar(
             password=None if password is None else password.get_secret_value(),
             ics_url=ics_url,
             caldav_url=caldav_url,
+            calendar_id=calendar_id,
         )
     )
     connection = started.connection
@@ -84,8 +86,18 @@ async def connect_calendar(
     )
 
 
+async def finish_authorization(
+    d: Deps, provider: Literal["google", "outlook"], *, state: str | None, code: str | None, error: str | None
+) -> AuthorizationOutcome:
+    """The provider's OAuth callback (a page, not a tool): complete the pending connection the
+    signed state names. InvalidArgument for a bad, expired or used state; nothing is stored then."""
+    if d.authorizations is None:
+        raise NotSupported("this server does not connect calendars by OAuth itself")
+    return await d.authorizations.finish_authorization(provider, state=state, code=code, error=error)
+
+
 async def list_calendar_connections(ctx: ToolContext, host_id: HostId = None) -> ConnectionsResult:
-    """Connected calendars, export_feed_url."""
+    """Calendars, export_feed_url."""
     d = deps(ctx)
     connections = await d.backend.list_calendar_connections(host_id)
     feed_url = None
@@ -98,10 +110,10 @@ async def list_calendar_connections(ctx: ToolContext, host_id: HostId = None) ->
 async def update_calendar_sync(
     connection_id: Annotated[str, Field(max_length=128, description="From list_calendar_connections.")],
     ctx: ToolContext,
-    import_enabled: Annotated[bool | None, Field(default=None, description="Busy times block slots.")] = None,
+    import_enabled: Annotated[bool | None, Field(default=None, description="Blocks slots.")] = None,
     export_enabled: Annotated[bool | None, Field(default=None, description="Write meetings.")] = None,
 ) -> SyncResult:
-    """Switch import or export."""
+    """Import/export."""
     if import_enabled is None and export_enabled is None:
         raise InvalidArgument("nothing to change", next_step="Pass import_enabled, export_enabled or both.")
     changed = await deps(ctx).backend.update_calendar_sync(

@@ -13,7 +13,7 @@ from mcp.server.mcpserver import Context
 
 from wix_meetings_mcp.bookings.errors import ConfirmationRequired, InvalidArgument
 from wix_meetings_mcp.bookings.model import Account, Business, Meeting, Notification
-from wix_meetings_mcp.bookings.port import Backend, CalendarFeeds
+from wix_meetings_mcp.bookings.port import Backend, CalendarAuthorizations, CalendarFeeds
 from wix_meetings_mcp.tools.confirm import ConfirmationTokens, ConfirmMode, Gate, gate
 from wix_meetings_mcp.tools.idempotency import IdempotencyStore, args_hash
 from wix_meetings_mcp.tools.public import PublicPages
@@ -46,6 +46,8 @@ class Deps:
     # The backend keeps a write's receipt (idempotency result, audit row) in the write's own
     # transaction: the local engine on the server's own database.
     keeps_receipts: bool = False
+    # OAuth callbacks of calendars the server connects itself (the local engine; None elsewhere).
+    authorizations: CalendarAuthorizations | None = None
     _account: Account | None = field(default=None, repr=False)
     _account_at: datetime | None = field(default=None, repr=False)
 

@@ -27,10 +27,11 @@ from wix_meetings_mcp.bookings.local.admin import LocalAdmin
 from wix_meetings_mcp.bookings.local.calendar_sync import DueFeed
 from wix_meetings_mcp.bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
 from wix_meetings_mcp.bookings.local.slots import Interval, free_slots
-from wix_meetings_mcp.bookings.local.storage import EngineStore, Queued, calendar_sync
+from wix_meetings_mcp.bookings.local.storage import EngineStore, Queued, calendar_sync, oauth_store
 from wix_meetings_mcp.bookings.local.store import Store
 from wix_meetings_mcp.bookings.model import (
     Account,
+    AuthorizationOutcome,
     BookingRequest,
     Business,
     CalendarConnection,
@@ -60,12 +61,16 @@ if TYPE_CHECKING:
     import httpx  # only a type here: the client is injected
 
     from wix_meetings_mcp.bookings.local import caldav
+    from wix_meetings_mcp.bookings.local.calendar_api import CalendarClient
     from wix_meetings_mcp.bookings.local.feeds import FeedLimits, FeedReader
+    from wix_meetings_mcp.bookings.local.oauth import OAuthProvider, OAuthSetup
+    from wix_meetings_mcp.bookings.local.provider_http import ProviderLimits, Sleep
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 FREE_PLAN_MEETINGS = 3
+_DEFAULT_HOST_INTERVALS = 20_000  # as FeedLimits.host_intervals, without importing the feed reader
 IMPORT_HORIZON = timedelta(days=365)
 REFRESH_LEASE = timedelta(minutes=5)  # longer than one feed's fetch and parse can take
 
@@ -102,6 +107,9 @@ class LocalBackend:
         on_queued: Callable[[], None] | None = None,
         refresh_interval: timedelta = timedelta(minutes=15),
         on_export: Callable[[], None] | None = None,
+        oauth: OAuthSetup | None = None,
+        provider_limits: ProviderLimits | None = None,
+        retry_sleep: Sleep | None = None,
     ) -> None:
         """The engine keeps its data in `store` (storage.open_store picks SQLite or PostgreSQL), or
         else in the SQLite file `db_path`.
@@ -116,7 +124,11 @@ class LocalBackend:
         `on_export` is called after a meeting changed or a calendar started exporting: the change
         may have queued exports to the host's own calendars (it wakes the export worker).
 
-        `refresh_interval`: how often imported calendars are refreshed (`refresh_calendars`)."""
+        `refresh_interval`: how often imported calendars are refreshed (`refresh_calendars`).
+
+        `oauth`: the OAuth clients for Google and Outlook calendars, where the server's pages are
+        reached and its secret (None: those calendars connect by iCal address only);
+        `provider_limits` and `retry_sleep` bound and pace the requests to those providers."""
         for zone_name in (time_zone, fresh_time_zone):
             try:
                 if zone_name is not None:
@@ -148,6 +160,21 @@ class LocalBackend:
         self._store: EngineStore = store if store is not None else Store(db_path or Path(), self._zone)
         # Refresh claims, sync switches and export feeds, on the same database in its dialect.
         self._sync = calendar_sync(self._store)
+        from wix_meetings_mcp.bookings.local.oauth_calendars import OAuthCalendars
+
+        self.oauth = OAuthCalendars(
+            setup=oauth,
+            store=oauth_store(self._store),
+            run=self._run,
+            clock=self._now,
+            http=self._client,
+            outbound=Outbound(allowed_private_hosts=allowed_private_hosts, resolver=resolver),
+            zone=lambda: self._zone,
+            horizon=self._horizon,
+            host_limit=(feed_limits.host_intervals if feed_limits else _DEFAULT_HOST_INTERVALS),
+            limits=provider_limits,
+            sleep=retry_sleep,
+        )
         self.refresh_interval = refresh_interval
         self._ready = False
         self._ready_lock = threading.Lock()
@@ -547,6 +574,8 @@ class LocalBackend:
 
     async def connect_calendar(self, request: ConnectCalendarRequest) -> ConnectCalendarResult:
         host = await self._run(lambda: self._host(request.host_id))
+        if request.provider != "apple" and request.ics_url is None:
+            return await self._connect_oauth(host, request)
         caldav_ready = self._client() is not None  # without an HTTP client only file:// feeds work
         if (
             request.provider == "apple"
@@ -557,12 +586,11 @@ class LocalBackend:
             return await self._connect_caldav(host, request)
         if request.ics_url is None:
             raise NotSupported(
-                "The local backend cannot run Google or Outlook OAuth; it imports busy times from the "
-                "calendar's secret iCal address instead"
-                + (
-                    " (Apple: or from iCloud / CalDAV with email and an app-specific password)."
+                (
+                    "Apple calendars connect with the Apple ID email and an app-specific password "
+                    "(CalDAV), or by the calendar's public iCal address."
                     if caldav_ready
-                    else "."
+                    else "Without an HTTP client this server imports busy times from an iCal address only."
                 ),
                 next_step=f"{_SECRET_ADDRESS_STEPS[request.provider]} Then call connect_calendar again "
                 "with it as ics_url.",
@@ -606,6 +634,37 @@ class LocalBackend:
             next_step=f"Imported {len(busy)} busy times; find_slots now leaves them out. They refresh "
             f"every {_minutes(self.refresh_interval)} minutes.",
         )
+
+    async def _connect_oauth(self, host: Host, request: ConnectCalendarRequest) -> ConnectCalendarResult:
+        """Google / Outlook by OAuth when the operator configured it, else how to use the iCal address."""
+        provider: OAuthProvider = "google" if request.provider == "google" else "outlook"
+        missing = self.oauth.missing(provider)
+        if missing is None:
+            return await self.oauth.connect(host, request)
+        raise NotSupported(
+            f"Connecting {request.provider.capitalize()} by OAuth needs {missing}. Without it, this "
+            "server imports busy times from the calendar's secret iCal address.",
+            next_step=f"{_SECRET_ADDRESS_STEPS[request.provider]} Then call connect_calendar again "
+            "with it as ics_url.",
+            provider=request.provider,
+        )
+
+    async def finish_authorization(
+        self, provider: OAuthProvider, *, state: str | None, code: str | None, error: str | None
+    ) -> AuthorizationOutcome:
+        """The OAuth callback of a pending connection (see OAuthCalendars.finish); once the owner
+        signed in, the host's meetings are queued for export into the calendar, as on Wix."""
+        outcome = await self.oauth.finish(provider, state=state, code=code, error=error)
+        connection = outcome.connection
+        if connection.export_enabled and connection.status != "disconnected":
+            now = self._now()
+            await self._run(lambda: self._sync.start_export(connection.connection_id, now=now))
+            self._exported()
+        return outcome
+
+    async def calendar_client(self, connection_id: str) -> CalendarClient:
+        """A connected Google / Outlook calendar's client, for the export worker (oauth_export.py)."""
+        return await self.oauth.client(connection_id)
 
     async def _connect_caldav(self, host: Host, request: ConnectCalendarRequest) -> ConnectCalendarResult:
         """Apple or any CalDAV server: import busy times from every calendar but the export one."""
@@ -696,14 +755,16 @@ class LocalBackend:
         return await self._read(connections)
 
     async def disconnect_calendar(self, connection_id: str) -> CalendarConnection:
-        """Stop importing the calendar's busy times; they no longer block slots."""
+        """Stop importing the calendar's busy times; they no longer block slots. Its stored
+        credentials (CalDAV password, OAuth tokens) are deleted with it."""
         return await self._run(lambda: self._store.disconnect(connection_id))
 
     async def update_calendar_sync(
         self, connection_id: str, *, import_enabled: bool | None, export_enabled: bool | None
     ) -> CalendarConnection:
         """Import off: its busy times stop blocking slots and are kept for when it is back on.
-        Export (CalDAV only) on: the host's meetings are written to its calendar; off: no more are."""
+        Export (CalDAV, Google and Outlook by OAuth) on: the host's meetings are written to its
+        calendar; off: no more are."""
         now = self._now()
         changed = await self._run(
             lambda: self._sync.set_sync(
@@ -731,6 +792,8 @@ class LocalBackend:
         return len(due)
 
     async def _refresh(self, feed: DueFeed, now: datetime) -> None:
+        if await self.oauth.refresh(feed.connection_id, feed.token, now):
+            return
         reader = self._feeds()
         reason: Reason
         try:

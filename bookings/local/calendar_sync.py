@@ -109,7 +109,8 @@ class CalendarSync:
     def claim_due(
         self, now: datetime, *, every: timedelta, lease: timedelta, limit: int = 10
     ) -> list[DueFeed]:
-        """Connections importing a feed whose last refresh is `every` old, claimed for `lease`."""
+        """Connections importing a calendar whose last refresh is `every` old, claimed for `lease`
+        (an OAuth connection still waiting for its owner's sign-in has nothing to refresh)."""
         at, token = now.timestamp(), uuid.uuid4().hex
         params = {
             "until": at + lease.total_seconds(),
@@ -206,8 +207,9 @@ class CalendarSync:
         export_enabled: bool | None,
         now: datetime,
     ) -> CalendarConnection:
-        """Switch import or export; export is written only to a calendar account (an iCal feed is
-        read-only). Switching export on queues the host's meetings still to come or recent."""
+        """Switch import or export; export is written only to a calendar account (CalDAV, or Google /
+        Outlook by OAuth; an iCal feed is read-only). Switching export on queues the host's meetings
+        still to come or recent."""
         connection = {"connection": connection_id}
 
         def write(tx: Tx) -> Row:
@@ -239,8 +241,8 @@ class CalendarSync:
         return rows.to_connection(self._db.write(write))
 
     def start_export(self, connection_id: str, *, now: datetime) -> None:
-        """A calendar account just connected with export on: queue the host's meetings still to come
-        or recent."""
+        """A calendar account (CalDAV, or OAuth after its callback) just connected with export on:
+        queue the host's meetings still to come or recent."""
         self._db.write(lambda tx: self._enqueue_exports(tx, connection_id, now))
 
     def _enqueue_exports(self, tx: Tx, connection_id: str, now: datetime) -> None:
@@ -288,12 +290,18 @@ def _moment(epoch: int | None) -> datetime | None:
     return None if epoch is None else rows.dt(epoch)
 
 
+# A connection meetings can be written to: a CalDAV account, or a Google / Outlook calendar whose
+# owner signed in (the same text in both dialects).
+WRITABLE = """(EXISTS (SELECT 1 FROM caldav_accounts a WHERE a.connection_id = c.connection_id)
+    OR EXISTS (SELECT 1 FROM oauth_accounts o WHERE o.connection_id = c.connection_id
+        AND o.refresh_token IS NOT NULL))"""
+
 # --- SQLite ---------------------------------------------------------------------------------------
 
 SQLITE = SyncSql(
     claim="""UPDATE calendar_connections SET refresh_until = :until, refresh_token = :token
         WHERE connection_id IN (SELECT connection_id FROM calendar_connections
-            WHERE status != 'disconnected' AND import_enabled = 1 AND refresh_until < :now
+            WHERE status NOT IN ('disconnected', 'pending') AND import_enabled = 1 AND refresh_until < :now
               AND COALESCE(refreshed_at, imported_at) <= :due
             ORDER BY COALESCE(refreshed_at, imported_at) LIMIT :limit)
           AND refresh_until < :now""",
@@ -313,10 +321,9 @@ SQLITE = SyncSql(
     save_account="INSERT OR REPLACE INTO caldav_accounts VALUES (:connection, :url, :username, :password)",
     account="SELECT url, username, password FROM caldav_accounts WHERE connection_id = :connection",
     oldest_import="SELECT MIN(imported_at) AS oldest FROM calendar_connections WHERE host_id = :host"
-    " AND status != 'disconnected' AND import_enabled = 1",
+    " AND status NOT IN ('disconnected', 'pending') AND import_enabled = 1",
     last_refreshes="SELECT connection_id, imported_at, refreshed_at FROM calendar_connections",
-    status="SELECT status, export_enabled, EXISTS (SELECT 1 FROM caldav_accounts a"
-    " WHERE a.connection_id = c.connection_id) AS writable FROM calendar_connections c"
+    status=f"SELECT status, export_enabled, {WRITABLE} AS writable FROM calendar_connections c"
     " WHERE connection_id = :connection",
     set_import="UPDATE calendar_connections SET import_enabled = :enabled WHERE connection_id = :connection",
     set_export="UPDATE calendar_connections SET export_enabled = :enabled WHERE connection_id = :connection",
@@ -351,7 +358,9 @@ class _SqliteTx:
         self._conn.executemany(sql, params)
 
 
-class _SqliteDatabase:
+class SqliteDatabase:
+    """A SQLite file as the rules here and in oauth_store.py use it."""
+
     def __init__(self, store: Store) -> None:
         self._store = store
 
@@ -370,4 +379,4 @@ class _SqliteDatabase:
 
 def sqlite_sync(store: Store) -> CalendarSync:
     """The sync rules on a SQLite file."""
-    return CalendarSync(_SqliteDatabase(store), SQLITE)
+    return CalendarSync(SqliteDatabase(store), SQLITE)

@@ -33,9 +33,12 @@ from wix_meetings_mcp.bookings.local.exporters import ExportEvent
 
 MAX_ERROR = 300  # characters of the last error kept on a row
 
-# A connection whose jobs run; the same text in both dialects (BOOLEAN or 0/1 alike).
+# A connection whose jobs run; the same text in both dialects (BOOLEAN or 0/1 alike). One whose
+# credentials were refused (an export's `auth_failed`, an OAuth refresh's `revoked` or
+# `authorization_failed`) waits until it is connected again or its next import succeeds.
 EXPORTING = (
-    "c.export_enabled AND c.status != 'disconnected' AND COALESCE(c.error_reason, '') != 'auth_failed'"
+    "c.export_enabled AND c.status != 'disconnected'"
+    " AND COALESCE(c.error_reason, '') NOT IN ('auth_failed', 'revoked', 'authorization_failed')"
 )
 # A row already there (exported before, or still pending) is armed again for the newer version.
 AGAIN = """ON CONFLICT (connection_id, meeting_id) DO UPDATE SET

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from wix_meetings_mcp.bookings.local import exports
-from wix_meetings_mcp.bookings.local.calendar_sync import CalendarSync, Params, SyncSql, Tx
+from wix_meetings_mcp.bookings.local.calendar_sync import WRITABLE, CalendarSync, Params, SyncSql, Tx
 from wix_meetings_mcp.bookings.local.rows import Row
 
 if TYPE_CHECKING:
@@ -33,7 +33,8 @@ T = TypeVar("T")
 POSTGRES = SyncSql(
     claim="""UPDATE calendar_connections SET refresh_until = %(until)s, refresh_token = %(token)s
         WHERE connection_id IN (SELECT connection_id FROM calendar_connections
-            WHERE status != 'disconnected' AND import_enabled AND refresh_until < %(now)s
+            WHERE status NOT IN ('disconnected', 'pending') AND import_enabled
+              AND refresh_until < %(now)s
               AND COALESCE(refreshed_at, imported_at) <= %(due)s
             ORDER BY COALESCE(refreshed_at, imported_at) LIMIT %(limit)s
             FOR UPDATE SKIP LOCKED)
@@ -58,11 +59,10 @@ POSTGRES = SyncSql(
     " password = EXCLUDED.password",
     account="SELECT url, username, password FROM caldav_accounts WHERE connection_id = %(connection)s",
     oldest_import="SELECT MIN(imported_at) AS oldest FROM calendar_connections WHERE host_id = %(host)s"
-    " AND status != 'disconnected' AND import_enabled",
+    " AND status NOT IN ('disconnected', 'pending') AND import_enabled",
     last_refreshes="SELECT connection_id, imported_at, refreshed_at FROM calendar_connections",
-    status="SELECT status, export_enabled, EXISTS (SELECT 1 FROM caldav_accounts a"
-    " WHERE a.connection_id = c.connection_id) AS writable FROM calendar_connections c"
-    " WHERE connection_id = %(connection)s FOR NO KEY UPDATE",
+    status=f"SELECT status, export_enabled, {WRITABLE} AS writable FROM calendar_connections c"
+    " WHERE connection_id = %(connection)s FOR NO KEY UPDATE OF c",
     set_import="UPDATE calendar_connections SET import_enabled = %(enabled)s"
     " WHERE connection_id = %(connection)s",
     set_export="UPDATE calendar_connections SET export_enabled = %(enabled)s"
@@ -98,7 +98,9 @@ class _PgTx:
             cur.executemany(sql.encode(), params)
 
 
-class _PgDatabase:
+class PgDatabase:
+    """A PostgreSQL database as the rules of calendar_sync.py and oauth_store.py use it."""
+
     def __init__(self, store: PgStore) -> None:
         self._store = store
 
@@ -115,4 +117,4 @@ class _PgDatabase:
 
 def pg_sync(store: PgStore) -> CalendarSync:
     """The sync rules on a PostgreSQL database."""
-    return CalendarSync(_PgDatabase(store), POSTGRES)
+    return CalendarSync(PgDatabase(store), POSTGRES)

@@ -136,6 +136,19 @@ _V8_CALENDAR_EXPORTS: Migration = (
     "CREATE TABLE calendar_export_targets (connection_id TEXT PRIMARY KEY, target TEXT NOT NULL)",
 )
 
+# As the file's migration 9 (OAuth calendars), numbered and placed the same way.
+_V9_OAUTH_CALENDARS: Migration = (
+    """CREATE TABLE oauth_accounts (
+        connection_id TEXT PRIMARY KEY REFERENCES calendar_connections, calendar_id TEXT,
+        redirect_url TEXT, state_nonce TEXT, code_verifier TEXT,
+        pending_until DOUBLE PRECISION NOT NULL DEFAULT 0, refresh_token TEXT, access_token TEXT,
+        access_expires DOUBLE PRECISION NOT NULL DEFAULT 0, sync_cursor TEXT,
+        full_sync_at DOUBLE PRECISION NOT NULL DEFAULT 0)""",
+    """CREATE TABLE oauth_events (
+        connection_id TEXT NOT NULL REFERENCES calendar_connections, event_id TEXT NOT NULL,
+        start_ts BIGINT NOT NULL, end_ts BIGINT NOT NULL, PRIMARY KEY (connection_id, event_id))""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_INITIAL,
     _V2_LIVE_COUNT,
@@ -145,4 +158,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V6_CALENDAR_SYNC,
     _V7_CALDAV_ACCOUNTS,
     _V8_CALENDAR_EXPORTS,
+    _V9_OAUTH_CALENDARS,
 )

@@ -34,7 +34,7 @@ from wix_meetings_mcp.bookings.errors import (
 from wix_meetings_mcp.bookings.local import pg_exports, pg_schema, rows
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
-from wix_meetings_mcp.bookings.local.storage import Queued, Told, as_stored
+from wix_meetings_mcp.bookings.local.storage import DISCONNECT_DROPS, Queued, Told, as_stored
 from wix_meetings_mcp.bookings.local.store import DEFAULT_BUSINESS_NAME, MAX_MEETING
 from wix_meetings_mcp.bookings.model import (
     Business,
@@ -704,10 +704,13 @@ class PgStore:
         return [rows.to_connection(r) for r in self._all(_CONNECTIONS, {"host": host_id})]
 
     def disconnect(self, connection_id: str) -> CalendarConnection:
-        """Mark a connection disconnected and drop its imported busy times (a repeat changes nothing)."""
+        """Mark a connection disconnected and drop its imported busy times and stored credentials
+        (a repeat changes nothing)."""
 
         def disconnect(conn: Conn) -> CalendarConnection:
             conn.execute("DELETE FROM busy WHERE connection_id = %s", (connection_id,))
+            for table in DISCONNECT_DROPS:
+                conn.execute(f"DELETE FROM {table} WHERE connection_id = %s".encode(), (connection_id,))
             row = conn.execute(
                 "UPDATE calendar_connections SET status = 'disconnected', import_enabled = FALSE,"
                 " export_enabled = FALSE, error_reason = NULL WHERE connection_id = %s"

@@ -130,6 +130,21 @@ _V8_CALENDAR_EXPORTS: Migration = (
     "CREATE TABLE calendar_export_targets (connection_id TEXT PRIMARY KEY, target TEXT NOT NULL)",
 )
 
+# Google and Microsoft calendars by OAuth: per connection, the pending authorization (one-time
+# state nonce, PKCE verifier, its expiry) until the callback, then the tokens (never read back into
+# a result) and the sync cursor (Google's sync token, Graph's delta link); and the provider's busy
+# events by id, which incremental rounds change one by one and the connection's busy rows mirror.
+_V9_OAUTH_CALENDARS: Migration = (
+    """CREATE TABLE oauth_accounts (
+        connection_id TEXT PRIMARY KEY REFERENCES calendar_connections, calendar_id TEXT,
+        redirect_url TEXT, state_nonce TEXT, code_verifier TEXT, pending_until REAL NOT NULL DEFAULT 0,
+        refresh_token TEXT, access_token TEXT, access_expires REAL NOT NULL DEFAULT 0,
+        sync_cursor TEXT, full_sync_at REAL NOT NULL DEFAULT 0)""",
+    """CREATE TABLE oauth_events (
+        connection_id TEXT NOT NULL REFERENCES calendar_connections, event_id TEXT NOT NULL,
+        start_ts INTEGER NOT NULL, end_ts INTEGER NOT NULL, PRIMARY KEY (connection_id, event_id))""",
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_INITIAL,
     _V2_LIVE_COUNT,
@@ -139,4 +154,5 @@ MIGRATIONS: tuple[Migration, ...] = (
     _V6_CALENDAR_SYNC,
     _V7_CALDAV_ACCOUNTS,
     _V8_CALENDAR_EXPORTS,
+    _V9_OAUTH_CALENDARS,
 )

@@ -5,8 +5,8 @@
 and thread-safe: the backend runs their writes in worker threads (see `inline_reads`). Every write that checks before it
 writes (a booking's conflict and plan-limit checks, a link's active flag) is atomic in both, and
 both queue a write's invitations in its own transaction. The calendar sync state (refresh claims,
-sync switches, export feeds, CalDAV accounts) runs one set of rules on either, in its dialect
-(`calendar_sync`).
+sync switches, export feeds, CalDAV accounts) and the OAuth connections' state each run one set
+of rules on either, in its dialect (`calendar_sync`, `oauth_store`).
 """
 
 from __future__ import annotations
@@ -30,6 +30,11 @@ from wix_meetings_mcp.bookings.model import (
 from wix_meetings_mcp.bookings.outbound import Reason, Validators
 from wix_meetings_mcp.bookings.receipts import Receipt
 
+# What a disconnect deletes besides the connection's busy times, in the same transaction: its
+# stored credentials (a CalDAV password, OAuth tokens) and what only they could read (an OAuth
+# calendar's synced events). A disconnected connection keeps no secret.
+DISCONNECT_DROPS = ("caldav_accounts", "oauth_events", "oauth_accounts")
+
 
 class Queued(NamedTuple):
     """What a meeting's write queued in its own transaction."""
@@ -48,6 +53,7 @@ def as_stored(meeting: Meeting, queued: Queued) -> Meeting:
 
 if TYPE_CHECKING:
     from wix_meetings_mcp.bookings.local.calendar_sync import CalendarSync
+    from wix_meetings_mcp.bookings.local.oauth_store import OAuthStore
 
 
 class EngineStore(Protocol):
@@ -135,7 +141,9 @@ class EngineStore(Protocol):
 
     def mark_feed_error(self, *, host_id: str, provider: str, ics_url: str, reason: Reason) -> None: ...
     def connections(self, host_id: str | None) -> list[CalendarConnection]: ...
-    def disconnect(self, connection_id: str) -> CalendarConnection: ...
+    def disconnect(self, connection_id: str) -> CalendarConnection:
+        """Disconnected: no busy times, no import or export, and none of DISCONNECT_DROPS kept."""
+        ...
 
 
 def open_store(db: Path | str, zone: ZoneInfo) -> EngineStore:
@@ -166,3 +174,20 @@ def calendar_sync(store: EngineStore) -> CalendarSync:
 
         return pg_sync(store)
     raise TypeError(f"no calendar sync for {type(store).__name__}")
+
+
+def oauth_store(store: EngineStore) -> OAuthStore:
+    """The OAuth connections' state (pending sign-ins, tokens, synced events) on the store's database."""
+    from wix_meetings_mcp.bookings.local.store import Store
+
+    if isinstance(store, Store):
+        from wix_meetings_mcp.bookings.local.oauth_store import sqlite_oauth
+
+        return sqlite_oauth(store)
+    from wix_meetings_mcp.bookings.local.pg_store import PgStore
+
+    if isinstance(store, PgStore):
+        from wix_meetings_mcp.bookings.local.pg_oauth_store import pg_oauth
+
+        return pg_oauth(store)
+    raise TypeError(f"no OAuth store for {type(store).__name__}")

@@ -28,7 +28,7 @@ from wix_meetings_mcp.bookings.errors import (
 from wix_meetings_mcp.bookings.local import exports, outbox, rows, schema
 from wix_meetings_mcp.bookings.local.rows import ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
-from wix_meetings_mcp.bookings.local.storage import Queued, Told, as_stored
+from wix_meetings_mcp.bookings.local.storage import DISCONNECT_DROPS, Queued, Told, as_stored
 from wix_meetings_mcp.bookings.model import (
     Business,
     CalendarConnection,
@@ -623,7 +623,8 @@ class Store:
         return [rows.to_connection(r) for r in found]
 
     def disconnect(self, connection_id: str) -> CalendarConnection:
-        """Mark a connection disconnected and drop its imported busy times (a repeat changes nothing)."""
+        """Mark a connection disconnected and drop its imported busy times and stored credentials
+        (a repeat changes nothing)."""
         with self._write() as conn:
             found = conn.execute(
                 "SELECT 1 FROM calendar_connections WHERE connection_id = ?", (connection_id,)
@@ -633,6 +634,8 @@ class Store:
                     f"Calendar connection {connection_id} does not exist.", connection_id=connection_id
                 )
             conn.execute("DELETE FROM busy WHERE connection_id = ?", (connection_id,))
+            for table in DISCONNECT_DROPS:
+                conn.execute(f"DELETE FROM {table} WHERE connection_id = ?", (connection_id,))
             conn.execute(
                 "UPDATE calendar_connections SET status = 'disconnected', import_enabled = 0, export_enabled = 0,"
                 " error_reason = NULL WHERE connection_id = ?",

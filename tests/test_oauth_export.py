@@ -1,0 +1,254 @@
+"""Meetings exported into Google and Outlook calendars connected by OAuth, against the provider fakes,
+on the SQLite file and on PostgreSQL (`engine_db`).
+
+The engine books, moves and cancels; the export worker the server runs (built by the server's own
+`export_worker`, driven here with `drain`) writes each change through the provider's API; what the
+owner would see is then read from the fake's calendar. The import that follows never reads our own
+copy back as busy time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import anyio
+import httpx
+import pytest
+
+from tests.conftest import FakeClock
+from tests.fakes.microsoft_graph import DEFAULT
+from tests.oauth_env import TUESDAY, Providers, engine
+from tests.test_oauth_calendars import connected
+from wix_meetings_mcp.bookings.calendar_event import meeting_uid
+from wix_meetings_mcp.bookings.local import LocalBackend
+from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, CalendarConnection, Meeting, Slot
+from wix_meetings_mcp.server.app import export_worker
+from wix_meetings_mcp.server.doctor import run_doctor
+from wix_meetings_mcp.server.export_worker import ExportWorker
+from wix_meetings_mcp.server.settings import Settings
+
+PROVIDERS = ["google", "outlook"]
+
+
+@pytest.fixture
+def providers(clock: FakeClock) -> Providers:
+    found = Providers()
+    found.google.auth.now = clock
+    found.graph.auth.now = clock
+    return found
+
+
+@pytest.fixture
+async def http(providers: Providers) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(providers)) as client:
+        yield client
+
+
+@pytest.fixture
+async def backend(engine_db: str, clock: FakeClock, http: httpx.AsyncClient) -> AsyncIterator[LocalBackend]:
+    made = engine(engine_db, clock, http)
+    yield made
+    made.close()
+
+
+def settings(engine_db: str) -> Settings:
+    return Settings(db=engine_db, time_zone="Europe/Berlin", plan="premium")
+
+
+def worker(engine_db: str, clock: FakeClock, http: httpx.AsyncClient, backend: LocalBackend) -> ExportWorker:
+    """The worker as the server builds it, beside the engine it exports for."""
+    return export_worker(settings(engine_db), clock, lambda: http, backend)
+
+
+def events(providers: Providers, provider: str) -> list[dict[str, Any]]:
+    """The events the owner sees in the connected calendar (not deleted)."""
+    if provider == "google":
+        return providers.google.live()
+    return providers.graph.events_of(DEFAULT)
+
+
+def uid_of(event: dict[str, Any], provider: str) -> str:
+    """Our UID as the provider keeps it: Google's iCalUID, Graph's transactionId."""
+    return str(event["iCalUID"] if provider == "google" else event["transactionId"])
+
+
+def span(event: dict[str, Any]) -> tuple[datetime, datetime]:
+    def at(value: dict[str, str]) -> datetime:
+        moment = datetime.fromisoformat(value["dateTime"])
+        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
+
+    return at(event["start"]), at(event["end"])
+
+
+def writes(providers: Providers, provider: str) -> list[str]:
+    calls = providers.google.calls if provider == "google" else providers.graph.calls
+    return [c for c in calls if c.split(" ")[0] in ("POST", "PATCH", "DELETE") and "/token" not in c]
+
+
+async def slot(backend: LocalBackend, n: int) -> Slot:
+    link = (await backend.list_links())[0]
+    found = await backend.find_slots(
+        link, start=TUESDAY, end=TUESDAY + timedelta(days=1), duration=timedelta(minutes=30)
+    )
+    return found[n]
+
+
+async def book(backend: LocalBackend, n: int) -> Meeting:
+    return await backend.book(
+        BookingRequest(
+            slot=await slot(backend, n), attendee=Attendee(name="Ann Lee", email="ann@example.com")
+        ),
+        meetings_limit=None,
+    )
+
+
+async def connection(backend: LocalBackend) -> CalendarConnection:
+    (found,) = await backend.list_calendar_connections()
+    return found
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_booking_appears_in_the_calendar_a_reschedule_patches_it_and_a_cancel_deletes_it(
+    backend: LocalBackend,
+    engine_db: str,
+    clock: FakeClock,
+    providers: Providers,
+    http: httpx.AsyncClient,
+    provider: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    earlier = await book(backend, 0)  # booked before the calendar was connected
+    await connected(backend, providers, provider)
+    assert (await connection(backend)).export_enabled  # on once the owner signed in, as on Wix
+    run = worker(engine_db, clock, http, backend)
+    assert await run.drain() == 1
+    assert [uid_of(e, provider) for e in events(providers, provider)] == [meeting_uid(earlier.meeting_id)]
+
+    meeting = await book(backend, 4)
+    assert await run.drain() == 1
+    (event,) = [
+        e for e in events(providers, provider) if uid_of(e, provider) == meeting_uid(meeting.meeting_id)
+    ]
+    assert span(event) == (meeting.start, meeting.end)
+    assert (event["summary"] if provider == "google" else event["subject"]) == f"{meeting.link_name}: Ann Lee"
+    assert "attendees" not in event  # the provider invites nobody: our invitations went by mail
+
+    clock.advance(minutes=16)
+    assert await backend.refresh_calendars() == 1
+    imported = await connection(backend)
+    assert imported.status == "connected" and imported.busy_intervals == 0  # our copies block nothing
+
+    moved = await backend.reschedule(meeting.meeting_id, await slot(backend, 8), notify_attendee=False)
+    assert await run.drain() == 1
+    (patched,) = [
+        e for e in events(providers, provider) if uid_of(e, provider) == meeting_uid(meeting.meeting_id)
+    ]
+    assert patched["id"] == event["id"] and span(patched) == (moved.start, moved.end)
+    assert len(events(providers, provider)) == 2
+
+    await backend.cancel(meeting.meeting_id, reason=None, notify_attendee=False)
+    assert await run.drain() == 1
+    assert [uid_of(e, provider) for e in events(providers, provider)] == [meeting_uid(earlier.meeting_id)]
+    kinds = [c.split(" ")[0] for c in writes(providers, provider)]
+    assert kinds == ["POST", "POST", "PATCH", "DELETE"]
+    assert all(token not in caplog.text for token in providers.tokens())
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_export_switched_off_writes_nothing_and_switching_it_on_catches_up(
+    backend: LocalBackend,
+    engine_db: str,
+    clock: FakeClock,
+    providers: Providers,
+    http: httpx.AsyncClient,
+    provider: str,
+) -> None:
+    connection_id = await connected(backend, providers, provider)
+    run = worker(engine_db, clock, http, backend)
+    off = await backend.update_calendar_sync(connection_id, import_enabled=None, export_enabled=False)
+    assert off.export_enabled is False
+
+    meeting = await book(backend, 0)
+    assert await run.drain() == 0
+    assert writes(providers, provider) == [] and events(providers, provider) == []
+
+    await backend.update_calendar_sync(connection_id, import_enabled=None, export_enabled=True)
+    assert await run.drain() == 1
+    assert [uid_of(e, provider) for e in events(providers, provider)] == [meeting_uid(meeting.meeting_id)]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_an_event_deleted_in_the_calendar_is_written_again_by_the_next_change(
+    backend: LocalBackend,
+    engine_db: str,
+    clock: FakeClock,
+    providers: Providers,
+    http: httpx.AsyncClient,
+    provider: str,
+) -> None:
+    await connected(backend, providers, provider)
+    run = worker(engine_db, clock, http, backend)
+    meeting = await book(backend, 0)
+    assert await run.drain() == 1
+    (event,) = events(providers, provider)
+    (providers.google if provider == "google" else providers.graph).delete_event(event["id"])
+
+    moved = await backend.reschedule(meeting.meeting_id, await slot(backend, 3), notify_attendee=False)
+    assert await run.drain() == 1
+    (again,) = events(providers, provider)
+    assert uid_of(again, provider) == meeting_uid(meeting.meeting_id) and span(again)[0] == moved.start
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_withdrawn_access_gives_the_export_up_and_the_doctor_says_to_sign_in_again(
+    backend: LocalBackend,
+    engine_db: str,
+    clock: FakeClock,
+    providers: Providers,
+    http: httpx.AsyncClient,
+    provider: str,
+) -> None:
+    await connected(backend, providers, provider)
+    run = worker(engine_db, clock, http, backend)
+    (providers.google if provider == "google" else providers.graph).auth.revoke()
+
+    await book(backend, 0)
+    await book(backend, 3)
+    assert await run.drain() == 0
+
+    marked = await connection(backend)
+    assert marked.status == "error" and marked.error_reason == "auth_failed"
+    refreshes = [r for r in (providers.google if provider == "google" else providers.graph).auth.token_requests
+                 if r["grant_type"] == "refresh_token"]  # fmt: skip
+    assert len(refreshes) == 1  # the second job was not even tried with refused access
+    lines: list[str] = []
+    await anyio.to_thread.run_sync(lambda: run_doctor(settings(engine_db), emit=lines.append))  # own loop
+    report = "\n".join(lines)
+    assert "auth_failed: its access was refused" in report and "signs in anew" in report
+    assert events(providers, provider) == []
+
+
+async def test_a_provider_that_keeps_failing_is_retried_later_without_failing_the_booking(
+    backend: LocalBackend,
+    engine_db: str,
+    clock: FakeClock,
+    providers: Providers,
+    http: httpx.AsyncClient,
+) -> None:
+    await connected(backend, providers, "google")
+    run = worker(engine_db, clock, http, backend)
+    providers.google.auth.fail("insert", 503, 503, 503, 503)
+
+    meeting = await book(backend, 0)
+    assert meeting.status == "confirmed"
+    assert await run.drain() == 0
+    assert events(providers, "google") == []
+    assert (await connection(backend)).status == "connected"  # a passing failure marks nothing
+
+    clock.advance(seconds=31)  # past the first backoff
+    assert await run.drain() == 1
+    assert [uid_of(e, "google") for e in events(providers, "google")] == [meeting_uid(meeting.meeting_id)]
