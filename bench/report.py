@@ -73,7 +73,10 @@ def targets(sections: list[Section], *, quick: bool) -> Section:
         for found in section.checks:
             table.add(found.measure, f"{found.value:g}{_unit(found.unit)}", found.target, found.verdict)
     passed = sum(row["check"] == "pass" for row in table.rows)
-    table.notes.append(f"{passed} of {len(table.rows)} targets met.")
+    if table.rows:
+        table.notes.append(f"{passed} of {len(table.rows)} targets met.")
+    else:
+        table.notes.append("The benchmarks run here have no targets.")
     if quick:
         table.notes.append(QUICK_WARNING)
     return table
