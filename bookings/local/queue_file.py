@@ -32,15 +32,8 @@ class QueueFile:
     @contextmanager
     def _immediate(self) -> Iterator[sqlite3.Connection]:
         """The connection in `BEGIN IMMEDIATE` ... COMMIT (rolled back on any exception)."""
-        with self._lock:
-            conn = self._open()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._lock, sqlite.immediate(self._open()) as conn:
+            yield conn
 
     def close(self) -> None:
         with self._lock:
