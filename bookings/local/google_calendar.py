@@ -33,7 +33,7 @@ from wix_meetings_mcp.bookings.local.calendar_api import (
     parse_time,
 )
 from wix_meetings_mcp.bookings.local.exporters import ExportEvent
-from wix_meetings_mcp.bookings.local.provider_calls import call, created_id, written
+from wix_meetings_mcp.bookings.local.provider_calls import call, created_id, error_body, written
 from wix_meetings_mcp.bookings.local.provider_http import ProviderHttp, json_body, retry_status
 from wix_meetings_mcp.bookings.outbound import Answer, OutboundError
 
@@ -178,11 +178,8 @@ def _throttled(answer: Answer) -> bool:
     """Google's 403 usageLimits errors are throttling, answered like a 429 (guides/errors)."""
     if answer.status != 403:
         return False
-    try:
-        error = json_body(answer).get("error")
-    except OutboundError:
-        return False
-    errors = error.get("errors") if isinstance(error, dict) else None
+    error = error_body(answer)
+    errors = None if error is None else error.get("errors")
     return isinstance(errors, list) and any(
         isinstance(e, dict) and e.get("reason") in _THROTTLED for e in errors
     )

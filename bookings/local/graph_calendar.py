@@ -38,7 +38,7 @@ from wix_meetings_mcp.bookings.local.calendar_api import (
     parse_time,
 )
 from wix_meetings_mcp.bookings.local.exporters import ExportEvent
-from wix_meetings_mcp.bookings.local.provider_calls import call, created_id, written
+from wix_meetings_mcp.bookings.local.provider_calls import call, created_id, error_body, written
 from wix_meetings_mcp.bookings.local.provider_http import ProviderHttp, json_body
 from wix_meetings_mcp.bookings.outbound import Answer, OutboundError
 
@@ -189,13 +189,8 @@ def _body(event: ExportEvent) -> dict[str, object]:
 
 
 def _code(answer: Answer) -> str | None:
-    if answer.status < 400:
-        return None
-    try:
-        error = json_body(answer).get("error")
-    except OutboundError:
-        return None
-    code = error.get("code") if isinstance(error, dict) else None
+    error = error_body(answer) if answer.status >= 400 else None
+    code = None if error is None else error.get("code")
     return code if isinstance(code, str) else None
 
 

@@ -1,6 +1,6 @@
 """What the Google and Microsoft calendar clients do alike with one API call: send it under the
 connection's access token (a 401 refreshes the token once, a second one is final), and read a
-write's answer (a refusal for good, a failure to retry, or the event's id)."""
+write's answer (a refusal for good, a failure to retry, or the event's id) or an error's body."""
 
 from __future__ import annotations
 
@@ -57,3 +57,12 @@ def created_id(answer: Answer) -> str:
     if not isinstance(found, str) or not found:
         raise OutboundError("unreachable")
     return found
+
+
+def error_body(answer: Answer) -> dict[str, object] | None:
+    """The `error` object both APIs answer a failure with; None when the answer holds none."""
+    try:
+        error = json_body(answer).get("error")
+    except OutboundError:
+        return None
+    return error if isinstance(error, dict) else None
