@@ -82,6 +82,31 @@ _SECRET_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+def backoff_delay(attempt: int, jitter: Callable[[], float]) -> float:
+    """Seconds before retry number `attempt`: 0.5, 1, 2, 4, 8 s ..., each in [50 %, 100 %]."""
+    step = min(BACKOFF_MAX, BACKOFF_FIRST * 2.0 ** (attempt - 1))
+    return step / 2 + jitter() * step / 2
+
+
+def retry_after_seconds(value: str, clock: Callable[[], datetime]) -> float | None:
+    """A `Retry-After` value in seconds from now, in either form (RFC 9110 §10.2.3); None if absent
+    or bad."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # "-0000" parses naive; HTTP dates are always GMT
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - clock()).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
+
+
 class Scrubber:
     """Removes known secrets and anything shaped like a credential from text."""
 
@@ -182,8 +207,8 @@ class Remote:
                 return response
             status = response.status_code
             if (status == 429 or (safe and status in RETRY_STATUSES)) and not last:
-                retry_after = self.retry_after(response)
-                delay = self.backoff(attempt) if retry_after is None else retry_after
+                given = self.retry_after(response)
+                delay = self.backoff(attempt) if given is None else given
                 if delay <= RETRY_AFTER_CAP and waited + delay <= WAIT_BUDGET:
                     await self._sleep(delay)
                     waited += delay
@@ -195,26 +220,11 @@ class Remote:
         raise AssertionError("unreachable")  # the last attempt always returns or raises
 
     def backoff(self, attempt: int) -> float:
-        """Seconds before retry number `attempt`: 0.5, 1, 2, 4, 8 s ..., each in [50 %, 100 %]."""
-        step = min(BACKOFF_MAX, BACKOFF_FIRST * 2.0 ** (attempt - 1))
-        return step / 2 + self._jitter() * step / 2
+        return backoff_delay(attempt, self._jitter)
 
     def retry_after(self, response: httpx.Response) -> float | None:
-        """`Retry-After` in seconds from now, in either form (RFC 9110 §10.2.3); None if absent or bad."""
-        value = response.headers.get("retry-after", "").strip()
-        if not value:
-            return None
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(value)
-            except (TypeError, ValueError, IndexError):
-                return None
-            if when.tzinfo is None:  # "-0000" parses naive; HTTP dates are always GMT
-                when = when.replace(tzinfo=UTC)
-            seconds = (when - self._clock()).total_seconds()
-        return max(0.0, seconds) if math.isfinite(seconds) else None
+        """The response's `Retry-After` in seconds from now; None if absent or bad."""
+        return retry_after_seconds(response.headers.get("retry-after", ""), self._clock)
 
     def request_id(self, response: httpx.Response) -> str | None:
         value = response.headers.get(self._request_id_header)

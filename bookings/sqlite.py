@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -73,6 +74,19 @@ def schema_version(conn: sqlite3.Connection, component: str) -> int:
     return int(row[0] or 0)
 
 
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """`conn` in `BEGIN IMMEDIATE` ... COMMIT, under the write lock from the start (rolled back on
+    any exception)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
 def migrate(conn: sqlite3.Connection, component: str, migrations: Sequence[Migration]) -> int:
     """Apply the migrations of `component` this file lacks; returns how many were applied.
 
@@ -80,10 +94,9 @@ def migrate(conn: sqlite3.Connection, component: str, migrations: Sequence[Migra
     """
     if schema_version(conn, component) == len(migrations):
         return 0
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    with immediate(conn):
         conn.execute(_LEDGER)
-        applied = apply_pending(
+        return apply_pending(
             component,
             migrations,
             schema_version(conn, component),  # again, under the lock: another process may have won
@@ -92,11 +105,6 @@ def migrate(conn: sqlite3.Connection, component: str, migrations: Sequence[Migra
                 "INSERT INTO schema_migrations VALUES (?, ?, ?)", (component, version, time.time())
             ),
         )
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return applied
 
 
 def apply_pending(

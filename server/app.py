@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     import ssl
 
     import httpx
+    from pydantic import SecretStr
 
     from wix_meetings_mcp.bookings.local.oauth import OAuthSetup
     from wix_meetings_mcp.bookings.local.oauth_export import CalendarClients
@@ -150,25 +151,24 @@ def oauth_setup(settings: Settings, public_url: str | None, secret: bytes) -> OA
     """The OAuth clients the operator configured (settings), where the pages are, the secret."""
     from wix_meetings_mcp.bookings.local.oauth import OAuthApp, OAuthProvider, OAuthSetup
 
+    # Settings name Outlook's client after Microsoft, whose identity platform it signs in with.
+    configured: tuple[tuple[OAuthProvider, str | None, SecretStr | None, str, str, str], ...] = (
+        ("google", settings.google_client_id, settings.google_client_secret,
+         settings.google_authorization_url, settings.google_token_url, settings.google_api_url),
+        ("outlook", settings.microsoft_client_id, settings.microsoft_client_secret,
+         settings.microsoft_authorization_url, settings.microsoft_token_url, settings.microsoft_api_url),
+    )  # fmt: skip
     apps: dict[OAuthProvider, OAuthApp] = {}
-    if settings.google_client_id and settings.google_client_secret:
-        apps["google"] = OAuthApp(
-            provider="google",
-            client_id=settings.google_client_id,
-            client_secret=settings.google_client_secret.get_secret_value(),
-            authorization_url=settings.google_authorization_url,
-            token_url=settings.google_token_url,
-            api_url=settings.google_api_url,
-        )
-    if settings.microsoft_client_id and settings.microsoft_client_secret:
-        apps["outlook"] = OAuthApp(
-            provider="outlook",
-            client_id=settings.microsoft_client_id,
-            client_secret=settings.microsoft_client_secret.get_secret_value(),
-            authorization_url=settings.microsoft_authorization_url,
-            token_url=settings.microsoft_token_url,
-            api_url=settings.microsoft_api_url,
-        )
+    for provider, client_id, client_secret, authorization_url, token_url, api_url in configured:
+        if client_id and client_secret:
+            apps[provider] = OAuthApp(
+                provider=provider,
+                client_id=client_id,
+                client_secret=client_secret.get_secret_value(),
+                authorization_url=authorization_url,
+                token_url=token_url,
+                api_url=api_url,
+            )
     return OAuthSetup(apps=apps, public_url=public_url, secret=secret)
 
 

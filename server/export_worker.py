@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from wix_meetings_mcp.bookings.local.exporters import Exporter, ExportFailed
-from wix_meetings_mcp.server.sender import BACKOFF
+from wix_meetings_mcp.server.queue_worker import BACKOFF, POLL, QueueWorker
 
 if TYPE_CHECKING:
     from wix_meetings_mcp.bookings.local.exports import ClaimedExport, ExportQueue
@@ -27,12 +27,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-LEASE = timedelta(minutes=5)  # longer than one job can take (JOB_SECONDS)
 JOB_SECONDS = 120.0  # one job: discovery, making the calendar, the PUT
-POLL = 30.0  # seconds between looks when nothing wakes it
 
 
-class ExportWorker:
+class ExportWorker(QueueWorker["ClaimedExport"]):
+    what = "the calendar export queue"
+    lease = timedelta(minutes=5)  # longer than one job can take (JOB_SECONDS)
+
     def __init__(
         self,
         queue: ExportQueue | PgExportQueue,
@@ -43,41 +44,18 @@ class ExportWorker:
     ) -> None:
         """`exporters`: one per calendar provider (`apple` for CalDAV); a job of a provider without
         one is given up."""
-        self._queue, self._exporters = queue, exporters
-        self._clock, self._poll = clock, poll
-        self._wake = anyio.Event()
+        super().__init__(queue, clock=clock, poll=poll)
+        self._exports, self._exporters = queue, exporters
+        self._refused: set[str] = set()  # connections whose credentials were refused in this drain
 
-    def wake(self) -> None:
-        """Called after a write that may have queued exports (from the event loop's thread)."""
-        self._wake.set()
+    def starting(self) -> None:
+        self._refused = set()
 
-    async def run(self) -> None:
-        """Export until cancelled (the server's shutdown); a job cut short is retried after its lease."""
-        try:
-            while True:
-                await self.drain()
-                await self._sleep()
-        finally:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._queue.close)
-
-    async def drain(self) -> int:
-        """Run every due job now; returns how many were done."""
-        done = 0
-        refused: set[str] = set()  # connections whose credentials were refused during this drain
-        while True:
-            try:
-                batch = await anyio.to_thread.run_sync(lambda: self._queue.claim(self._clock(), lease=LEASE))
-            except Exception:  # the database is busy or gone: look again later
-                logger.warning("the calendar export queue could not be read; retrying later", exc_info=True)
-                return done
-            if not batch:
-                return done
-            for job in batch:
-                if job.connection_id in refused:  # not one more request with refused credentials
-                    await anyio.to_thread.run_sync(self._queue.release, job)
-                    continue
-                done += await self._export(job, refused)
+    async def handle(self, job: ClaimedExport) -> int:
+        if job.connection_id in self._refused:  # not one more request with refused credentials
+            await anyio.to_thread.run_sync(self._exports.release, job)
+            return 0
+        return await self._export(job, self._refused)
 
     async def _export(self, job: ClaimedExport, refused: set[str]) -> int:
         exporter = self._exporters.get(job.provider)
@@ -101,7 +79,7 @@ class ExportWorker:
             logger.exception("calendar export of meeting %s failed unexpectedly", job.meeting_id)
             await self._failed(job, ExportFailed("retry", "internal error"))
             return 0
-        await anyio.to_thread.run_sync(lambda: self._queue.done(job, self._clock()))
+        await anyio.to_thread.run_sync(lambda: self._exports.done(job, self._clock()))
         logger.info("meeting %s %s in calendar %s", job.meeting_id, _did(job), job.connection_id)
         return 1
 
@@ -110,7 +88,7 @@ class ExportWorker:
         error = failure.detail
         if failure.outcome == "auth":
             logger.warning("calendar %s refused its credentials; its export stops", job.connection_id)
-            await anyio.to_thread.run_sync(lambda: self._queue.auth_failed(job, error=error, now=now))
+            await anyio.to_thread.run_sync(lambda: self._exports.auth_failed(job, error=error, now=now))
             return
         give_up = failure.outcome == "rejected" or job.attempts > len(BACKOFF)
         retry_at = None
@@ -126,18 +104,8 @@ class ExportWorker:
             "giving up" if retry_at is None else f"retrying at {retry_at:%H:%M:%S}",
         )
         await anyio.to_thread.run_sync(
-            lambda: self._queue.failed(job, error=error, retry_at=retry_at, now=now)
+            lambda: self._exports.failed(job, error=error, retry_at=retry_at, now=now)
         )
-
-    async def _sleep(self) -> None:
-        try:
-            due = await anyio.to_thread.run_sync(self._queue.next_due)
-        except Exception:  # the database is busy or gone: look again after the poll
-            due = None
-        delay = self._poll if due is None else min(self._poll, max(due - self._clock().timestamp(), 0.05))
-        with anyio.move_on_after(delay):
-            await self._wake.wait()
-        self._wake = anyio.Event()
 
 
 def _did(job: ClaimedExport) -> str:

@@ -21,15 +21,18 @@ from wix_meetings_mcp.bookings.local.outbox import Claimed, Outbox
 if TYPE_CHECKING:
     from wix_meetings_mcp.bookings.local.pg_outbox import PgOutbox
 from wix_meetings_mcp.server import invitations, smtp
+from wix_meetings_mcp.server.queue_worker import BACKOFF, POLL, QueueWorker
 
 logger = logging.getLogger(__name__)
 
+
 LEASE = timedelta(minutes=5)  # longer than one send can take (smtp.TIMEOUT per step)
-POLL = 30.0  # seconds between looks when nothing wakes it
-BACKOFF = (30, 120, 600, 1800, 3600, 3 * 3600, 6 * 3600)  # seconds before attempt 2, 3, ...
 
 
-class OutboxSender:
+class OutboxSender(QueueWorker[Claimed]):
+    what = "the mail outbox"
+    lease = LEASE
+
     def __init__(
         self,
         outbox: Outbox | PgOutbox,
@@ -40,39 +43,13 @@ class OutboxSender:
         tls_context: ssl.SSLContext | None = None,
         poll: float = POLL,
     ) -> None:
-        self._outbox, self._target, self._sender = outbox, target, sender
-        self._clock, self._tls, self._poll = clock, tls_context, poll
-        self._wake = anyio.Event()
+        super().__init__(outbox, clock=clock, poll=poll)
+        self._outbox, self._target, self._sender, self._tls = outbox, target, sender, tls_context
         # The attendee's own page, once the server knows its public address and signing secret.
         self.manage_url: Callable[[str], str | None] = lambda meeting_id: None
 
-    def wake(self) -> None:
-        """Called after a write queued invitations (from the event loop's thread)."""
-        self._wake.set()
-
-    async def run(self) -> None:
-        """Drain until cancelled (the server's shutdown); a half-sent row is retried after its lease."""
-        try:
-            while True:
-                await self.drain()
-                await self._sleep()
-        finally:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(self._outbox.close)
-
-    async def drain(self) -> int:
-        """Send every due row now; returns how many were sent."""
-        sent = 0
-        while True:
-            try:
-                batch = await anyio.to_thread.run_sync(lambda: self._outbox.claim(self._clock(), lease=LEASE))
-            except Exception:  # the database is busy or gone: look again later
-                logger.warning("the mail outbox could not be read; retrying later", exc_info=True)
-                return sent
-            if not batch:
-                return sent
-            for claimed in batch:
-                sent += await self._deliver(claimed)
+    async def handle(self, job: Claimed) -> int:
+        return await self._deliver(job)
 
     async def _deliver(self, claimed: Claimed) -> int:
         now = self._clock()
@@ -102,15 +79,10 @@ class OutboxSender:
             return 0
         except Exception:  # a bug in composing one message must not stop the others
             logger.exception("invitation %s could not be composed", claimed.message_key)
-            await anyio.to_thread.run_sync(lambda: self._outbox.failed(claimed, error=error, retry_at=None))
+            await anyio.to_thread.run_sync(
+                lambda: self._outbox.failed(claimed, error="internal error", retry_at=None)
+            )
             return 0
         await anyio.to_thread.run_sync(lambda: self._outbox.sent(claimed, self._clock()))
         logger.info("invitation %s sent (%s)", claimed.message_key, claimed.notice.kind)
         return 1
-
-    async def _sleep(self) -> None:
-        due = await anyio.to_thread.run_sync(self._outbox.next_due)
-        delay = self._poll if due is None else min(self._poll, max(due - self._clock().timestamp(), 0.05))
-        with anyio.move_on_after(delay):
-            await self._wake.wait()
-        self._wake = anyio.Event()

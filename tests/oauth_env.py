@@ -1,31 +1,32 @@
-"""What the OAuth calendar tests share: both provider fakes behind one transport, and an engine wired
-to them the way the server wires it (OAuthSetup from the operator's clients, the public address)."""
+"""What the OAuth calendar tests share: both provider fakes behind one transport (the `providers`
+and `http` fixtures, which a test module imports), an engine wired to them the way the server wires
+it (OAuthSetup from the operator's clients, the public address), and the owner's sign-in."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
+import pytest
 
+from tests.calendar_env import berlin_engine
 from tests.conftest import FakeClock
 from tests.fakes import google_calendar as g
 from tests.fakes import microsoft_graph as m
 from wix_meetings_mcp.bookings.local import LocalBackend
 from wix_meetings_mcp.bookings.local.oauth import OAuthApp, OAuthSetup
 from wix_meetings_mcp.bookings.local.provider_http import ProviderLimits
-from wix_meetings_mcp.bookings.local.storage import open_store
+from wix_meetings_mcp.bookings.model import ConnectCalendarRequest
 
 BASE = "https://meet.example.com"
 SECRET = b"s" * 32
 PUBLIC = "93.184.215.14"  # what the fake DNS answers for every provider name (a public address)
-TUESDAY = datetime(2026, 12, 1, tzinfo=UTC)
-DENTIST = (datetime(2026, 12, 1, 9, tzinfo=UTC), datetime(2026, 12, 1, 10, tzinfo=UTC))  # 10:00 Berlin
 LUNCH = (datetime(2026, 12, 1, 11, tzinfo=UTC), datetime(2026, 12, 1, 12, tzinfo=UTC))
-EXPORTED = (datetime(2026, 12, 1, 13, tzinfo=UTC), datetime(2026, 12, 1, 14, tzinfo=UTC))
 LATER = (datetime(2026, 12, 1, 15, tzinfo=UTC), datetime(2026, 12, 1, 15, 30, tzinfo=UTC))
 
 GOOGLE = OAuthApp(provider="google", client_id=g.CLIENT_ID, client_secret=g.CLIENT_SECRET,
@@ -80,12 +81,10 @@ def engine(
     deadline: float = 2.0,
 ) -> LocalBackend:
     """An engine on the SQLite file or the PostgreSQL database `db`."""
-    return LocalBackend(
-        store=open_store(db, ZoneInfo("Europe/Berlin")),
-        time_zone="Europe/Berlin",
-        plan="premium",
-        clock=clock,
-        http=http,
+    return berlin_engine(
+        db,
+        clock,
+        http,
         resolver=public_dns,
         oauth=OAuthSetup(apps={"google": GOOGLE, "outlook": OUTLOOK}, public_url=public_url, secret=SECRET),
         provider_limits=ProviderLimits(deadline=deadline),
@@ -93,9 +92,28 @@ def engine(
     )
 
 
-async def free_starts(backend: LocalBackend) -> set[datetime]:
-    link = (await backend.list_links())[0]
-    slots = await backend.find_slots(
-        link, start=TUESDAY, end=TUESDAY + timedelta(days=1), duration=timedelta(minutes=30)
-    )
-    return {s.start.astimezone(UTC) for s in slots}
+@pytest.fixture(name="providers")
+def providers_fixture(clock: FakeClock) -> Providers:
+    found = Providers()
+    found.google.auth.now = clock
+    found.graph.auth.now = clock
+    return found
+
+
+@pytest.fixture(name="http")
+async def http_fixture(providers: Providers) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.MockTransport(providers)) as client:
+        yield client
+
+
+async def connected(backend: LocalBackend, providers: Providers, provider: str, **request: Any) -> str:
+    """Connect through the backend and the callback as the owner's browser would; the connection id."""
+    started = await backend.connect_calendar(ConnectCalendarRequest(provider=provider, **request))  # type: ignore[arg-type]
+    assert started.status == "authorization_required" and started.authorization_url is not None
+    fake = providers.google if provider == "google" else providers.graph
+    query = parse_qs(urlsplit(fake.auth.authorize(started.authorization_url)).query)
+    done = await backend.finish_authorization(
+        provider,  # type: ignore[arg-type]
+        state=query["state"][0], code=query.get("code", [None])[0], error=query.get("error", [None])[0],
+    )  # fmt: skip
+    return done.connection.connection_id

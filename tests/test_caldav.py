@@ -18,16 +18,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from mcp import Client
 
+from tests.calendar_env import DENTIST, EXPORTED, TUESDAY, berlin_engine, free_starts
 from tests.conftest import FakeClock, stored
 from wix_meetings_mcp.bookings.errors import AuthFailed, InvalidArgument
 from wix_meetings_mcp.bookings.local import LocalBackend
-from wix_meetings_mcp.bookings.local.storage import open_store
 from wix_meetings_mcp.bookings.model import ConnectCalendarRequest
 from wix_meetings_mcp.server.app import build_server
 from wix_meetings_mcp.server.settings import Settings
@@ -36,9 +35,6 @@ pytest.importorskip("radicale")
 
 EMAIL = "host@example.com"
 PASSWORD = "abcd-efgh-ijkl-mnop"  # the shape of an Apple app-specific password
-TUESDAY = datetime(2026, 12, 1, tzinfo=UTC)
-DENTIST = (datetime(2026, 12, 1, 9, tzinfo=UTC), datetime(2026, 12, 1, 10, tzinfo=UTC))  # 10:00 Berlin
-EXPORTED = (datetime(2026, 12, 1, 13, tzinfo=UTC), datetime(2026, 12, 1, 14, tzinfo=UTC))  # in "Meetings"
 LATER = (datetime(2026, 12, 1, 15, tzinfo=UTC), datetime(2026, 12, 1, 16, tzinfo=UTC))
 
 
@@ -147,22 +143,7 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 
 def engine(db: str, clock: FakeClock, http: httpx.AsyncClient, allowed: str = "127.0.0.1") -> LocalBackend:
     """An engine on the SQLite file or the PostgreSQL database `db` (tests close it)."""
-    return LocalBackend(
-        store=open_store(db, ZoneInfo("Europe/Berlin")),
-        time_zone="Europe/Berlin",
-        plan="premium",
-        clock=clock,
-        http=http,
-        allowed_private_hosts=allowed,
-    )
-
-
-async def free_starts(backend: LocalBackend) -> set[datetime]:
-    link = (await backend.list_links())[0]
-    slots = await backend.find_slots(
-        link, start=TUESDAY, end=TUESDAY + timedelta(days=1), duration=timedelta(minutes=30)
-    )
-    return {s.start.astimezone(UTC) for s in slots}
+    return berlin_engine(db, clock, http, allowed_private_hosts=allowed)
 
 
 def apple(server: Radicale, password: str = PASSWORD) -> ConnectCalendarRequest:

@@ -24,11 +24,11 @@ import icalendar
 import pytest
 from mcp import Client
 
+from tests.calendar_env import book, free_starts, slot
 from tests.conftest import FakeClock
 from tests.test_caldav import (
     EMAIL,
     PASSWORD,
-    TUESDAY,
     Radicale,
     apple,
     engine,
@@ -43,7 +43,6 @@ from wix_meetings_mcp.bookings.errors import NotSupported
 from wix_meetings_mcp.bookings.local import LocalBackend
 from wix_meetings_mcp.bookings.local.caldav_export import CalDavExporter
 from wix_meetings_mcp.bookings.local.exports import ExportQueue
-from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Meeting, Slot
 from wix_meetings_mcp.bookings.outbound import Outbound
 from wix_meetings_mcp.server.app import build_server
 from wix_meetings_mcp.server.doctor import run_doctor
@@ -108,25 +107,6 @@ def worker(
     return ExportWorker(queue, {"apple": exporter}, clock=clock)
 
 
-async def book(backend: LocalBackend, n: int = 0) -> Meeting:
-    link = (await backend.list_links())[0]
-    slots = await backend.find_slots(
-        link, start=TUESDAY, end=TUESDAY + timedelta(days=1), duration=timedelta(minutes=30)
-    )
-    return await backend.book(
-        BookingRequest(slot=slots[n], attendee=Attendee(name="Ann Lee", email="ann@example.com")),
-        meetings_limit=None,
-    )
-
-
-async def slot(backend: LocalBackend, n: int) -> Slot:
-    link = (await backend.list_links())[0]
-    found = await backend.find_slots(
-        link, start=TUESDAY, end=TUESDAY + timedelta(days=1), duration=timedelta(minutes=30)
-    )
-    return found[n]
-
-
 def utc(value: object) -> datetime:
     assert isinstance(value, datetime)
     return value.astimezone(UTC)
@@ -173,16 +153,10 @@ async def test_a_booking_appears_in_the_meetings_calendar_a_reschedule_moves_it_
     assert (utc(event.decoded("DTSTART")), utc(event.decoded("DTEND"))) == (meeting.start, meeting.end)
     assert event["SEQUENCE"] == 0 and str(event["STATUS"]) == "CONFIRMED"
     assert "Ann Lee" in str(event["SUMMARY"]) and "ATTENDEE" not in event  # no server-sent invitations
-    free = {s.start for s in await backend.find_slots(
-        (await backend.list_links())[0], start=TUESDAY, end=TUESDAY + timedelta(days=1),
-        duration=timedelta(minutes=30),
-    )}  # fmt: skip
+    free = await free_starts(backend)
     clock.advance(minutes=16)
     await backend.refresh_calendars()  # our own export calendar is never read back as busy time
-    assert {s.start for s in await backend.find_slots(
-        (await backend.list_links())[0], start=TUESDAY, end=TUESDAY + timedelta(days=1),
-        duration=timedelta(minutes=30),
-    )} == free  # fmt: skip
+    assert await free_starts(backend) == free
 
     later = await slot(backend, 4)
     moved = await backend.reschedule(meeting.meeting_id, later, notify_attendee=False)

@@ -24,6 +24,7 @@ import pytest
 from mcp import Client
 
 from tests._meetergo import open_world
+from tests.calendar_env import DENTIST, berlin_engine, free_starts
 from tests.conftest import Caller, FakeClock
 from tests.fakes.wix_setup import wix_world
 from wix_meetings_mcp.bookings.local import LocalBackend
@@ -33,8 +34,6 @@ from wix_meetings_mcp.bookings.outbound import Validators
 from wix_meetings_mcp.server.app import build_server
 from wix_meetings_mcp.server.settings import Settings
 
-TUESDAY = datetime(2026, 12, 1, tzinfo=UTC)
-DENTIST = (datetime(2026, 12, 1, 9, tzinfo=UTC), datetime(2026, 12, 1, 10, tzinfo=UTC))  # 10:00 Berlin
 GYM = (datetime(2026, 12, 1, 13, tzinfo=UTC), datetime(2026, 12, 1, 14, tzinfo=UTC))  # 14:00 Berlin
 LATE = (datetime(2026, 12, 1, 15, tzinfo=UTC), datetime(2026, 12, 1, 16, tzinfo=UTC))
 
@@ -116,12 +115,10 @@ def engines(engine_db: str, clock: FakeClock, http: httpx.AsyncClient) -> Iterat
 
     def make() -> LocalBackend:
         made.append(
-            LocalBackend(
-                store=open_store(engine_db, ZoneInfo("Europe/Berlin")),
-                time_zone="Europe/Berlin",
-                plan="premium",
-                clock=clock,
-                http=http,
+            berlin_engine(
+                engine_db,
+                clock,
+                http,
                 allowed_private_hosts="127.0.0.1",
                 refresh_interval=timedelta(minutes=15),
             )
@@ -131,14 +128,6 @@ def engines(engine_db: str, clock: FakeClock, http: httpx.AsyncClient) -> Iterat
     yield make
     for backend in made:
         backend.close()
-
-
-async def free_starts(backend: LocalBackend) -> set[datetime]:
-    link = (await backend.list_links())[0]
-    slots = await backend.find_slots(
-        link, start=TUESDAY, end=TUESDAY + timedelta(days=1), duration=timedelta(minutes=30)
-    )
-    return {s.start.astimezone(UTC) for s in slots}
 
 
 async def connect(backend: LocalBackend, url: str) -> str:

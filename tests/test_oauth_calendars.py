@@ -9,7 +9,6 @@ not, refreshes follow the provider's sync cursor, and a revoked grant or a disco
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,54 +18,26 @@ import httpx
 import pytest
 from mcp import Client
 
+from tests.calendar_env import DENTIST, EXPORTED, TUESDAY, free_starts
 from tests.conftest import FakeClock, stored
 from tests.fakes import google_calendar as g
-from tests.oauth_env import (
+from tests.oauth_env import (  # the fixtures are found by their names
     BASE,
-    DENTIST,
-    EXPORTED,
     LATER,
     LUNCH,
     PUBLIC,
-    TUESDAY,
     Providers,
     Waits,
+    connected,
     engine,
-    free_starts,
+    http_fixture,  # noqa: F401
+    providers_fixture,  # noqa: F401
 )
 from wix_meetings_mcp.bookings.errors import InvalidArgument
-from wix_meetings_mcp.bookings.local import LocalBackend
 from wix_meetings_mcp.bookings.model import ConnectCalendarRequest
 from wix_meetings_mcp.server.app import Running, build_server
 from wix_meetings_mcp.server.pages import Pages
 from wix_meetings_mcp.server.settings import Settings
-
-
-@pytest.fixture
-def providers(clock: FakeClock) -> Providers:
-    found = Providers()
-    found.google.auth.now = clock
-    found.graph.auth.now = clock
-    return found
-
-
-@pytest.fixture
-async def http(providers: Providers) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(providers)) as client:
-        yield client
-
-
-async def connected(backend: LocalBackend, providers: Providers, provider: str, **request: Any) -> str:
-    """Connect through the backend and the callback as the owner's browser would; the connection id."""
-    started = await backend.connect_calendar(ConnectCalendarRequest(provider=provider, **request))  # type: ignore[arg-type]
-    assert started.status == "authorization_required" and started.authorization_url is not None
-    fake = providers.google if provider == "google" else providers.graph
-    query = parse_qs(urlsplit(fake.auth.authorize(started.authorization_url)).query)
-    done = await backend.finish_authorization(
-        provider,  # type: ignore[arg-type]
-        state=query["state"][0], code=query.get("code", [None])[0], error=query.get("error", [None])[0],
-    )  # fmt: skip
-    return done.connection.connection_id
 
 
 async def test_the_owner_s_round_trip_through_the_page_server_ends_connected_and_blocks_busy_times(

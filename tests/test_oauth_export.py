@@ -11,40 +11,32 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
 import httpx
 import pytest
 
+from tests.calendar_env import book, slot
 from tests.conftest import FakeClock
 from tests.fakes.microsoft_graph import DEFAULT
-from tests.oauth_env import TUESDAY, Providers, engine
-from tests.test_oauth_calendars import connected
+from tests.oauth_env import (  # the fixtures are found by their names
+    Providers,
+    connected,
+    engine,
+    http_fixture,  # noqa: F401
+    providers_fixture,  # noqa: F401
+)
 from wix_meetings_mcp.bookings.calendar_event import meeting_uid
 from wix_meetings_mcp.bookings.local import LocalBackend
-from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, CalendarConnection, Meeting, Slot
+from wix_meetings_mcp.bookings.model import CalendarConnection
 from wix_meetings_mcp.server.app import export_worker
 from wix_meetings_mcp.server.doctor import run_doctor
 from wix_meetings_mcp.server.export_worker import ExportWorker
 from wix_meetings_mcp.server.settings import Settings
 
 PROVIDERS = ["google", "outlook"]
-
-
-@pytest.fixture
-def providers(clock: FakeClock) -> Providers:
-    found = Providers()
-    found.google.auth.now = clock
-    found.graph.auth.now = clock
-    return found
-
-
-@pytest.fixture
-async def http(providers: Providers) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(providers)) as client:
-        yield client
 
 
 @pytest.fixture
@@ -58,8 +50,9 @@ def settings(engine_db: str) -> Settings:
     return Settings(db=engine_db, time_zone="Europe/Berlin", plan="premium")
 
 
-def worker(engine_db: str, clock: FakeClock, http: httpx.AsyncClient, backend: LocalBackend) -> ExportWorker:
-    """The worker as the server builds it, beside the engine it exports for."""
+@pytest.fixture
+def run(engine_db: str, clock: FakeClock, http: httpx.AsyncClient, backend: LocalBackend) -> ExportWorker:
+    """The export worker as the server builds it, beside the engine it exports for."""
     return export_worker(settings(engine_db), clock, lambda: http, backend)
 
 
@@ -88,23 +81,6 @@ def writes(providers: Providers, provider: str) -> list[str]:
     return [c for c in calls if c.split(" ")[0] in ("POST", "PATCH", "DELETE") and "/token" not in c]
 
 
-async def slot(backend: LocalBackend, n: int) -> Slot:
-    link = (await backend.list_links())[0]
-    found = await backend.find_slots(
-        link, start=TUESDAY, end=TUESDAY + timedelta(days=1), duration=timedelta(minutes=30)
-    )
-    return found[n]
-
-
-async def book(backend: LocalBackend, n: int) -> Meeting:
-    return await backend.book(
-        BookingRequest(
-            slot=await slot(backend, n), attendee=Attendee(name="Ann Lee", email="ann@example.com")
-        ),
-        meetings_limit=None,
-    )
-
-
 async def connection(backend: LocalBackend) -> CalendarConnection:
     (found,) = await backend.list_calendar_connections()
     return found
@@ -113,10 +89,9 @@ async def connection(backend: LocalBackend) -> CalendarConnection:
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_a_booking_appears_in_the_calendar_a_reschedule_patches_it_and_a_cancel_deletes_it(
     backend: LocalBackend,
-    engine_db: str,
+    run: ExportWorker,
     clock: FakeClock,
     providers: Providers,
-    http: httpx.AsyncClient,
     provider: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -124,7 +99,6 @@ async def test_a_booking_appears_in_the_calendar_a_reschedule_patches_it_and_a_c
     earlier = await book(backend, 0)  # booked before the calendar was connected
     await connected(backend, providers, provider)
     assert (await connection(backend)).export_enabled  # on once the owner signed in, as on Wix
-    run = worker(engine_db, clock, http, backend)
     assert await run.drain() == 1
     assert [uid_of(e, provider) for e in events(providers, provider)] == [meeting_uid(earlier.meeting_id)]
 
@@ -161,14 +135,11 @@ async def test_a_booking_appears_in_the_calendar_a_reschedule_patches_it_and_a_c
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_export_switched_off_writes_nothing_and_switching_it_on_catches_up(
     backend: LocalBackend,
-    engine_db: str,
-    clock: FakeClock,
+    run: ExportWorker,
     providers: Providers,
-    http: httpx.AsyncClient,
     provider: str,
 ) -> None:
     connection_id = await connected(backend, providers, provider)
-    run = worker(engine_db, clock, http, backend)
     off = await backend.update_calendar_sync(connection_id, import_enabled=None, export_enabled=False)
     assert off.export_enabled is False
 
@@ -184,14 +155,11 @@ async def test_export_switched_off_writes_nothing_and_switching_it_on_catches_up
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_an_event_deleted_in_the_calendar_is_written_again_by_the_next_change(
     backend: LocalBackend,
-    engine_db: str,
-    clock: FakeClock,
+    run: ExportWorker,
     providers: Providers,
-    http: httpx.AsyncClient,
     provider: str,
 ) -> None:
     await connected(backend, providers, provider)
-    run = worker(engine_db, clock, http, backend)
     meeting = await book(backend, 0)
     assert await run.drain() == 1
     (event,) = events(providers, provider)
@@ -206,14 +174,12 @@ async def test_an_event_deleted_in_the_calendar_is_written_again_by_the_next_cha
 @pytest.mark.parametrize("provider", PROVIDERS)
 async def test_withdrawn_access_gives_the_export_up_and_the_doctor_says_to_sign_in_again(
     backend: LocalBackend,
+    run: ExportWorker,
     engine_db: str,
-    clock: FakeClock,
     providers: Providers,
-    http: httpx.AsyncClient,
     provider: str,
 ) -> None:
     await connected(backend, providers, provider)
-    run = worker(engine_db, clock, http, backend)
     (providers.google if provider == "google" else providers.graph).auth.revoke()
 
     await book(backend, 0)
@@ -234,13 +200,11 @@ async def test_withdrawn_access_gives_the_export_up_and_the_doctor_says_to_sign_
 
 async def test_a_provider_that_keeps_failing_is_retried_later_without_failing_the_booking(
     backend: LocalBackend,
-    engine_db: str,
+    run: ExportWorker,
     clock: FakeClock,
     providers: Providers,
-    http: httpx.AsyncClient,
 ) -> None:
     await connected(backend, providers, "google")
-    run = worker(engine_db, clock, http, backend)
     providers.google.auth.fail("insert", 503, 503, 503, 503)
 
     meeting = await book(backend, 0)

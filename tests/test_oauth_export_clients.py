@@ -5,37 +5,27 @@ before the worker has removed its copy)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.calendar_env import DENTIST, free_starts
 from tests.conftest import FakeClock
 from tests.fakes.microsoft_graph import DEFAULT
-from tests.oauth_env import DENTIST, Providers, engine, free_starts
-from tests.test_oauth_calendars import connected
+from tests.oauth_env import (  # the fixtures are found by their names
+    Providers,
+    connected,
+    engine,
+    http_fixture,  # noqa: F401
+    providers_fixture,  # noqa: F401
+)
 from wix_meetings_mcp.bookings.calendar_event import meeting_uid
 from wix_meetings_mcp.bookings.local.calendar_api import EventGone
 from wix_meetings_mcp.bookings.local.exporters import ExportEvent
 from wix_meetings_mcp.bookings.local.graph_calendar import UID_PROPERTY
 from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Host, Location, Meeting
-
-
-@pytest.fixture
-def providers(clock: FakeClock) -> Providers:
-    found = Providers()
-    found.google.auth.now = clock
-    found.graph.auth.now = clock
-    return found
-
-
-@pytest.fixture
-async def http(providers: Providers) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.MockTransport(providers)) as client:
-        yield client
-
 
 MEETING = Meeting(
     meeting_id="m1",

@@ -41,6 +41,13 @@ class Changes:
     removed: list[str] = field(default_factory=list)  # ids gone, cancelled, free, or our own exports
     cursor: str | None = None  # where the next round starts; None: the next round is a full one
 
+    def add(self, event_id: str, start: datetime | None, end: datetime | None) -> None:
+        """An event that blocks [start, end); one without a usable span blocks nothing (removed)."""
+        if start is None or end is None or end <= start:
+            self.removed.append(event_id)
+        else:
+            self.busy.append(BusyEvent(event_id, start, end))
+
 
 class SyncExpired(Exception):
     """The provider no longer knows the cursor (Google 410, Graph 410 / syncStateNotFound): sync fully."""

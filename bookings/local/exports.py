@@ -19,17 +19,15 @@ until it is connected again. Blocking calls only; the worker runs them in worker
 from __future__ import annotations
 
 import sqlite3
-import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from wix_meetings_mcp.bookings import sqlite
 from wix_meetings_mcp.bookings.calendar_event import meeting_uid
-from wix_meetings_mcp.bookings.local import rows, schema
+from wix_meetings_mcp.bookings.local import rows
 from wix_meetings_mcp.bookings.local.exporters import ExportEvent
+from wix_meetings_mcp.bookings.local.queue_file import QueueFile
 
 MAX_ERROR = 300  # characters of the last error kept on a row
 
@@ -126,36 +124,15 @@ def job(
     )
 
 
-class ExportQueue:
+class ExportQueue(QueueFile):
     """The export worker's side of the queue on one SQLite file, with its own connection; also where
     exporters keep each connection's target calendar and read CalDAV credentials."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()  # one connection, used from whichever worker thread runs
-
-    def _open(self) -> sqlite3.Connection:
-        if self._conn is None:
-            conn = sqlite.connect(self._path)
-            conn.row_factory = sqlite3.Row
-            sqlite.enable_wal(conn)
-            # The worker may start before the engine's first call: make sure the tables are there.
-            sqlite.migrate(conn, schema.COMPONENT, schema.MIGRATIONS)
-            self._conn = conn
-        return self._conn
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
 
     def claim(self, now: datetime, *, lease: timedelta, limit: int = 10) -> list[ClaimedExport]:
         """Take up to `limit` due jobs of exporting connections whose lease has expired, for `lease`."""
         at, token = now.timestamp(), uuid.uuid4().hex
         params = {"until": at + lease.total_seconds(), "token": token, "now": at, "limit": limit}
-        with self._lock, self._transaction() as conn:
+        with self._immediate() as conn:
             conn.execute(_CLAIM, params)
             claimed = conn.execute(_CLAIMED, (token,)).fetchall()
             if not claimed:
@@ -183,7 +160,7 @@ class ExportQueue:
 
     def auth_failed(self, claimed: ClaimedExport, *, error: str, now: datetime) -> None:
         """The credentials were refused: this job is given up and the connection turns `error`."""
-        with self._lock, self._transaction() as conn:
+        with self._immediate() as conn:
             conn.execute(FAILED.format(p="?"), failed_params(claimed, error, None, now))
             conn.execute(AUTH_FAILED.format(p="?"), (claimed.connection_id,))
 
@@ -240,26 +217,9 @@ class ExportQueue:
             )
         return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
 
-    def _transaction(self) -> _Immediate:
-        return _Immediate(self._open())
-
     def _execute(self, sql: str, params: tuple[object, ...]) -> None:
         with self._lock:
             self._open().execute(sql, params)
-
-
-class _Immediate:
-    """`BEGIN IMMEDIATE` ... COMMIT, rolled back on any exception."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._conn.execute("BEGIN IMMEDIATE")
-        return self._conn
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        self._conn.execute("ROLLBACK" if kind is not None else "COMMIT")
 
 
 def failed_params(

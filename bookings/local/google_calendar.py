@@ -18,24 +18,22 @@ Facts used, from https://developers.google.com/calendar/api/v3/reference/events/
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, tzinfo
 from urllib.parse import quote, urlencode
 
 from wix_meetings_mcp.bookings.calendar_event import host_description, host_summary, meeting_place
 from wix_meetings_mcp.bookings.local.calendar_api import (
-    AccessRevoked,
     Bearer,
-    BusyEvent,
     Changes,
     EventGone,
-    EventRefused,
     SyncExpired,
     is_ours,
     known_zone,
     parse_time,
 )
 from wix_meetings_mcp.bookings.local.exporters import ExportEvent
+from wix_meetings_mcp.bookings.local.provider_calls import call, created_id, error_body, written
 from wix_meetings_mcp.bookings.local.provider_http import ProviderHttp, json_body, retry_status
 from wix_meetings_mcp.bookings.outbound import Answer, OutboundError
 
@@ -83,9 +81,7 @@ class GoogleCalendar:
             page = data.get("nextPageToken")
             if not isinstance(page, str) or not page:
                 token = data.get("nextSyncToken")
-                return Changes(
-                    found.full, found.busy, found.removed, token if isinstance(token, str) and token else None
-                )
+                return replace(found, cursor=token if isinstance(token, str) and token else None)
         raise OutboundError("too_large")  # more pages than a calendar of busy times needs
 
     async def create(self, event: ExportEvent) -> str:
@@ -98,22 +94,22 @@ class GoogleCalendar:
             found = await self.find(event.uid)
             if found is not None:
                 return found
-        return _event_id(_written(answer))
+        return created_id(written(answer))
 
     async def update(self, event_id: str, event: ExportEvent) -> None:
         answer = await self._call("PATCH", f"{self._event(event_id)}?sendUpdates=none", _body(event))
         if answer.status in (404, 410):
             raise EventGone
-        _written(answer)
+        written(answer)
 
     async def delete(self, event_id: str) -> None:
         answer = await self._call("DELETE", f"{self._event(event_id)}?sendUpdates=none")
         if answer.status not in (404, 410):  # already gone is what was wanted
-            _written(answer)
+            written(answer)
 
     async def find(self, uid: str) -> str | None:
         answer = await self._call("GET", f"{self._events}?{urlencode({'iCalUID': uid})}")
-        items = json_body(_written(answer)).get("items")
+        items = json_body(written(answer)).get("items")
         for item in items if isinstance(items, list) else []:
             if (
                 isinstance(item, dict)
@@ -127,25 +123,7 @@ class GoogleCalendar:
         return f"{self._events}/{quote(event_id, safe='')}"
 
     async def _call(self, method: str, url: str, payload: dict[str, object] | None = None) -> Answer:
-        """One API call with the connection's token; a 401 refreshes it once, a second one is final."""
-        body = b"" if payload is None else json.dumps(payload).encode()
-        headers = {"Accept": "application/json"} | ({"Content-Type": "application/json"} if payload else {})
-        answer = None
-        for fresh in (False, True):
-            token = await self._bearer(fresh)
-            answer = await self._http.send(
-                method,
-                url,
-                headers=headers | {"Authorization": f"Bearer {token}"},
-                body=body,
-                retryable=_retryable,
-            )
-            if answer.status != 401:
-                break
-        assert answer is not None
-        if answer.status == 401 or (answer.status == 403 and not _throttled(answer)):
-            raise AccessRevoked
-        return answer
+        return await call(self._http, self._bearer, method, url, payload, retryable=_retryable)
 
 
 def _sort(item: dict[str, object], zone: tzinfo, found: Changes) -> None:
@@ -163,11 +141,7 @@ def _sort(item: dict[str, object], zone: tzinfo, found: Changes) -> None:
     ):
         found.removed.append(event_id)
         return
-    start, end = _when(item.get("start"), zone), _when(item.get("end"), zone)
-    if start is None or end is None or end <= start:
-        found.removed.append(event_id)
-        return
-    found.busy.append(BusyEvent(event_id, start, end))
+    found.add(event_id, _when(item.get("start"), zone), _when(item.get("end"), zone))
 
 
 def _when(value: object, zone: tzinfo) -> datetime | None:
@@ -200,30 +174,12 @@ def _body(event: ExportEvent) -> dict[str, object]:
     return body
 
 
-def _written(answer: Answer) -> Answer:
-    if answer.status in (200, 201, 204):
-        return answer
-    if 400 <= answer.status < 500 and answer.status != 429:
-        raise EventRefused(answer.status)
-    raise OutboundError("unreachable")
-
-
-def _event_id(answer: Answer) -> str:
-    event_id = json_body(answer).get("id")
-    if not isinstance(event_id, str) or not event_id:
-        raise OutboundError("unreachable")
-    return event_id
-
-
 def _throttled(answer: Answer) -> bool:
     """Google's 403 usageLimits errors are throttling, answered like a 429 (guides/errors)."""
     if answer.status != 403:
         return False
-    try:
-        error = json_body(answer).get("error")
-    except OutboundError:
-        return False
-    errors = error.get("errors") if isinstance(error, dict) else None
+    error = error_body(answer)
+    errors = None if error is None else error.get("errors")
     return isinstance(errors, list) and any(
         isinstance(e, dict) and e.get("reason") in _THROTTLED for e in errors
     )

@@ -23,24 +23,22 @@ is read-only, and delta supports no `$expand`, so the transactionId is what an i
 
 from __future__ import annotations
 
-import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode, urlsplit
 
 from wix_meetings_mcp.bookings.calendar_event import host_description, host_summary, meeting_place
 from wix_meetings_mcp.bookings.local.calendar_api import (
-    AccessRevoked,
     Bearer,
-    BusyEvent,
     Changes,
     EventGone,
-    EventRefused,
     SyncExpired,
     is_ours,
     known_zone,
     parse_time,
 )
 from wix_meetings_mcp.bookings.local.exporters import ExportEvent
+from wix_meetings_mcp.bookings.local.provider_calls import call, created_id, error_body, written
 from wix_meetings_mcp.bookings.local.provider_http import ProviderHttp, json_body
 from wix_meetings_mcp.bookings.outbound import Answer, OutboundError
 
@@ -92,9 +90,7 @@ class GraphCalendar:
                 continue
             delta = data.get("@odata.deltaLink")
             kept = delta if self._calendar_id is None and isinstance(delta, str) and delta else None
-            return Changes(
-                found.full, found.busy, found.removed, None if kept is None else self._checked(kept)
-            )
+            return replace(found, cursor=None if kept is None else self._checked(kept))
         raise OutboundError("too_large")
 
     async def create(self, event: ExportEvent) -> str:
@@ -103,18 +99,18 @@ class GraphCalendar:
             "singleValueExtendedProperties": [{"id": UID_PROPERTY, "value": event.uid}],
         }
         answer = await self._call("POST", self._events, body)
-        return _event_id(_written(answer))
+        return created_id(written(answer))
 
     async def update(self, event_id: str, event: ExportEvent) -> None:
         answer = await self._call("PATCH", self._event(event_id), _body(event))
         if answer.status == 404:
             raise EventGone
-        _written(answer)
+        written(answer)
 
     async def delete(self, event_id: str) -> None:
         answer = await self._call("DELETE", self._event(event_id))
         if answer.status != 404:  # already gone is what was wanted
-            _written(answer)
+            written(answer)
 
     async def find(self, uid: str) -> str | None:
         quoted = uid.replace("'", "''")  # OData string literal
@@ -123,7 +119,7 @@ class GraphCalendar:
              "$select": "id"},
             quote_via=quote,
         )  # fmt: skip
-        items = json_body(_written(await self._call("GET", f"{self._events}?{query}"))).get("value")
+        items = json_body(written(await self._call("GET", f"{self._events}?{query}"))).get("value")
         for item in items if isinstance(items, list) else []:
             if isinstance(item, dict) and isinstance(item.get("id"), str):
                 return str(item["id"])
@@ -147,23 +143,7 @@ class GraphCalendar:
         *,
         headers: dict[str, str] | None = None,
     ) -> Answer:
-        """One API call with the connection's token; a 401 refreshes it once, a second one is final."""
-        body = b"" if payload is None else json.dumps(payload).encode()
-        sent = {"Accept": "application/json"} | (headers or {})
-        if payload is not None:
-            sent["Content-Type"] = "application/json"
-        answer = None
-        for fresh in (False, True):
-            token = await self._bearer(fresh)
-            answer = await self._http.send(
-                method, url, headers=sent | {"Authorization": f"Bearer {token}"}, body=body
-            )
-            if answer.status != 401:
-                break
-        assert answer is not None
-        if answer.status in (401, 403):
-            raise AccessRevoked
-        return answer
+        return await call(self._http, self._bearer, method, url, payload, headers=headers)
 
 
 def _sort(item: dict[str, object], found: Changes) -> None:
@@ -180,11 +160,7 @@ def _sort(item: dict[str, object], found: Changes) -> None:
     ):
         found.removed.append(event_id)
         return
-    start, end = _when(item.get("start")), _when(item.get("end"))
-    if start is None or end is None or end <= start:
-        found.removed.append(event_id)
-        return
-    found.busy.append(BusyEvent(event_id, start, end))
+    found.add(event_id, _when(item.get("start")), _when(item.get("end")))
 
 
 def _when(value: object) -> datetime | None:
@@ -213,29 +189,9 @@ def _body(event: ExportEvent) -> dict[str, object]:
 
 
 def _code(answer: Answer) -> str | None:
-    if answer.status < 400:
-        return None
-    try:
-        error = json_body(answer).get("error")
-    except OutboundError:
-        return None
-    code = error.get("code") if isinstance(error, dict) else None
+    error = error_body(answer) if answer.status >= 400 else None
+    code = None if error is None else error.get("code")
     return code if isinstance(code, str) else None
-
-
-def _written(answer: Answer) -> Answer:
-    if answer.status in (200, 201, 204):
-        return answer
-    if 400 <= answer.status < 500 and answer.status != 429:
-        raise EventRefused(answer.status)
-    raise OutboundError("unreachable")
-
-
-def _event_id(answer: Answer) -> str:
-    event_id = json_body(answer).get("id")
-    if not isinstance(event_id, str) or not event_id:
-        raise OutboundError("unreachable")
-    return event_id
 
 
 def _utc(moment: datetime, *, naive: bool = False) -> str:

@@ -12,15 +12,12 @@ Blocking calls only; the sender runs them in worker threads.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 
-from wix_meetings_mcp.bookings import sqlite
-from wix_meetings_mcp.bookings.local import schema
+from wix_meetings_mcp.bookings.local.queue_file import QueueFile
 from wix_meetings_mcp.bookings.notices import Notice
 
 MAX_ERROR = 300  # characters of the last error kept on a row
@@ -46,53 +43,26 @@ def enqueue(conn: sqlite3.Connection, notices: Sequence[Notice], now: datetime) 
     return len(notices)
 
 
-class Outbox:
+class Outbox(QueueFile):
     """The sender's side of the outbox on one SQLite file, with its own connection."""
-
-    def __init__(self, path: Path) -> None:
-        self._path = path
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()  # one connection, used from whichever worker thread runs
-
-    def _open(self) -> sqlite3.Connection:
-        if self._conn is None:
-            conn = sqlite.connect(self._path)
-            sqlite.enable_wal(conn)
-            # The sender may start before the engine's first call: make sure the table is there.
-            sqlite.migrate(conn, schema.COMPONENT, schema.MIGRATIONS)
-            self._conn = conn
-        return self._conn
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
 
     def claim(self, now: datetime, *, lease: timedelta, limit: int = 10) -> list[Claimed]:
         """Take up to `limit` due rows whose claim has expired, for `lease`."""
         at, token = now.timestamp(), uuid.uuid4().hex
-        with self._lock:
-            conn = self._open()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                conn.execute(
-                    "UPDATE outbox SET claimed_until = :until, claim_token = :token, attempts = attempts + 1"
-                    " WHERE row_id IN (SELECT row_id FROM outbox WHERE state = 'pending'"
-                    "   AND next_attempt_at <= :now AND claimed_until < :now"
-                    "   ORDER BY next_attempt_at, row_id LIMIT :limit)"
-                    " AND state = 'pending' AND claimed_until < :now",
-                    {"until": at + lease.total_seconds(), "token": token, "now": at, "limit": limit},
-                )
-                rows = conn.execute(
-                    "SELECT row_id, message_key, attempts, payload FROM outbox WHERE claim_token = ?"
-                    " ORDER BY row_id",
-                    (token,),
-                ).fetchall()
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._immediate() as conn:
+            conn.execute(
+                "UPDATE outbox SET claimed_until = :until, claim_token = :token, attempts = attempts + 1"
+                " WHERE row_id IN (SELECT row_id FROM outbox WHERE state = 'pending'"
+                "   AND next_attempt_at <= :now AND claimed_until < :now"
+                "   ORDER BY next_attempt_at, row_id LIMIT :limit)"
+                " AND state = 'pending' AND claimed_until < :now",
+                {"until": at + lease.total_seconds(), "token": token, "now": at, "limit": limit},
+            )
+            rows = conn.execute(
+                "SELECT row_id, message_key, attempts, payload FROM outbox WHERE claim_token = ?"
+                " ORDER BY row_id",
+                (token,),
+            ).fetchall()
         return [
             Claimed(
                 row_id=r[0],

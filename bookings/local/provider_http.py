@@ -12,24 +12,22 @@ that carry their own idempotency (Google's iCalUID, Graph's transactionId) or ar
 from __future__ import annotations
 
 import json
-import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import anyio
 
 from wix_meetings_mcp.bookings.outbound import Answer, Outbound, OutboundError
 from wix_meetings_mcp.bookings.remote import (
-    BACKOFF_FIRST,
-    BACKOFF_MAX,
     MAX_ATTEMPTS,
     RETRY_AFTER_CAP,
     RETRY_STATUSES,
     WAIT_BUDGET,
+    backoff_delay,
+    retry_after_seconds,
 )
 
 if TYPE_CHECKING:
@@ -91,41 +89,21 @@ class ProviderHttp:
                     max_bytes=self.limits.max_bytes, deadline=self.limits.deadline,
                 )  # fmt: skip
             except OutboundError as exc:
-                delay = self._backoff(attempt)
+                delay = backoff_delay(attempt, self._jitter)
                 if exc.reason not in ("unreachable", "timeout") or last or waited + delay > WAIT_BUDGET:
                     raise
                 await self._sleep(delay)
                 waited += delay
                 continue
             if not last and retryable(answer):
-                given = self._retry_after(answer)
-                delay = self._backoff(attempt) if given is None else given
+                given = retry_after_seconds(answer.headers.get("retry-after", ""), self._clock)
+                delay = backoff_delay(attempt, self._jitter) if given is None else given
                 if delay <= RETRY_AFTER_CAP and waited + delay <= WAIT_BUDGET:
                     await self._sleep(delay)
                     waited += delay
                     continue
             return answer
         raise AssertionError("unreachable")  # the last attempt returns or raises
-
-    def _backoff(self, attempt: int) -> float:
-        step = min(BACKOFF_MAX, BACKOFF_FIRST * 2.0 ** (attempt - 1))
-        return step / 2 + self._jitter() * step / 2
-
-    def _retry_after(self, answer: Answer) -> float | None:
-        """`Retry-After` as delta-seconds or an HTTP date (RFC 9110 §10.2.3); None if absent or bad."""
-        value = answer.headers.get("retry-after", "").strip()
-        if not value:
-            return None
-        try:
-            seconds = float(value)
-        except ValueError:
-            try:
-                when = parsedate_to_datetime(value)
-            except (TypeError, ValueError, IndexError):
-                return None
-            when = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-            seconds = (when - self._clock()).total_seconds()
-        return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def json_body(answer: Answer) -> dict[str, object]:

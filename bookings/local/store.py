@@ -115,14 +115,8 @@ class Store:
         # Writers of this process queue on a lock of their own: SQLite's busy handler would have them
         # sleep and poll (1, 2, 5, 10... ms), leaving the write lock idle between two of them.
         # Other processes still wait in the busy handler.
-        with self._writer:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
+        with self._writer, sqlite.immediate(conn):
+            yield conn
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
