@@ -20,6 +20,9 @@ from mcp.types import CallToolResult
 from wix_meetings_mcp.server.app import build_server
 from wix_meetings_mcp.server.settings import Settings
 
+# Fixtures shared by the OAuth calendar tests (a module's own fixture of the same name wins).
+pytest_plugins = ("tests.oauth_env",)
+
 # Monday 30 November 2026, 08:00 UTC (09:00 in Berlin): a working week lies ahead.
 MONDAY_MORNING = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 

@@ -30,8 +30,6 @@ from tests.oauth_env import (  # the fixtures are found by their names
     Waits,
     connected,
     engine,
-    http_fixture,  # noqa: F401
-    providers_fixture,  # noqa: F401
 )
 from wix_meetings_mcp.bookings.errors import InvalidArgument
 from wix_meetings_mcp.bookings.model import ConnectCalendarRequest

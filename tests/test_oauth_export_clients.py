@@ -18,8 +18,6 @@ from tests.oauth_env import (  # the fixtures are found by their names
     Providers,
     connected,
     engine,
-    http_fixture,  # noqa: F401
-    providers_fixture,  # noqa: F401
 )
 from wix_meetings_mcp.bookings.calendar_event import meeting_uid
 from wix_meetings_mcp.bookings.local.calendar_api import EventGone
