@@ -100,6 +100,9 @@ async def test_a_keyed_booking_is_one_commit_and_one_thread_hop(
             await call("find_slots", from_date="2026-12-03")
             await call("list_meetings")
         assert (tally.commits, tally.hops) == (0, 0)  # reads run on the loop: WAL never blocks them
+        with tally.counting():
+            await call("find_slots", from_date="2026-12-03", to_date="2027-01-31")
+        assert (tally.commits, tally.hops) == (0, 1)  # a long search leaves the loop free meanwhile
         repeat = {"slot_id": slots[2]["slot_id"], "attendee": ANN, "idempotency_key": "one-commit"}
         assert await call("book_meeting", **repeat) == booked  # (opens the audit trail: it prunes)
         with tally.counting():

@@ -73,6 +73,8 @@ FREE_PLAN_MEETINGS = 3
 _DEFAULT_HOST_INTERVALS = 20_000  # as FeedLimits.host_intervals, without importing the feed reader
 IMPORT_HORIZON = timedelta(days=365)
 REFRESH_LEASE = timedelta(minutes=5)  # longer than one feed's fetch and parse can take
+# Longest page of slots searched on the event loop (find_slots' default window is 7 days).
+INLINE_SEARCH = timedelta(days=8)
 
 _SECRET_ADDRESS_STEPS: dict[CalendarProvider, str] = {
     "google": 'In Google Calendar open Settings, pick the calendar, "Integrate calendar", and copy the '
@@ -399,7 +401,15 @@ class LocalBackend:
         self, link: Link, *, start: datetime, end: datetime, duration: timedelta, limit: int | None = None
     ) -> list[Slot]:
         _check_range(start, end, duration)
-        return await self._read(lambda: self._free_slots(link, start, end, duration, None, limit))
+
+        def search() -> list[Slot]:
+            return self._free_slots(link, start, end, duration, None, limit)
+
+        if limit is None or end - start > INLINE_SEARCH:
+            # A long or unbounded search can walk many days against many busy times: in a worker
+            # thread, the event loop keeps serving other calls meanwhile.
+            return await self._run(search)
+        return await self._read(search)
 
     async def is_slot_free(self, slot: Slot, *, ignore_meeting_id: str | None = None) -> bool:
         def check() -> bool:
