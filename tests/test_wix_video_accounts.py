@@ -67,6 +67,9 @@ async def test_unique_rooms_and_unknown_hosts_are_refused_before_anything_is_wri
     assert "room" in caught.value.message and caught.value.next_step
     with pytest.raises(NotFound):
         await world.backend.admin.connect_video_account(BUSINESS.model_copy(update={"host_id": "nobody"}))
+    with pytest.raises(InvalidArgument) as long_password:
+        await world.backend.admin.connect_video_account(BUSINESS.model_copy(update={"password": "x" * 101}))
+    assert "100" in long_password.value.message
     assert world.fake.count("POST", CONNECT) == 0 and world.fake.conferencing == {}
 
 

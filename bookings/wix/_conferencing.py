@@ -46,6 +46,7 @@ from wix_meetings_mcp.bookings.wix.client import WixClient
 
 BASE = "/calendar/v3/conferences/v1"
 BUSINESS_RESOURCE_ID = "4e0579a5-491e-4e70-a872-d097eed6e520"
+MAX_PASSWORD = 100  # the Conference object's `password` (conference-object); our tool takes 128
 
 
 class CustomOptions(Wire):
@@ -99,6 +100,11 @@ class Conferencing:
                 "Wix keeps one static custom link per account (Conferencing API, Connect: CUSTOM stores "
                 "a static URL), so it cannot give each meeting its own room",
                 next_step="Connect the account without unique rooms.",
+            )
+        if account.password is not None and len(account.password) > MAX_PASSWORD:
+            raise InvalidArgument(
+                f"Wix keeps at most {MAX_PASSWORD} characters of a meeting password (Conference object)",
+                next_step="Use a shorter password, or put the long one in the room URL or description.",
             )
         options = {
             k: v
