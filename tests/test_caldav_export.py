@@ -485,8 +485,7 @@ async def test_on_postgresql_a_connected_calendar_gets_bookings_queued_in_their_
     )
     assert sorted(c[0].meeting_id for c in claims) == sorted([first.meeting_id, second.meeting_id])
     assert replicas[0].claim(clock.now, lease=timedelta(minutes=5)) == []  # both are leased
-    for queue, (job,) in zip(replicas, claims, strict=True):
-        queue.release(job)
+    clock.advance(minutes=5, seconds=1)  # neither replica got to its job: the leases run out
 
     outbound = Outbound(allowed_private_hosts="127.0.0.1")
     run = ExportWorker(
