@@ -370,6 +370,25 @@ async def test_a_provider_that_keeps_failing_leaves_the_connection_error_with_it
     assert (await backend.list_calendar_connections())[0].status == "connected"
 
 
+async def test_google_s_calendar_usage_limits_403_is_retried_at_the_next_refresh_not_taken_as_revoked(
+    db_path: Path, clock: FakeClock, providers: Providers, http: httpx.AsyncClient
+) -> None:
+    providers.google.add_event(*DENTIST)
+    backend = engine(db_path, clock, http)
+    await connected(backend, providers, "google")
+
+    providers.google.auth.fail("list", *["quotaExceeded"] * 4)
+    clock.advance(minutes=16)
+    await backend.refresh_calendars()
+    (connection,) = await backend.list_calendar_connections()
+    assert connection.status == "error" and connection.error_reason == "unreachable"  # not `revoked`
+    assert DENTIST[0] not in await free_starts(backend)
+
+    clock.advance(minutes=16)
+    await backend.refresh_calendars()
+    assert (await backend.list_calendar_connections())[0].status == "connected"
+
+
 async def test_a_pending_connection_is_not_refreshed_nor_reported_stale(
     db_path: Path, clock: FakeClock, providers: Providers, http: httpx.AsyncClient
 ) -> None:

@@ -214,3 +214,21 @@ async def test_a_provider_that_keeps_failing_is_retried_later_without_failing_th
     clock.advance(seconds=31)  # past the first backoff
     assert await run.drain() == 1
     assert [uid_of(e, "google") for e in events(providers, "google")] == [meeting_uid(meeting.meeting_id)]
+
+
+@pytest.mark.parametrize("reason", ["quotaExceeded", "rateLimitExceeded", "userRateLimitExceeded"])
+async def test_google_s_usage_limit_403s_are_throttling_retried_later_not_withdrawn_access(
+    backend: LocalBackend, run: ExportWorker, clock: FakeClock, providers: Providers, reason: str
+) -> None:
+    await connected(backend, providers, "google")
+    providers.google.auth.fail("insert", *[reason] * 4)
+
+    meeting = await book(backend, 0)
+    assert await run.drain() == 0
+    assert len([c for c in writes(providers, "google") if c.startswith("POST")]) == 4  # backed off in the job
+    assert (await connection(backend)).status == "connected"  # slowed down, not refused
+    assert events(providers, "google") == []
+
+    clock.advance(seconds=31)  # past the first backoff
+    assert await run.drain() == 1
+    assert [uid_of(e, "google") for e in events(providers, "google")] == [meeting_uid(meeting.meeting_id)]
