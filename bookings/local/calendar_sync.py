@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -73,7 +73,7 @@ class Database(Protocol):
 class SyncSql:
     """Every statement of the sync rules in one dialect; the parameters each one takes are named."""
 
-    claim: str  # until, token, now, due, limit: take due connections no live claim holds
+    claim: str  # until, token, now, due, limit, google, outlook: due connections no live claim holds
     claimed: str  # token → connection_id, host_id, ics_url, etag, last_modified
     holds: str  # connection, token: a row while the claim is this one (locks what the write needs)
     busy_elsewhere: str  # host, connection → n: busy times of the host's other calendars
@@ -107,10 +107,18 @@ class CalendarSync:
     # --- refresh --------------------------------------------------------------------------------
 
     def claim_due(
-        self, now: datetime, *, every: timedelta, lease: timedelta, limit: int = 10
+        self,
+        now: datetime,
+        *,
+        every: timedelta,
+        lease: timedelta,
+        oauth: Collection[str] = (),
+        limit: int = 10,
     ) -> list[DueFeed]:
-        """Connections importing a calendar whose last refresh is `every` old, claimed for `lease`
-        (an OAuth connection still waiting for its owner's sign-in has nothing to refresh)."""
+        """Connections importing a calendar whose last refresh is `every` old, claimed for `lease`.
+        An OAuth connection is taken only once its owner signed in (a pending, declined or failed
+        sign-in has nothing to read and keeps its reason) and only when its provider is in `oauth`,
+        the ones this process has a client for: another process may refresh the rest."""
         at, token = now.timestamp(), uuid.uuid4().hex
         params = {
             "until": at + lease.total_seconds(),
@@ -118,6 +126,8 @@ class CalendarSync:
             "now": at,
             "due": int(at - every.total_seconds()),
             "limit": limit,
+            "google": "google" in oauth,
+            "outlook": "outlook" in oauth,
         }
 
         def claim(tx: Tx) -> list[Row]:
@@ -290,6 +300,12 @@ def _moment(epoch: int | None) -> datetime | None:
     return None if epoch is None else rows.dt(epoch)
 
 
+# A connection the refresher may claim: not an OAuth one whose owner never signed in (no refresh
+# token), nor one of a provider this process has no client for (:google, :outlook are booleans).
+REFRESHABLE = """NOT EXISTS (SELECT 1 FROM oauth_accounts o WHERE o.connection_id = c.connection_id
+    AND (o.refresh_token IS NULL OR (c.provider = 'google' AND NOT :google)
+        OR (c.provider = 'outlook' AND NOT :outlook)))"""
+
 # A connection meetings can be written to: a CalDAV account, or a Google / Outlook calendar whose
 # owner signed in (the same text in both dialects).
 WRITABLE = """(EXISTS (SELECT 1 FROM caldav_accounts a WHERE a.connection_id = c.connection_id)
@@ -299,11 +315,12 @@ WRITABLE = """(EXISTS (SELECT 1 FROM caldav_accounts a WHERE a.connection_id = c
 # --- SQLite ---------------------------------------------------------------------------------------
 
 SQLITE = SyncSql(
-    claim="""UPDATE calendar_connections SET refresh_until = :until, refresh_token = :token
-        WHERE connection_id IN (SELECT connection_id FROM calendar_connections
-            WHERE status NOT IN ('disconnected', 'pending') AND import_enabled = 1 AND refresh_until < :now
-              AND COALESCE(refreshed_at, imported_at) <= :due
-            ORDER BY COALESCE(refreshed_at, imported_at) LIMIT :limit)
+    claim=f"""UPDATE calendar_connections SET refresh_until = :until, refresh_token = :token
+        WHERE connection_id IN (SELECT c.connection_id FROM calendar_connections c
+            WHERE c.status NOT IN ('disconnected', 'pending') AND c.import_enabled = 1
+              AND c.refresh_until < :now AND COALESCE(c.refreshed_at, c.imported_at) <= :due
+              AND {REFRESHABLE}
+            ORDER BY COALESCE(c.refreshed_at, c.imported_at) LIMIT :limit)
           AND refresh_until < :now""",
     claimed="SELECT connection_id, host_id, ics_url, etag, last_modified FROM calendar_connections"
     " WHERE refresh_token = :token",

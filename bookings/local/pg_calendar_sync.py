@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from wix_meetings_mcp.bookings.local import exports
-from wix_meetings_mcp.bookings.local.calendar_sync import WRITABLE, CalendarSync, Params, SyncSql, Tx
+from wix_meetings_mcp.bookings.local.calendar_sync import (
+    REFRESHABLE,
+    WRITABLE,
+    CalendarSync,
+    Params,
+    SyncSql,
+    Tx,
+)
 from wix_meetings_mcp.bookings.local.rows import Row
 
 if TYPE_CHECKING:
@@ -30,14 +37,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+_REFRESHABLE = re.sub(r":(\w+)", r"%(\1)s", REFRESHABLE)
+
 POSTGRES = SyncSql(
-    claim="""UPDATE calendar_connections SET refresh_until = %(until)s, refresh_token = %(token)s
-        WHERE connection_id IN (SELECT connection_id FROM calendar_connections
-            WHERE status NOT IN ('disconnected', 'pending') AND import_enabled
-              AND refresh_until < %(now)s
-              AND COALESCE(refreshed_at, imported_at) <= %(due)s
-            ORDER BY COALESCE(refreshed_at, imported_at) LIMIT %(limit)s
-            FOR UPDATE SKIP LOCKED)
+    claim=f"""UPDATE calendar_connections SET refresh_until = %(until)s, refresh_token = %(token)s
+        WHERE connection_id IN (SELECT c.connection_id FROM calendar_connections c
+            WHERE c.status NOT IN ('disconnected', 'pending') AND c.import_enabled
+              AND c.refresh_until < %(now)s AND COALESCE(c.refreshed_at, c.imported_at) <= %(due)s
+              AND {_REFRESHABLE}
+            ORDER BY COALESCE(c.refreshed_at, c.imported_at) LIMIT %(limit)s
+            FOR UPDATE OF c SKIP LOCKED)
           AND refresh_until < %(now)s""",
     claimed="SELECT connection_id, host_id, ics_url, etag, last_modified FROM calendar_connections"
     " WHERE refresh_token = %(token)s",
