@@ -289,6 +289,31 @@ async def test_a_declined_sign_in_keeps_its_reason_through_later_refreshes(
     backend.close()
 
 
+async def test_export_asked_of_a_calendar_whose_owner_has_not_signed_in_says_to_finish_signing_in(
+    engine_db: str, clock: FakeClock, providers: Providers, http: httpx.AsyncClient
+) -> None:
+    backend = engine(engine_db, clock, http)
+    pending = (await backend.connect_calendar(ConnectCalendarRequest(provider="google"))).connection
+    declined = await backend.connect_calendar(ConnectCalendarRequest(provider="outlook"))
+    assert pending is not None and declined.connection is not None and declined.authorization_url is not None
+    query = parse_qs(urlsplit(providers.graph.auth.authorize(declined.authorization_url, allow=False)).query)
+    await backend.finish_authorization("outlook", state=query["state"][0], code=None, error=query["error"][0])
+
+    with pytest.raises(InvalidArgument) as waiting:
+        await backend.update_calendar_sync(pending.connection_id, import_enabled=None, export_enabled=True)
+    assert "waiting for its owner to finish signing in" in waiting.value.message
+    assert "authorization_url" in (waiting.value.next_step or "")
+    with pytest.raises(InvalidArgument) as refused:
+        await backend.update_calendar_sync(
+            declined.connection.connection_id, import_enabled=None, export_enabled=True
+        )
+    assert "declined or did not complete signing in" in refused.value.message
+    assert "connect_calendar again" in (refused.value.next_step or "")
+    assert all("iCal" not in e.value.message for e in (waiting, refused))
+    assert not any(c.export_enabled for c in await backend.list_calendar_connections())
+    backend.close()
+
+
 @pytest.mark.parametrize("tamper", ["other_provider", "forged", "replayed", "expired", "other_secret"])
 async def test_a_callback_whose_state_this_server_did_not_issue_or_that_was_used_stores_nothing(
     db_path: Path, clock: FakeClock, providers: Providers, http: httpx.AsyncClient, tamper: str

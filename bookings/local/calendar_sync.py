@@ -85,7 +85,7 @@ class SyncSql:
     account: str  # connection → url, username, password
     oldest_import: str  # host → oldest
     last_refreshes: str  # → connection_id, imported_at, refreshed_at
-    status: str  # connection → status, export_enabled, writable (locks the row where the dialect can)
+    status: str  # connection → status, export_enabled, writable, oauth (locks the row where it can)
     set_import: str  # connection, enabled
     set_export: str  # connection, enabled
     enqueue_exports: str  # connection, since, limit: queue the host's live meetings for export
@@ -233,6 +233,8 @@ class CalendarSync:
                     f"Calendar connection {connection_id} is disconnected.",
                     next_step="Connect the calendar again with connect_calendar.",
                 )
+            if export_enabled and not row["writable"] and row["oauth"]:
+                raise _not_signed_in(connection_id, pending=row["status"] == "pending")
             if export_enabled and not row["writable"]:
                 raise NotSupported(
                     "A secret iCal address can only be read; meetings cannot be written back to it.",
@@ -296,6 +298,23 @@ class CalendarSync:
         return found[0], [(rows.to_meeting(r, zone), int(r["sequence"])) for r in found[1]]
 
 
+def _not_signed_in(connection_id: str, *, pending: bool) -> InvalidArgument:
+    """Export asked of a Google / Outlook connection whose owner has not signed in (yet)."""
+    if pending:
+        return InvalidArgument(
+            f"Calendar connection {connection_id} is waiting for its owner to finish signing in; once "
+            "they have, meetings are written to that calendar without switching anything on.",
+            next_step="Have the host open the authorization_url that connect_calendar gave and allow "
+            "calendar access; if it has expired, call connect_calendar again for a new one.",
+        )
+    return InvalidArgument(
+        f"The owner of calendar connection {connection_id} declined or did not complete signing in, so "
+        "meetings cannot be written to it.",
+        next_step="Call connect_calendar again and have the host open the new authorization_url and "
+        "allow calendar access.",
+    )
+
+
 def _moment(epoch: int | None) -> datetime | None:
     return None if epoch is None else rows.dt(epoch)
 
@@ -307,10 +326,11 @@ REFRESHABLE = """NOT EXISTS (SELECT 1 FROM oauth_accounts o WHERE o.connection_i
         OR (c.provider = 'outlook' AND NOT :outlook)))"""
 
 # A connection meetings can be written to: a CalDAV account, or a Google / Outlook calendar whose
-# owner signed in (the same text in both dialects).
+# owner signed in (the same text in both dialects); OAUTH: a Google / Outlook one, signed in or not.
 WRITABLE = """(EXISTS (SELECT 1 FROM caldav_accounts a WHERE a.connection_id = c.connection_id)
     OR EXISTS (SELECT 1 FROM oauth_accounts o WHERE o.connection_id = c.connection_id
         AND o.refresh_token IS NOT NULL))"""
+OAUTH = "EXISTS (SELECT 1 FROM oauth_accounts o WHERE o.connection_id = c.connection_id)"
 
 # --- SQLite ---------------------------------------------------------------------------------------
 
@@ -340,8 +360,8 @@ SQLITE = SyncSql(
     oldest_import="SELECT MIN(imported_at) AS oldest FROM calendar_connections WHERE host_id = :host"
     " AND status NOT IN ('disconnected', 'pending') AND import_enabled = 1",
     last_refreshes="SELECT connection_id, imported_at, refreshed_at FROM calendar_connections",
-    status=f"SELECT status, export_enabled, {WRITABLE} AS writable FROM calendar_connections c"
-    " WHERE connection_id = :connection",
+    status=f"SELECT status, export_enabled, {WRITABLE} AS writable, {OAUTH} AS oauth"
+    " FROM calendar_connections c WHERE connection_id = :connection",
     set_import="UPDATE calendar_connections SET import_enabled = :enabled WHERE connection_id = :connection",
     set_export="UPDATE calendar_connections SET export_enabled = :enabled WHERE connection_id = :connection",
     enqueue_exports=exports.ENQUEUE_CONNECTION,

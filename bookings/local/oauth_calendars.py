@@ -5,9 +5,10 @@
 tokens and runs the first import; the background refresher then calls `refresh` for each due
 connection whose owner signed in (it holds a refresh token), in any process with the provider's
 OAuth client: refreshing and exporting need the stored tokens and the client, not the public
-address or the state signer that signing in needs. A round is incremental from the stored cursor, and full when there is none, when the
-provider dropped it, or every `RESYNC_EVERY` (the window moves forward; a full round covers it
-again). A revoked grant turns the connection `error` (reason `revoked`) and keeps its busy times.
+address or the state signer that signing in needs. A round is incremental from the stored cursor,
+and full when there is none, when the provider dropped it, or every `RESYNC_EVERY` (the window
+moves forward; a full round covers it again). A revoked grant turns the connection `error` (reason
+`revoked`) and keeps its busy times.
 
 `client` gives the export worker a connection's provider client (create, update, delete, find).
 Their state lives on either store (oauth_store.py); a disconnect drops the tokens with the

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from wix_meetings_mcp.bookings.local import exports
 from wix_meetings_mcp.bookings.local.calendar_sync import (
+    OAUTH,
     REFRESHABLE,
     WRITABLE,
     CalendarSync,
@@ -70,8 +71,8 @@ POSTGRES = SyncSql(
     oldest_import="SELECT MIN(imported_at) AS oldest FROM calendar_connections WHERE host_id = %(host)s"
     " AND status NOT IN ('disconnected', 'pending') AND import_enabled",
     last_refreshes="SELECT connection_id, imported_at, refreshed_at FROM calendar_connections",
-    status=f"SELECT status, export_enabled, {WRITABLE} AS writable FROM calendar_connections c"
-    " WHERE connection_id = %(connection)s FOR NO KEY UPDATE OF c",
+    status=f"SELECT status, export_enabled, {WRITABLE} AS writable, {OAUTH} AS oauth"
+    " FROM calendar_connections c WHERE connection_id = %(connection)s FOR NO KEY UPDATE OF c",
     set_import="UPDATE calendar_connections SET import_enabled = %(enabled)s"
     " WHERE connection_id = %(connection)s",
     set_export="UPDATE calendar_connections SET export_enabled = %(enabled)s"
