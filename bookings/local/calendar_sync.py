@@ -89,6 +89,7 @@ class SyncSql:
     set_import: str  # connection, enabled
     set_export: str  # connection, enabled
     enqueue_exports: str  # connection, since, limit: queue the host's live meetings for export
+    requeue_refused: str  # connection, since, limit: the same, if its credentials had been refused
     connection: str  # connection → the connection's row with busy_count
     secret: str  # host → secret
     add_secret: str  # host, secret: kept when the host has one already
@@ -155,7 +156,8 @@ class CalendarSync:
         host_limit: int,
     ) -> None:
         """A good import (`busy` None: unchanged since the last one); raises OutboundError too_large
-        when the host's calendars would together hold more than `host_limit` busy times."""
+        when the host's calendars would together hold more than `host_limit` busy times. A
+        connection whose credentials had been refused is connected again, its exports queued anew."""
         sql, connection = self._sql, {"connection": feed.connection_id}
 
         def write(tx: Tx) -> None:
@@ -170,6 +172,7 @@ class CalendarSync:
                     sql.add_busy,
                     [connection | {"host": feed.host_id, "start": ts(s), "end": ts(e)} for s, e in busy],
                 )
+            tx.run(sql.requeue_refused, export_window(feed.connection_id, now))
             tx.run(
                 sql.refreshed,
                 connection
@@ -258,8 +261,7 @@ class CalendarSync:
         self._db.write(lambda tx: self._enqueue_exports(tx, connection_id, now))
 
     def _enqueue_exports(self, tx: Tx, connection_id: str, now: datetime) -> None:
-        params = {"connection": connection_id, "since": ts(now - EXPORT_PAST), "limit": EXPORT_LIMIT}
-        tx.run(self._sql.enqueue_exports, params)
+        tx.run(self._sql.enqueue_exports, export_window(connection_id, now))
 
     # --- export feeds ---------------------------------------------------------------------------
 
@@ -296,6 +298,12 @@ class CalendarSync:
             return None
         zone = self._db.zone
         return found[0], [(rows.to_meeting(r, zone), int(r["sequence"])) for r in found[1]]
+
+
+def export_window(connection_id: str, now: datetime) -> Params:
+    """What queueing a connection's exports takes: the meetings still to come or recent, at most
+    EXPORT_LIMIT."""
+    return {"connection": connection_id, "since": ts(now - EXPORT_PAST), "limit": EXPORT_LIMIT}
 
 
 def _not_signed_in(connection_id: str, *, pending: bool) -> InvalidArgument:
@@ -365,6 +373,7 @@ SQLITE = SyncSql(
     set_import="UPDATE calendar_connections SET import_enabled = :enabled WHERE connection_id = :connection",
     set_export="UPDATE calendar_connections SET export_enabled = :enabled WHERE connection_id = :connection",
     enqueue_exports=exports.ENQUEUE_CONNECTION,
+    requeue_refused=exports.REQUEUE_REFUSED,
     connection="SELECT c.*, (SELECT COUNT(*) FROM busy b WHERE b.connection_id = c.connection_id)"
     " AS busy_count FROM calendar_connections c WHERE connection_id = :connection",
     secret="SELECT secret FROM export_feeds WHERE host_id = :host",

@@ -40,9 +40,9 @@ MAX_ERROR = 300  # characters of the last error kept on a row
 # A connection whose jobs run; the same text in both dialects (BOOLEAN or 0/1 alike). One whose
 # credentials were refused (an export's `auth_failed`, an OAuth refresh's `revoked` or
 # `authorization_failed`) waits until it is connected again or its next import succeeds.
+REFUSED = "('auth_failed', 'revoked', 'authorization_failed')"
 EXPORTING = (
-    "c.export_enabled AND c.status != 'disconnected'"
-    " AND COALESCE(c.error_reason, '') NOT IN ('auth_failed', 'revoked', 'authorization_failed')"
+    f"c.export_enabled AND c.status != 'disconnected' AND COALESCE(c.error_reason, '') NOT IN {REFUSED}"
 )
 # A row already there (exported before, or still pending) is armed again for the newer version.
 AGAIN = """ON CONFLICT (connection_id, meeting_id) DO UPDATE SET
@@ -58,6 +58,16 @@ ENQUEUE_CONNECTION = f"""
     INSERT INTO calendar_exports (connection_id, meeting_id)
     SELECT c.connection_id, m.meeting_id FROM calendar_connections c JOIN meetings m ON m.host_id = c.host_id
     WHERE c.connection_id = :connection AND m.status != 'cancelled' AND m.end_ts > :since
+    ORDER BY m.start_ts LIMIT :limit
+    {AGAIN}"""
+# The same, run by an import that succeeds on an exporting connection whose credentials were refused
+# (in its transaction, before the connection turns connected again): the job the refusal gave up
+# is tried again with the rest, as when the calendar is connected anew.
+REQUEUE_REFUSED = f"""
+    INSERT INTO calendar_exports (connection_id, meeting_id)
+    SELECT c.connection_id, m.meeting_id FROM calendar_connections c JOIN meetings m ON m.host_id = c.host_id
+    WHERE c.connection_id = :connection AND c.export_enabled AND c.status = 'error'
+      AND c.error_reason IN {REFUSED} AND m.status != 'cancelled' AND m.end_ts > :since
     ORDER BY m.start_ts LIMIT :limit
     {AGAIN}"""
 _CLAIM = f"""

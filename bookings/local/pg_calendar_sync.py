@@ -78,6 +78,7 @@ POSTGRES = SyncSql(
     set_export="UPDATE calendar_connections SET export_enabled = %(enabled)s"
     " WHERE connection_id = %(connection)s",
     enqueue_exports=re.sub(r":(\w+)", r"%(\1)s", exports.ENQUEUE_CONNECTION),
+    requeue_refused=re.sub(r":(\w+)", r"%(\1)s", exports.REQUEUE_REFUSED),
     connection="SELECT c.*, (SELECT COUNT(*) FROM busy b WHERE b.connection_id = c.connection_id)"
     " AS busy_count FROM calendar_connections c WHERE connection_id = %(connection)s",
     secret="SELECT secret FROM export_feeds WHERE host_id = %(host)s",
