@@ -1,18 +1,19 @@
 """The export worker: a background task of the server that writes meetings into hosts' calendars.
 
-It claims due jobs from the engine's export queue (a lease, see bookings/local/exports.py), hands
-each to the exporter of its connection's provider (bookings/local/exporters.py: put the event, or
-delete it once the meeting is cancelled) and records the outcome: done, retry later with backoff
-(5xx, 429, timeouts), or given up (credentials refused: the connection turns `error`). A booking
-never waits for any of this: it only queued the job in its own transaction. A write wakes the
-worker at once; it also looks every POLL seconds, for jobs other processes queued or whose lease
-expired. It never raises into the server: a failure is a log line (with no secret) and a retry.
+It claims due jobs one at a time from the engine's export queue (a lease that outlasts the one job,
+see bookings/local/exports.py), hands each to the exporter of its connection's provider
+(bookings/local/exporters.py: put the event, or delete it once the meeting is cancelled) and
+records the outcome: done, retry later with backoff (5xx, 429, timeouts), or given up (credentials
+refused: the connection turns `error`). A booking never waits for any of this: it only queued the
+job in its own transaction. A write wakes the worker at once; it also looks every POLL seconds, for
+jobs other processes queued or whose lease expired. It never raises into the server: a failure is
+a log line (with no secret) and a retry.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -51,13 +52,14 @@ class ExportWorker(QueueWorker["ClaimedExport"]):
     def starting(self) -> None:
         self._refused = set()
 
-    async def handle(self, job: ClaimedExport) -> int:
-        if job.connection_id in self._refused:  # not one more request with refused credentials
-            await anyio.to_thread.run_sync(self._exports.release, job)
-            return 0
-        return await self._export(job, self._refused)
+    def claim(self, now: datetime) -> Sequence[ClaimedExport]:
+        # One job per claim: the lease then outlasts the job it guards, and the meeting is read just
+        # before it is written. Connections refused in this drain are not claimed (not one more
+        # request with refused credentials), so the drain ends even if one is marked connected again
+        # meanwhile (its import succeeded); the next drain tries it afresh.
+        return self._exports.claim(now, lease=self.lease, limit=1, skip=frozenset(self._refused))
 
-    async def _export(self, job: ClaimedExport, refused: set[str]) -> int:
+    async def handle(self, job: ClaimedExport) -> int:
         exporter = self._exporters.get(job.provider)
         try:
             if exporter is None:
@@ -69,7 +71,7 @@ class ExportWorker(QueueWorker["ClaimedExport"]):
                     await exporter.put_event(job.connection_id, job.event)
         except ExportFailed as exc:
             if exc.outcome == "auth":
-                refused.add(job.connection_id)
+                self._refused.add(job.connection_id)
             await self._failed(job, exc)
             return 0
         except TimeoutError:

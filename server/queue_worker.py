@@ -57,9 +57,7 @@ class QueueWorker(Generic[J]):
         self.starting()
         while True:
             try:
-                batch = await anyio.to_thread.run_sync(
-                    lambda: self._queue.claim(self._clock(), lease=self.lease)
-                )
+                batch = await anyio.to_thread.run_sync(lambda: self.claim(self._clock()))
             except Exception:  # the database is busy or gone: look again later
                 logger.warning("%s could not be read; retrying later", self.what, exc_info=True)
                 return done
@@ -70,6 +68,10 @@ class QueueWorker(Generic[J]):
 
     def starting(self) -> None:
         """A drain begins (a subclass may forget what it learnt in the last one)."""
+
+    def claim(self, now: datetime) -> Sequence[J]:
+        """Due jobs, each claimed for `lease` (runs in a worker thread)."""
+        return self._queue.claim(now, lease=self.lease)
 
     async def handle(self, job: J) -> int:
         """1 when the job succeeded, else 0 (its outcome recorded in the queue either way)."""

@@ -9,16 +9,17 @@ not, refreshes follow the provider's sync cursor, and a revoked grant or a disco
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 from mcp import Client
 
-from tests.calendar_env import DENTIST, EXPORTED, TUESDAY, free_starts
+from tests.calendar_env import DENTIST, EXPORTED, TUESDAY, berlin_engine, free_starts
 from tests.conftest import FakeClock, stored
 from tests.fakes import google_calendar as g
 from tests.oauth_env import (  # the fixtures are found by their names
@@ -32,6 +33,9 @@ from tests.oauth_env import (  # the fixtures are found by their names
     engine,
 )
 from wix_meetings_mcp.bookings.errors import InvalidArgument
+from wix_meetings_mcp.bookings.local import LocalBackend
+from wix_meetings_mcp.bookings.local.calendar_sync import DueFeed
+from wix_meetings_mcp.bookings.local.storage import open_store
 from wix_meetings_mcp.bookings.model import ConnectCalendarRequest
 from wix_meetings_mcp.server.app import Running, build_server
 from wix_meetings_mcp.server.pages import Pages
@@ -268,6 +272,48 @@ async def test_declining_access_turns_the_connection_error_with_the_reason(
     assert providers.graph.auth.token_requests == []
 
 
+async def test_a_declined_sign_in_keeps_its_reason_through_later_refreshes(
+    engine_db: str, clock: FakeClock, providers: Providers, http: httpx.AsyncClient
+) -> None:
+    backend = engine(engine_db, clock, http)
+    started = await backend.connect_calendar(ConnectCalendarRequest(provider="outlook"))
+    assert started.authorization_url is not None
+    query = parse_qs(urlsplit(providers.graph.auth.authorize(started.authorization_url, allow=False)).query)
+    await backend.finish_authorization("outlook", state=query["state"][0], code=None, error=query["error"][0])
+
+    clock.advance(hours=1)
+    assert await backend.refresh_calendars() == 0  # no refresh token: nothing to read, never claimed
+    (connection,) = await backend.list_calendar_connections()
+    assert connection.status == "error" and connection.error_reason == "access_denied"
+    assert providers.graph.calls == []
+    backend.close()
+
+
+async def test_export_asked_of_a_calendar_whose_owner_has_not_signed_in_says_to_finish_signing_in(
+    engine_db: str, clock: FakeClock, providers: Providers, http: httpx.AsyncClient
+) -> None:
+    backend = engine(engine_db, clock, http)
+    pending = (await backend.connect_calendar(ConnectCalendarRequest(provider="google"))).connection
+    declined = await backend.connect_calendar(ConnectCalendarRequest(provider="outlook"))
+    assert pending is not None and declined.connection is not None and declined.authorization_url is not None
+    query = parse_qs(urlsplit(providers.graph.auth.authorize(declined.authorization_url, allow=False)).query)
+    await backend.finish_authorization("outlook", state=query["state"][0], code=None, error=query["error"][0])
+
+    with pytest.raises(InvalidArgument) as waiting:
+        await backend.update_calendar_sync(pending.connection_id, import_enabled=None, export_enabled=True)
+    assert "waiting for its owner to finish signing in" in waiting.value.message
+    assert "authorization_url" in (waiting.value.next_step or "")
+    with pytest.raises(InvalidArgument) as refused:
+        await backend.update_calendar_sync(
+            declined.connection.connection_id, import_enabled=None, export_enabled=True
+        )
+    assert "declined or did not complete signing in" in refused.value.message
+    assert "connect_calendar again" in (refused.value.next_step or "")
+    assert all("iCal" not in e.value.message for e in (waiting, refused))
+    assert not any(c.export_enabled for c in await backend.list_calendar_connections())
+    backend.close()
+
+
 @pytest.mark.parametrize("tamper", ["other_provider", "forged", "replayed", "expired", "other_secret"])
 async def test_a_callback_whose_state_this_server_did_not_issue_or_that_was_used_stores_nothing(
     db_path: Path, clock: FakeClock, providers: Providers, http: httpx.AsyncClient, tamper: str
@@ -370,6 +416,25 @@ async def test_a_provider_that_keeps_failing_leaves_the_connection_error_with_it
     assert (await backend.list_calendar_connections())[0].status == "connected"
 
 
+async def test_google_s_calendar_usage_limits_403_is_retried_at_the_next_refresh_not_taken_as_revoked(
+    db_path: Path, clock: FakeClock, providers: Providers, http: httpx.AsyncClient
+) -> None:
+    providers.google.add_event(*DENTIST)
+    backend = engine(db_path, clock, http)
+    await connected(backend, providers, "google")
+
+    providers.google.auth.fail("list", *["quotaExceeded"] * 4)
+    clock.advance(minutes=16)
+    await backend.refresh_calendars()
+    (connection,) = await backend.list_calendar_connections()
+    assert connection.status == "error" and connection.error_reason == "unreachable"  # not `revoked`
+    assert DENTIST[0] not in await free_starts(backend)
+
+    clock.advance(minutes=16)
+    await backend.refresh_calendars()
+    assert (await backend.list_calendar_connections())[0].status == "connected"
+
+
 async def test_a_pending_connection_is_not_refreshed_nor_reported_stale(
     db_path: Path, clock: FakeClock, providers: Providers, http: httpx.AsyncClient
 ) -> None:
@@ -380,6 +445,89 @@ async def test_a_pending_connection_is_not_refreshed_nor_reported_stale(
     host = (await backend.list_calendar_connections())[0].host_id
     assert await backend.import_age(host) is None
     assert providers.google.calls == []
+
+
+ICS = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//test//EN\r\nEND:VCALENDAR\r\n"
+
+
+async def ical_feed(backend: LocalBackend, path: Path) -> str:
+    """An Outlook calendar connected by its secret iCal address (a file here); its connection id."""
+    path.write_bytes(ICS)
+    made = await backend.connect_calendar(ConnectCalendarRequest(provider="outlook", ics_url=path.as_uri()))
+    assert made.connection is not None
+    return made.connection.connection_id
+
+
+async def test_a_process_without_the_oauth_client_leaves_oauth_calendars_alone_and_refreshes_the_rest(
+    engine_db: str,
+    tmp_path: Path,
+    clock: FakeClock,
+    providers: Providers,
+    http: httpx.AsyncClient,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    configured = engine(engine_db, clock, http)
+    google = await connected(configured, providers, "google")
+    feed = await ical_feed(configured, tmp_path / "work.ics")
+    plain = berlin_engine(engine_db, clock, http)  # the same database, served without OAuth settings
+    calls = len(providers.google.calls)
+
+    clock.advance(hours=1)
+    with caplog.at_level(logging.INFO):
+        assert await plain.refresh_calendars() == 1  # the iCal feed; the Google calendar is not its to read
+
+    assert (await plain.last_refreshes())[feed][1] == clock()
+    assert len(providers.google.calls) == calls
+    assert google not in caplog.text  # nothing logged about a calendar it did not touch
+    assert {c.connection_id: c.status for c in await plain.list_calendar_connections()}[google] == "connected"
+    assert (
+        await configured.refresh_calendars() == 1
+    )  # no claim left behind: the process with the client reads it
+    assert (await configured.last_refreshes())[google][1] == clock()
+    plain.close()
+    configured.close()
+
+
+async def test_a_process_with_the_client_but_no_public_address_still_refreshes_oauth_calendars(
+    db_path: Path, clock: FakeClock, providers: Providers, http: httpx.AsyncClient
+) -> None:
+    signed_in = engine(db_path, clock, http)
+    await connected(signed_in, providers, "google")
+    signed_in.close()
+    providers.google.add_event(*DENTIST)
+    worker = engine(db_path, clock, http, public_url=None)  # e.g. a replica that serves no pages
+
+    clock.advance(hours=2)  # the access token expired too: the refresh token gets a new one
+    assert await worker.refresh_calendars() == 1
+    (connection,) = await worker.list_calendar_connections()
+    assert connection.status == "connected"
+    assert DENTIST[0] not in await free_starts(worker)
+    worker.close()
+
+
+async def test_a_feed_whose_refresh_breaks_unexpectedly_does_not_stop_the_others(
+    db_path: Path, tmp_path: Path, clock: FakeClock, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    class OneFeedBreaks(LocalBackend):
+        broken = ""
+
+        async def _refresh(self, feed: DueFeed, now: datetime) -> None:
+            if feed.connection_id == self.broken:
+                raise RuntimeError("a bug in one feed's refresh")
+            await super()._refresh(feed, now)
+
+    backend = OneFeedBreaks(
+        store=open_store(db_path, ZoneInfo("Europe/Berlin")), time_zone="Europe/Berlin", plan="premium",
+        clock=clock, http=http,
+    )  # fmt: skip
+    backend.broken = await ical_feed(backend, tmp_path / "first.ics")
+    second = await ical_feed(backend, tmp_path / "second.ics")
+
+    clock.advance(hours=1)
+    assert await backend.refresh_calendars() == 2
+    assert (await backend.last_refreshes())[second][1] == clock()
+    assert f"calendar {backend.broken} could not be refreshed" in caplog.text
+    backend.close()
 
 
 async def test_google_takes_no_calendar_id(db_path: Path, clock: FakeClock, http: httpx.AsyncClient) -> None:

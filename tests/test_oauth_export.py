@@ -214,3 +214,57 @@ async def test_a_provider_that_keeps_failing_is_retried_later_without_failing_th
     clock.advance(seconds=31)  # past the first backoff
     assert await run.drain() == 1
     assert [uid_of(e, "google") for e in events(providers, "google")] == [meeting_uid(meeting.meeting_id)]
+
+
+@pytest.mark.parametrize("reason", ["quotaExceeded", "rateLimitExceeded", "userRateLimitExceeded"])
+async def test_google_s_usage_limit_403s_are_throttling_retried_later_not_withdrawn_access(
+    backend: LocalBackend, run: ExportWorker, clock: FakeClock, providers: Providers, reason: str
+) -> None:
+    await connected(backend, providers, "google")
+    providers.google.auth.fail("insert", *[reason] * 4)
+
+    meeting = await book(backend, 0)
+    assert await run.drain() == 0
+    assert len([c for c in writes(providers, "google") if c.startswith("POST")]) == 4  # backed off in the job
+    assert (await connection(backend)).status == "connected"  # slowed down, not refused
+    assert events(providers, "google") == []
+
+    clock.advance(seconds=31)  # past the first backoff
+    assert await run.drain() == 1
+    assert [uid_of(e, "google") for e in events(providers, "google")] == [meeting_uid(meeting.meeting_id)]
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+async def test_after_withdrawn_access_signing_in_again_exports_every_meeting_the_refusal_held_back(
+    backend: LocalBackend, run: ExportWorker, providers: Providers, provider: str
+) -> None:
+    await connected(backend, providers, provider)
+    (providers.google if provider == "google" else providers.graph).auth.revoke()
+    first, second = await book(backend, 0), await book(backend, 3)
+    assert await run.drain() == 0  # the first job was refused and given up; the second waits
+
+    await connected(backend, providers, provider)  # the owner signs in again: a new connection
+    assert await run.drain() == 2
+    assert sorted(uid_of(e, provider) for e in events(providers, provider)) == sorted(
+        meeting_uid(m.meeting_id) for m in (first, second)
+    )
+
+
+async def test_a_refused_export_is_queued_again_once_an_import_of_the_calendar_succeeds(
+    backend: LocalBackend, run: ExportWorker, clock: FakeClock, providers: Providers
+) -> None:
+    await connected(backend, providers, "google")
+    providers.google.auth.fail("insert", 401, 401)  # this write refused, even with a fresh token
+    first = await book(backend, 0)
+    assert await run.drain() == 0
+    assert (await connection(backend)).error_reason == "auth_failed"
+    second = await book(backend, 3)
+    assert await run.drain() == 0  # nothing is sent while the credentials stand refused
+
+    clock.advance(minutes=16)
+    assert await backend.refresh_calendars() == 1  # reading the calendar works: connected again
+    assert (await connection(backend)).status == "connected"
+    assert await run.drain() == 2  # the refused job too, not only the one that waited
+    assert sorted(uid_of(e, "google") for e in events(providers, "google")) == sorted(
+        meeting_uid(m.meeting_id) for m in (first, second)
+    )

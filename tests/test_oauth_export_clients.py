@@ -5,7 +5,7 @@ before the worker has removed its copy)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import httpx
@@ -16,14 +16,19 @@ from tests.conftest import FakeClock
 from tests.fakes.microsoft_graph import DEFAULT
 from tests.oauth_env import (  # the fixtures are found by their names
     Providers,
+    Waits,
     connected,
     engine,
+    public_dns,
 )
 from wix_meetings_mcp.bookings.calendar_event import meeting_uid
-from wix_meetings_mcp.bookings.local.calendar_api import EventGone
+from wix_meetings_mcp.bookings.local.calendar_api import AccessRevoked, EventGone
 from wix_meetings_mcp.bookings.local.exporters import ExportEvent
+from wix_meetings_mcp.bookings.local.google_calendar import GoogleCalendar
 from wix_meetings_mcp.bookings.local.graph_calendar import UID_PROPERTY
+from wix_meetings_mcp.bookings.local.provider_http import ProviderHttp, ProviderLimits
 from wix_meetings_mcp.bookings.model import Attendee, BookingRequest, Host, Location, Meeting
+from wix_meetings_mcp.bookings.outbound import Outbound, OutboundError
 
 MEETING = Meeting(
     meeting_id="m1",
@@ -136,3 +141,56 @@ async def test_a_meeting_cancelled_here_is_free_at_once_though_its_export_is_sti
 
     assert DENTIST[0] in await free_starts(backend)
     assert len(providers.graph.events_of("AAMkAD-work")) == 1  # the copy the worker has yet to remove
+
+
+@pytest.mark.parametrize(
+    ("reason", "throttled"),
+    [
+        ("quotaExceeded", True),
+        ("rateLimitExceeded", True),
+        ("userRateLimitExceeded", True),
+        ("forbiddenForNonOrganizer", False),
+    ],
+)
+async def test_google_s_usage_limit_403s_are_backed_off_and_only_other_403s_withdraw_access(
+    db_path: Path,
+    clock: FakeClock,
+    providers: Providers,
+    http: httpx.AsyncClient,
+    reason: str,
+    throttled: bool,
+) -> None:
+    google = providers.google
+    backend = engine(db_path, clock, http)
+    client = await backend.calendar_client(await connected(backend, providers, "google"))
+    google.calls.clear()
+    google.auth.fail("list", *[reason] * 4)
+
+    with pytest.raises(OutboundError if throttled else AccessRevoked):
+        await client.find(EVENT.uid)
+    looks = [c for c in google.calls if c.startswith("GET /calendar")]
+    assert len(looks) == (4 if throttled else 1)  # backed off and tried again; a refusal is final
+
+
+async def test_any_google_403_of_the_usage_limits_domain_is_throttling() -> None:
+    answers: list[int] = []
+
+    async def limited(request: httpx.Request) -> httpx.Response:
+        answers.append(403)
+        error = {"domain": "usageLimits", "reason": "someLimitNotListedYet", "message": "Slow down."}
+        return httpx.Response(403, json={"error": {"errors": [error], "code": 403, "message": "Slow down."}})
+
+    async def token(fresh: bool) -> str:
+        return "access-token"
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(limited)) as raw:
+        http = ProviderHttp(
+            outbound=Outbound(resolver=public_dns), http=raw, limits=ProviderLimits(), clock=FakeClock(),
+            sleep=Waits(),
+        )  # fmt: skip
+        client = GoogleCalendar(
+            http=http, api_url="https://www.google.test/calendar/v3", bearer=token, zone=UTC
+        )
+        with pytest.raises(OutboundError):
+            await client.find(EVENT.uid)
+    assert len(answers) == 4

@@ -794,11 +794,15 @@ class LocalBackend:
         refresh that succeeds turns it `connected` again.
         """
         now = self._now()
+        oauth = self.oauth.refreshable()  # the others' OAuth connections are left to another process
         due = await self._run(
-            lambda: self._sync.claim_due(now, every=self.refresh_interval, lease=REFRESH_LEASE)
+            lambda: self._sync.claim_due(now, every=self.refresh_interval, lease=REFRESH_LEASE, oauth=oauth)
         )
         for feed in due:
-            await self._refresh(feed, now)
+            try:
+                await self._refresh(feed, now)
+            except Exception:  # a bug or a database hiccup in one feed must not stop the others
+                logger.exception("calendar %s could not be refreshed; retrying later", feed.connection_id)
         return len(due)
 
     async def _refresh(self, feed: DueFeed, now: datetime) -> None:

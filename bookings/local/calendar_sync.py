@@ -15,7 +15,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar
@@ -73,7 +73,7 @@ class Database(Protocol):
 class SyncSql:
     """Every statement of the sync rules in one dialect; the parameters each one takes are named."""
 
-    claim: str  # until, token, now, due, limit: take due connections no live claim holds
+    claim: str  # until, token, now, due, limit, google, outlook: due connections no live claim holds
     claimed: str  # token → connection_id, host_id, ics_url, etag, last_modified
     holds: str  # connection, token: a row while the claim is this one (locks what the write needs)
     busy_elsewhere: str  # host, connection → n: busy times of the host's other calendars
@@ -85,10 +85,11 @@ class SyncSql:
     account: str  # connection → url, username, password
     oldest_import: str  # host → oldest
     last_refreshes: str  # → connection_id, imported_at, refreshed_at
-    status: str  # connection → status, export_enabled, writable (locks the row where the dialect can)
+    status: str  # connection → status, export_enabled, writable, oauth (locks the row where it can)
     set_import: str  # connection, enabled
     set_export: str  # connection, enabled
     enqueue_exports: str  # connection, since, limit: queue the host's live meetings for export
+    requeue_refused: str  # connection, since, limit: the same, if its credentials had been refused
     connection: str  # connection → the connection's row with busy_count
     secret: str  # host → secret
     add_secret: str  # host, secret: kept when the host has one already
@@ -107,10 +108,18 @@ class CalendarSync:
     # --- refresh --------------------------------------------------------------------------------
 
     def claim_due(
-        self, now: datetime, *, every: timedelta, lease: timedelta, limit: int = 10
+        self,
+        now: datetime,
+        *,
+        every: timedelta,
+        lease: timedelta,
+        oauth: Collection[str] = (),
+        limit: int = 10,
     ) -> list[DueFeed]:
-        """Connections importing a calendar whose last refresh is `every` old, claimed for `lease`
-        (an OAuth connection still waiting for its owner's sign-in has nothing to refresh)."""
+        """Connections importing a calendar whose last refresh is `every` old, claimed for `lease`.
+        An OAuth connection is taken only once its owner signed in (a pending, declined or failed
+        sign-in has nothing to read and keeps its reason) and only when its provider is in `oauth`,
+        the ones this process has a client for: another process may refresh the rest."""
         at, token = now.timestamp(), uuid.uuid4().hex
         params = {
             "until": at + lease.total_seconds(),
@@ -118,6 +127,8 @@ class CalendarSync:
             "now": at,
             "due": int(at - every.total_seconds()),
             "limit": limit,
+            "google": "google" in oauth,
+            "outlook": "outlook" in oauth,
         }
 
         def claim(tx: Tx) -> list[Row]:
@@ -145,7 +156,8 @@ class CalendarSync:
         host_limit: int,
     ) -> None:
         """A good import (`busy` None: unchanged since the last one); raises OutboundError too_large
-        when the host's calendars would together hold more than `host_limit` busy times."""
+        when the host's calendars would together hold more than `host_limit` busy times. A
+        connection whose credentials had been refused is connected again, its exports queued anew."""
         sql, connection = self._sql, {"connection": feed.connection_id}
 
         def write(tx: Tx) -> None:
@@ -160,6 +172,7 @@ class CalendarSync:
                     sql.add_busy,
                     [connection | {"host": feed.host_id, "start": ts(s), "end": ts(e)} for s, e in busy],
                 )
+            tx.run(sql.requeue_refused, export_window(feed.connection_id, now))
             tx.run(
                 sql.refreshed,
                 connection
@@ -223,6 +236,8 @@ class CalendarSync:
                     f"Calendar connection {connection_id} is disconnected.",
                     next_step="Connect the calendar again with connect_calendar.",
                 )
+            if export_enabled and not row["writable"] and row["oauth"]:
+                raise _not_signed_in(connection_id, pending=row["status"] == "pending")
             if export_enabled and not row["writable"]:
                 raise NotSupported(
                     "A secret iCal address can only be read; meetings cannot be written back to it.",
@@ -246,8 +261,7 @@ class CalendarSync:
         self._db.write(lambda tx: self._enqueue_exports(tx, connection_id, now))
 
     def _enqueue_exports(self, tx: Tx, connection_id: str, now: datetime) -> None:
-        params = {"connection": connection_id, "since": ts(now - EXPORT_PAST), "limit": EXPORT_LIMIT}
-        tx.run(self._sql.enqueue_exports, params)
+        tx.run(self._sql.enqueue_exports, export_window(connection_id, now))
 
     # --- export feeds ---------------------------------------------------------------------------
 
@@ -286,24 +300,55 @@ class CalendarSync:
         return found[0], [(rows.to_meeting(r, zone), int(r["sequence"])) for r in found[1]]
 
 
+def export_window(connection_id: str, now: datetime) -> Params:
+    """What queueing a connection's exports takes: the meetings still to come or recent, at most
+    EXPORT_LIMIT."""
+    return {"connection": connection_id, "since": ts(now - EXPORT_PAST), "limit": EXPORT_LIMIT}
+
+
+def _not_signed_in(connection_id: str, *, pending: bool) -> InvalidArgument:
+    """Export asked of a Google / Outlook connection whose owner has not signed in (yet)."""
+    if pending:
+        return InvalidArgument(
+            f"Calendar connection {connection_id} is waiting for its owner to finish signing in; once "
+            "they have, meetings are written to that calendar without switching anything on.",
+            next_step="Have the host open the authorization_url that connect_calendar gave and allow "
+            "calendar access; if it has expired, call connect_calendar again for a new one.",
+        )
+    return InvalidArgument(
+        f"The owner of calendar connection {connection_id} declined or did not complete signing in, so "
+        "meetings cannot be written to it.",
+        next_step="Call connect_calendar again and have the host open the new authorization_url and "
+        "allow calendar access.",
+    )
+
+
 def _moment(epoch: int | None) -> datetime | None:
     return None if epoch is None else rows.dt(epoch)
 
 
+# A connection the refresher may claim: not an OAuth one whose owner never signed in (no refresh
+# token), nor one of a provider this process has no client for (:google, :outlook are booleans).
+REFRESHABLE = """NOT EXISTS (SELECT 1 FROM oauth_accounts o WHERE o.connection_id = c.connection_id
+    AND (o.refresh_token IS NULL OR (c.provider = 'google' AND NOT :google)
+        OR (c.provider = 'outlook' AND NOT :outlook)))"""
+
 # A connection meetings can be written to: a CalDAV account, or a Google / Outlook calendar whose
-# owner signed in (the same text in both dialects).
+# owner signed in (the same text in both dialects); OAUTH: a Google / Outlook one, signed in or not.
 WRITABLE = """(EXISTS (SELECT 1 FROM caldav_accounts a WHERE a.connection_id = c.connection_id)
     OR EXISTS (SELECT 1 FROM oauth_accounts o WHERE o.connection_id = c.connection_id
         AND o.refresh_token IS NOT NULL))"""
+OAUTH = "EXISTS (SELECT 1 FROM oauth_accounts o WHERE o.connection_id = c.connection_id)"
 
 # --- SQLite ---------------------------------------------------------------------------------------
 
 SQLITE = SyncSql(
-    claim="""UPDATE calendar_connections SET refresh_until = :until, refresh_token = :token
-        WHERE connection_id IN (SELECT connection_id FROM calendar_connections
-            WHERE status NOT IN ('disconnected', 'pending') AND import_enabled = 1 AND refresh_until < :now
-              AND COALESCE(refreshed_at, imported_at) <= :due
-            ORDER BY COALESCE(refreshed_at, imported_at) LIMIT :limit)
+    claim=f"""UPDATE calendar_connections SET refresh_until = :until, refresh_token = :token
+        WHERE connection_id IN (SELECT c.connection_id FROM calendar_connections c
+            WHERE c.status NOT IN ('disconnected', 'pending') AND c.import_enabled = 1
+              AND c.refresh_until < :now AND COALESCE(c.refreshed_at, c.imported_at) <= :due
+              AND {REFRESHABLE}
+            ORDER BY COALESCE(c.refreshed_at, c.imported_at) LIMIT :limit)
           AND refresh_until < :now""",
     claimed="SELECT connection_id, host_id, ics_url, etag, last_modified FROM calendar_connections"
     " WHERE refresh_token = :token",
@@ -323,11 +368,12 @@ SQLITE = SyncSql(
     oldest_import="SELECT MIN(imported_at) AS oldest FROM calendar_connections WHERE host_id = :host"
     " AND status NOT IN ('disconnected', 'pending') AND import_enabled = 1",
     last_refreshes="SELECT connection_id, imported_at, refreshed_at FROM calendar_connections",
-    status=f"SELECT status, export_enabled, {WRITABLE} AS writable FROM calendar_connections c"
-    " WHERE connection_id = :connection",
+    status=f"SELECT status, export_enabled, {WRITABLE} AS writable, {OAUTH} AS oauth"
+    " FROM calendar_connections c WHERE connection_id = :connection",
     set_import="UPDATE calendar_connections SET import_enabled = :enabled WHERE connection_id = :connection",
     set_export="UPDATE calendar_connections SET export_enabled = :enabled WHERE connection_id = :connection",
     enqueue_exports=exports.ENQUEUE_CONNECTION,
+    requeue_refused=exports.REQUEUE_REFUSED,
     connection="SELECT c.*, (SELECT COUNT(*) FROM busy b WHERE b.connection_id = c.connection_id)"
     " AS busy_count FROM calendar_connections c WHERE connection_id = :connection",
     secret="SELECT secret FROM export_feeds WHERE host_id = :host",

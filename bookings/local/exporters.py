@@ -9,7 +9,8 @@ An exporter says how a call failed with `ExportFailed`, never with a provider's 
 - `retry`: the provider throttled or failed (429, 5xx, timeout, unreachable); the worker backs off,
   at least `retry_after` seconds when the provider said so;
 - `auth`: the credentials were refused (401/403): the job is given up and the connection turns
-  `error` (`auth_failed`) until the host connects it again;
+  `error` (`auth_failed`) until it is connected again (the host connects it anew, or an import of
+  it succeeds), which queues the host's meetings again, this one included;
 - `rejected`: anything else the provider refused; this job is given up.
 `detail` is shown to the operator (doctor, logs): a status code or a reason, never a credential,
 an address or text from the provider.

@@ -11,15 +11,21 @@ pending for the newer one.
 
 Claims work as the invitation outbox's (outbox.py): an UPDATE under the write lock takes due rows
 whose lease has expired, so several processes never send the same job at once, and a process that
-dies mid-job leaves it to be claimed again. Only connections still exporting are claimed: a
+dies mid-job leaves it to be claimed again. The worker claims one job at a time, so the lease covers
+the one job it guards and the meeting is read just before it is written. A worker whose lease ran
+out anyway (a process paused past it) may write after another worker wrote a newer version; its
+report then finds the claim gone and arms the row again, so a later job writes the meeting as it
+is and the calendar never stays on the older copy. Only connections still exporting are claimed: a
 disconnect or export switched off stops them, and a connection whose credentials were refused waits
 until it is connected again. Blocking calls only; the worker runs them in worker threads.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -34,9 +40,9 @@ MAX_ERROR = 300  # characters of the last error kept on a row
 # A connection whose jobs run; the same text in both dialects (BOOLEAN or 0/1 alike). One whose
 # credentials were refused (an export's `auth_failed`, an OAuth refresh's `revoked` or
 # `authorization_failed`) waits until it is connected again or its next import succeeds.
+REFUSED = "('auth_failed', 'revoked', 'authorization_failed')"
 EXPORTING = (
-    "c.export_enabled AND c.status != 'disconnected'"
-    " AND COALESCE(c.error_reason, '') NOT IN ('auth_failed', 'revoked', 'authorization_failed')"
+    f"c.export_enabled AND c.status != 'disconnected' AND COALESCE(c.error_reason, '') NOT IN {REFUSED}"
 )
 # A row already there (exported before, or still pending) is armed again for the newer version.
 AGAIN = """ON CONFLICT (connection_id, meeting_id) DO UPDATE SET
@@ -54,12 +60,23 @@ ENQUEUE_CONNECTION = f"""
     WHERE c.connection_id = :connection AND m.status != 'cancelled' AND m.end_ts > :since
     ORDER BY m.start_ts LIMIT :limit
     {AGAIN}"""
+# The same, run by an import that succeeds on an exporting connection whose credentials were refused
+# (in its transaction, before the connection turns connected again): the job the refusal gave up
+# is tried again with the rest, as when the calendar is connected anew.
+REQUEUE_REFUSED = f"""
+    INSERT INTO calendar_exports (connection_id, meeting_id)
+    SELECT c.connection_id, m.meeting_id FROM calendar_connections c JOIN meetings m ON m.host_id = c.host_id
+    WHERE c.connection_id = :connection AND c.export_enabled AND c.status = 'error'
+      AND c.error_reason IN {REFUSED} AND m.status != 'cancelled' AND m.end_ts > :since
+    ORDER BY m.start_ts LIMIT :limit
+    {AGAIN}"""
 _CLAIM = f"""
     UPDATE calendar_exports SET claimed_until = :until, claim_token = :token, claimed_version = version,
         attempts = attempts + 1
     WHERE rowid IN (
         SELECT e.rowid FROM calendar_exports e JOIN calendar_connections c ON c.connection_id = e.connection_id
         WHERE e.state = 'pending' AND e.next_attempt_at <= :now AND e.claimed_until < :now AND {EXPORTING}
+          AND e.connection_id NOT IN (SELECT value FROM json_each(:skip))
         ORDER BY e.next_attempt_at LIMIT :limit)
     AND state = 'pending' AND claimed_until < :now"""
 _CLAIMED = """
@@ -77,9 +94,11 @@ FAILED = """UPDATE calendar_exports SET
     next_attempt_at = CASE WHEN version = claimed_version THEN {p} ELSE 0 END,
     claimed_until = 0, claim_token = NULL, last_error = {p}, last_error_at = {p}
     WHERE connection_id = {p} AND meeting_id = {p} AND claim_token = {p}"""
-# Back to the queue untried (its connection was just refused): as if never claimed.
-RELEASE = """UPDATE calendar_exports SET claimed_until = 0, claim_token = NULL, attempts = attempts - 1
-    WHERE connection_id = {p} AND meeting_id = {p} AND claim_token = {p}"""
+# A report that found its claim gone (the lease ran out and another worker took the row): what this
+# worker wrote may be older than what the other one did, so the row is armed again for a newer version.
+REARM = """UPDATE calendar_exports SET
+    version = version + 1, state = 'pending', next_attempt_at = 0, attempts = 0
+    WHERE connection_id = {p} AND meeting_id = {p}"""
 AUTH_FAILED = """UPDATE calendar_connections SET status = 'error', error_reason = 'auth_failed'
     WHERE connection_id = {p} AND status != 'disconnected'"""
 _NEXT_DUE = f"""
@@ -128,10 +147,16 @@ class ExportQueue(QueueFile):
     """The export worker's side of the queue on one SQLite file, with its own connection; also where
     exporters keep each connection's target calendar and read CalDAV credentials."""
 
-    def claim(self, now: datetime, *, lease: timedelta, limit: int = 10) -> list[ClaimedExport]:
-        """Take up to `limit` due jobs of exporting connections whose lease has expired, for `lease`."""
+    def claim(
+        self, now: datetime, *, lease: timedelta, limit: int = 10, skip: Collection[str] = ()
+    ) -> list[ClaimedExport]:
+        """Take up to `limit` due jobs of exporting connections whose lease has expired, for `lease`;
+        none of the connections in `skip`."""
         at, token = now.timestamp(), uuid.uuid4().hex
-        params = {"until": at + lease.total_seconds(), "token": token, "now": at, "limit": limit}
+        params = {
+            "until": at + lease.total_seconds(), "token": token, "now": at, "limit": limit,
+            "skip": json.dumps(sorted(skip)),
+        }  # fmt: skip
         with self._immediate() as conn:
             conn.execute(_CLAIM, params)
             claimed = conn.execute(_CLAIMED, (token,)).fetchall()
@@ -150,23 +175,22 @@ class ExportQueue(QueueFile):
         return [job(r, meeting, token=token, zone=zone, now=now) for r, meeting in found]
 
     def done(self, claimed: ClaimedExport, now: datetime) -> None:
-        self._execute(
-            DONE.format(p="?"), (now.timestamp(), claimed.connection_id, claimed.meeting_id, claimed.token)
+        self._report(
+            claimed,
+            DONE.format(p="?"),
+            (now.timestamp(), claimed.connection_id, claimed.meeting_id, claimed.token),
         )
 
     def failed(self, claimed: ClaimedExport, *, error: str, retry_at: datetime | None, now: datetime) -> None:
         """Not exported: try again at `retry_at`, or never (None). `error` must hold no secret."""
-        self._execute(FAILED.format(p="?"), failed_params(claimed, error, retry_at, now))
+        # A write that failed may still have reached the calendar (a timeout): reported like a done one.
+        self._report(claimed, FAILED.format(p="?"), failed_params(claimed, error, retry_at, now))
 
     def auth_failed(self, claimed: ClaimedExport, *, error: str, now: datetime) -> None:
         """The credentials were refused: this job is given up and the connection turns `error`."""
         with self._immediate() as conn:
             conn.execute(FAILED.format(p="?"), failed_params(claimed, error, None, now))
             conn.execute(AUTH_FAILED.format(p="?"), (claimed.connection_id,))
-
-    def release(self, claimed: ClaimedExport) -> None:
-        """Not tried after all: the job waits, unclaimed, for its connection to export again."""
-        self._execute(RELEASE.format(p="?"), (claimed.connection_id, claimed.meeting_id, claimed.token))
 
     def next_due(self) -> float | None:
         """Epoch seconds when the next job may be claimed (None: nothing pending)."""
@@ -216,6 +240,12 @@ class ExportQueue(QueueFile):
                 .fetchone()
             )
         return None if row is None else (str(row[0]), str(row[1]), str(row[2]))
+
+    def _report(self, claimed: ClaimedExport, sql: str, params: tuple[object, ...]) -> None:
+        """A job's outcome, written while its claim is held; else the row is armed again (REARM)."""
+        with self._immediate() as conn:
+            if conn.execute(sql, params).rowcount == 0:
+                conn.execute(REARM.format(p="?"), (claimed.connection_id, claimed.meeting_id))
 
     def _execute(self, sql: str, params: tuple[object, ...]) -> None:
         with self._lock:

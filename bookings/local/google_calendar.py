@@ -12,8 +12,10 @@ Facts used, from https://developers.google.com/calendar/api/v3/reference/events/
 - `events.insert` takes the RFC 5545 UID as `iCalUID` (not together with `id`); `sendUpdates=none`
   sends no notifications; `extendedProperties.private` is this calendar's copy only
   (guides/extended-properties); deleting an event already deleted answers 410 (guides/errors).
-- Errors: 403 `rateLimitExceeded` / `userRateLimitExceeded` and 429 are throttling (back off);
-  401 means the access token is no longer good (guides/errors).
+- Errors (guides/errors, guides/quota): 429 and the 403s of domain `usageLimits`
+  (`rateLimitExceeded`, `userRateLimitExceeded`, `quotaExceeded` "Calendar usage limits exceeded")
+  ask the client to slow down: exponential backoff, never access withdrawn; 401 means the access
+  token is no longer good; other 403s (such as `forbiddenForNonOrganizer`) refuse the request.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from wix_meetings_mcp.bookings.local.provider_http import ProviderHttp, json_bod
 from wix_meetings_mcp.bookings.outbound import Answer, OutboundError
 
 PRIVATE_KEY = "meetingsMcpUid"  # our mark in extendedProperties.private, beside the iCalUID
-_THROTTLED = frozenset({"rateLimitExceeded", "userRateLimitExceeded"})
+_THROTTLED = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "quotaExceeded"})
 
 
 class GoogleCalendar:
@@ -175,13 +177,14 @@ def _body(event: ExportEvent) -> dict[str, object]:
 
 
 def _throttled(answer: Answer) -> bool:
-    """Google's 403 usageLimits errors are throttling, answered like a 429 (guides/errors)."""
+    """Google's 403 usageLimits errors are throttling, answered like a 429 (guides/errors, quota)."""
     if answer.status != 403:
         return False
     error = error_body(answer)
     errors = None if error is None else error.get("errors")
     return isinstance(errors, list) and any(
-        isinstance(e, dict) and e.get("reason") in _THROTTLED for e in errors
+        isinstance(e, dict) and (e.get("domain") == "usageLimits" or e.get("reason") in _THROTTLED)
+        for e in errors
     )
 
 

@@ -3,9 +3,12 @@
 `connect` makes a pending connection and the authorization URL the host opens; the callback
 (`finish`) checks the signed one-time state, exchanges the code with the PKCE verifier, stores the
 tokens and runs the first import; the background refresher then calls `refresh` for each due
-connection. A round is incremental from the stored cursor, and full when there is none, when the
-provider dropped it, or every `RESYNC_EVERY` (the window moves forward; a full round covers it
-again). A revoked grant turns the connection `error` (reason `revoked`) and keeps its busy times.
+connection whose owner signed in (it holds a refresh token), in any process with the provider's
+OAuth client: refreshing and exporting need the stored tokens and the client, not the public
+address or the state signer that signing in needs. A round is incremental from the stored cursor,
+and full when there is none, when the provider dropped it, or every `RESYNC_EVERY` (the window
+moves forward; a full round covers it again). A revoked grant turns the connection `error` (reason
+`revoked`) and keeps its busy times.
 
 `client` gives the export worker a connection's provider client (create, update, delete, find).
 Their state lives on either store (oauth_store.py); a disconnect drops the tokens with the
@@ -96,6 +99,11 @@ class OAuthCalendars:
         self._host_limit = host_limit
         self._limits = limits or ProviderLimits()
         self._sleep = sleep or anyio.sleep
+
+    def refreshable(self) -> frozenset[OAuthProvider]:
+        """The providers whose connections this process can refresh and export to: those it has an
+        OAuth client for."""
+        return frozenset() if self._setup is None else frozenset(self._setup.apps)
 
     def missing(self, provider: OAuthProvider) -> str | None:
         """What the operator must set before `provider` connects by OAuth here; None: nothing."""
@@ -189,14 +197,14 @@ class OAuthCalendars:
         return AuthorizationOutcome(connection=failed, redirect_url=pending.redirect_url)
 
     async def refresh(self, connection_id: str, claim: str, now: datetime) -> bool:
-        """One due connection's sync round if it is an OAuth one (False: it is not)."""
+        """One due connection's sync round if it is an OAuth one (False: it is not). Only connections
+        whose owner signed in are claimed (calendar_sync.REFRESHABLE); one without a refresh token
+        is left as it is, its reason (a declined sign-in, say) kept."""
         store = self._store
         account = await self._run(lambda: store.account(connection_id))
         if account is None:
             return False
-        if account.refresh_token is None:  # its sign-in never completed: nothing to read, ever
-            await self._run(lambda: store.failed(connection_id, "authorization_failed", now, claim=claim))
-        else:
+        if account.refresh_token is not None:
             await self._import(account, now, claim=claim)
         return True
 
@@ -248,7 +256,7 @@ class OAuthCalendars:
         )
 
     def _client(self, account: OAuthAccount) -> CalendarClient:
-        app, _ = self._ready(account.provider)
+        app = self._app(account.provider)
         provider_http = self._provider_http()
         bearer = self._bearer(app, account)
         if account.provider == "google":
@@ -287,6 +295,12 @@ class OAuthCalendars:
         return ProviderHttp(
             outbound=self._outbound, http=http, limits=self._limits, clock=self._clock, sleep=self._sleep
         )
+
+    def _app(self, provider: OAuthProvider) -> OAuthApp:
+        """The provider's OAuth client: all a refresh or an export needs besides the tokens."""
+        if self._setup is None or provider not in self._setup.apps:
+            raise NotSupported(f"{_NAMES[provider][0]} calendars need {self.missing(provider)}.")
+        return self._setup.apps[provider]
 
     def _ready(self, provider: OAuthProvider) -> tuple[OAuthApp, OAuthStore]:
         missing = self.missing(provider)

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from wix_meetings_mcp.bookings.local import rows
+from wix_meetings_mcp.bookings.local import exports, rows
 from wix_meetings_mcp.bookings.local.calendar_api import Changes
-from wix_meetings_mcp.bookings.local.calendar_sync import Database, SqliteDatabase, Tx
+from wix_meetings_mcp.bookings.local.calendar_sync import Database, SqliteDatabase, Tx, export_window
 from wix_meetings_mcp.bookings.local.oauth import OAuthProvider
 from wix_meetings_mcp.bookings.local.oauth_tokens import Tokens
 from wix_meetings_mcp.bookings.local.rows import ts
@@ -79,6 +79,7 @@ class OAuthSql:
     drop_busy: str  # connection
     add_busy: str  # connection, host, since, until: busy rows from the events in the window
     synced: str  # connection, cursor, full_at (None: not a full round)
+    requeue_refused: str  # connection, since, limit: exports queued anew if credentials were refused
     imported: str  # connection, now
     forget_cursor: str  # connection
     failed: str  # connection, reason, now
@@ -200,7 +201,8 @@ class OAuthStore:
         host_limit: int,
     ) -> bool:
         """Apply one sync round and make the connection's busy rows its events in `window`; False
-        when the claim was lost (nothing written). OutboundError too_large past either limit."""
+        when the claim was lost (nothing written). OutboundError too_large past either limit. A
+        connection whose credentials had been refused is connected again, its exports queued anew."""
         sql, named = self._sql, {"connection": connection_id}
 
         def write(tx: Tx) -> bool:
@@ -223,6 +225,7 @@ class OAuthStore:
             tx.run(sql.add_busy, named | host | {"since": ts(window[0]), "until": ts(window[1])})
             full_at = now.timestamp() if changes.full else None
             tx.run(sql.synced, named | {"cursor": changes.cursor, "full_at": full_at})
+            tx.run(sql.requeue_refused, export_window(connection_id, now))
             tx.run(sql.imported, named | {"now": ts(now)})
             return True
 
@@ -296,6 +299,7 @@ SQLITE = OAuthSql(
     " WHERE connection_id = :connection AND start_ts < :until AND end_ts > :since",
     synced="UPDATE oauth_accounts SET sync_cursor = :cursor, full_sync_at = COALESCE(:full_at, full_sync_at)"
     " WHERE connection_id = :connection",
+    requeue_refused=exports.REQUEUE_REFUSED,
     imported="UPDATE calendar_connections SET status = 'connected', error_reason = NULL, imported_at = :now,"
     " refreshed_at = :now, refresh_until = 0, refresh_token = NULL WHERE connection_id = :connection",
     forget_cursor="UPDATE oauth_accounts SET sync_cursor = NULL WHERE connection_id = :connection",

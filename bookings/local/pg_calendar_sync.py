@@ -18,7 +18,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from wix_meetings_mcp.bookings.local import exports
-from wix_meetings_mcp.bookings.local.calendar_sync import WRITABLE, CalendarSync, Params, SyncSql, Tx
+from wix_meetings_mcp.bookings.local.calendar_sync import (
+    OAUTH,
+    REFRESHABLE,
+    WRITABLE,
+    CalendarSync,
+    Params,
+    SyncSql,
+    Tx,
+)
 from wix_meetings_mcp.bookings.local.rows import Row
 
 if TYPE_CHECKING:
@@ -30,14 +38,16 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+_REFRESHABLE = re.sub(r":(\w+)", r"%(\1)s", REFRESHABLE)
+
 POSTGRES = SyncSql(
-    claim="""UPDATE calendar_connections SET refresh_until = %(until)s, refresh_token = %(token)s
-        WHERE connection_id IN (SELECT connection_id FROM calendar_connections
-            WHERE status NOT IN ('disconnected', 'pending') AND import_enabled
-              AND refresh_until < %(now)s
-              AND COALESCE(refreshed_at, imported_at) <= %(due)s
-            ORDER BY COALESCE(refreshed_at, imported_at) LIMIT %(limit)s
-            FOR UPDATE SKIP LOCKED)
+    claim=f"""UPDATE calendar_connections SET refresh_until = %(until)s, refresh_token = %(token)s
+        WHERE connection_id IN (SELECT c.connection_id FROM calendar_connections c
+            WHERE c.status NOT IN ('disconnected', 'pending') AND c.import_enabled
+              AND c.refresh_until < %(now)s AND COALESCE(c.refreshed_at, c.imported_at) <= %(due)s
+              AND {_REFRESHABLE}
+            ORDER BY COALESCE(c.refreshed_at, c.imported_at) LIMIT %(limit)s
+            FOR UPDATE OF c SKIP LOCKED)
           AND refresh_until < %(now)s""",
     claimed="SELECT connection_id, host_id, ics_url, etag, last_modified FROM calendar_connections"
     " WHERE refresh_token = %(token)s",
@@ -61,13 +71,14 @@ POSTGRES = SyncSql(
     oldest_import="SELECT MIN(imported_at) AS oldest FROM calendar_connections WHERE host_id = %(host)s"
     " AND status NOT IN ('disconnected', 'pending') AND import_enabled",
     last_refreshes="SELECT connection_id, imported_at, refreshed_at FROM calendar_connections",
-    status=f"SELECT status, export_enabled, {WRITABLE} AS writable FROM calendar_connections c"
-    " WHERE connection_id = %(connection)s FOR NO KEY UPDATE OF c",
+    status=f"SELECT status, export_enabled, {WRITABLE} AS writable, {OAUTH} AS oauth"
+    " FROM calendar_connections c WHERE connection_id = %(connection)s FOR NO KEY UPDATE OF c",
     set_import="UPDATE calendar_connections SET import_enabled = %(enabled)s"
     " WHERE connection_id = %(connection)s",
     set_export="UPDATE calendar_connections SET export_enabled = %(enabled)s"
     " WHERE connection_id = %(connection)s",
     enqueue_exports=re.sub(r":(\w+)", r"%(\1)s", exports.ENQUEUE_CONNECTION),
+    requeue_refused=re.sub(r":(\w+)", r"%(\1)s", exports.REQUEUE_REFUSED),
     connection="SELECT c.*, (SELECT COUNT(*) FROM busy b WHERE b.connection_id = c.connection_id)"
     " AS busy_count FROM calendar_connections c WHERE connection_id = %(connection)s",
     secret="SELECT secret FROM export_feeds WHERE host_id = %(host)s",

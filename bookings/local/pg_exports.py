@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -21,7 +22,7 @@ from wix_meetings_mcp.bookings.local.exports import (
     DONE,
     EXPORTING,
     FAILED,
-    RELEASE,
+    REARM,
     ClaimedExport,
     failed_params,
     job,
@@ -46,7 +47,7 @@ _CLAIM = f"""
         SELECT x.connection_id, x.meeting_id FROM calendar_exports x
         JOIN calendar_connections c ON c.connection_id = x.connection_id
         WHERE x.state = 'pending' AND x.next_attempt_at <= %(now)s AND x.claimed_until < %(now)s
-          AND {EXPORTING}
+          AND {EXPORTING} AND NOT (x.connection_id = ANY(%(skip)s::text[]))
         ORDER BY x.next_attempt_at LIMIT %(limit)s
         FOR UPDATE OF x SKIP LOCKED)
     RETURNING e.connection_id, owner.provider, e.meeting_id, e.attempts"""
@@ -88,9 +89,14 @@ class PgExportQueue:
             self._pool.close()
             self._pool = None
 
-    def claim(self, now: datetime, *, lease: timedelta, limit: int = 10) -> list[ClaimedExport]:
+    def claim(
+        self, now: datetime, *, lease: timedelta, limit: int = 10, skip: Collection[str] = ()
+    ) -> list[ClaimedExport]:
         at, token = now.timestamp(), uuid.uuid4().hex
-        params = {"until": at + lease.total_seconds(), "token": token, "now": at, "limit": limit}
+        params = {
+            "until": at + lease.total_seconds(), "token": token, "now": at, "limit": limit,
+            "skip": sorted(skip),
+        }  # fmt: skip
         with self._connections().connection() as conn, conn.transaction():
             claimed = conn.execute(_CLAIM.encode(), params).fetchall()
             if not claimed:
@@ -103,20 +109,19 @@ class PgExportQueue:
         return [job(r, meetings.get(r["meeting_id"]), token=token, zone=zone, now=now) for r in claimed]
 
     def done(self, claimed: ClaimedExport, now: datetime) -> None:
-        self._execute(
-            DONE.format(p="%s"), (now.timestamp(), claimed.connection_id, claimed.meeting_id, claimed.token)
+        self._report(
+            claimed,
+            DONE.format(p="%s"),
+            (now.timestamp(), claimed.connection_id, claimed.meeting_id, claimed.token),
         )
 
     def failed(self, claimed: ClaimedExport, *, error: str, retry_at: datetime | None, now: datetime) -> None:
-        self._execute(FAILED.format(p="%s"), failed_params(claimed, error, retry_at, now))
+        self._report(claimed, FAILED.format(p="%s"), failed_params(claimed, error, retry_at, now))
 
     def auth_failed(self, claimed: ClaimedExport, *, error: str, now: datetime) -> None:
         with self._connections().connection() as conn, conn.transaction():
             conn.execute(FAILED.format(p="%s").encode(), failed_params(claimed, error, None, now))
             conn.execute(AUTH_FAILED.format(p="%s").encode(), (claimed.connection_id,))
-
-    def release(self, claimed: ClaimedExport) -> None:
-        self._execute(RELEASE.format(p="%s"), (claimed.connection_id, claimed.meeting_id, claimed.token))
 
     def next_due(self) -> float | None:
         with self._connections().connection() as conn:
@@ -154,6 +159,12 @@ class PgExportQueue:
                 (connection_id,),
             ).fetchone()
         return None if row is None else (str(row["url"]), str(row["username"]), str(row["password"]))
+
+    def _report(self, claimed: ClaimedExport, sql: str, params: tuple[object, ...]) -> None:
+        """As ExportQueue._report: a lost claim arms the row again."""
+        with self._connections().connection() as conn, conn.transaction():
+            if conn.execute(sql.encode(), params).rowcount == 0:
+                conn.execute(REARM.format(p="%s").encode(), (claimed.connection_id, claimed.meeting_id))
 
     def _execute(self, sql: str, params: tuple[object, ...]) -> None:
         with self._connections().connection() as conn:

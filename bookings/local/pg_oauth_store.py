@@ -10,8 +10,10 @@ Writes run at READ COMMITTED, so the locks do what SQLite's write lock does ther
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
+from wix_meetings_mcp.bookings.local import exports
 from wix_meetings_mcp.bookings.local.oauth_store import OAuthSql, OAuthStore
 from wix_meetings_mcp.bookings.local.pg_calendar_sync import PgDatabase
 
@@ -61,6 +63,7 @@ POSTGRES = OAuthSql(
     " WHERE connection_id = %(connection)s AND start_ts < %(until)s AND end_ts > %(since)s",
     synced="UPDATE oauth_accounts SET sync_cursor = %(cursor)s,"
     " full_sync_at = COALESCE(%(full_at)s::double precision, full_sync_at) WHERE connection_id = %(connection)s",
+    requeue_refused=re.sub(r":(\w+)", r"%(\1)s", exports.REQUEUE_REFUSED),
     imported="UPDATE calendar_connections SET status = 'connected', error_reason = NULL, imported_at = %(now)s,"
     " refreshed_at = %(now)s, refresh_until = 0, refresh_token = NULL WHERE connection_id = %(connection)s",
     forget_cursor="UPDATE oauth_accounts SET sync_cursor = NULL WHERE connection_id = %(connection)s",

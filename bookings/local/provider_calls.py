@@ -22,7 +22,8 @@ async def call(
     retryable: Retryable = retry_status,
 ) -> Answer:
     """The answer to one API call with the connection's token. AccessRevoked when the provider
-    still refuses a fresh token: 401, or a 403 that is not throttling (one `retryable` accepts)."""
+    still refuses a fresh token: 401, or a 403 that is not throttling (one `retryable` accepts); a
+    throttling 403 still there after the retries is OutboundError, for a later try."""
     body = b"" if payload is None else json.dumps(payload).encode()
     sent = {"Accept": "application/json"} | (headers or {})
     if payload is not None:
@@ -36,7 +37,9 @@ async def call(
         if answer.status != 401:
             break
     assert answer is not None
-    if answer.status == 401 or (answer.status == 403 and not retryable(answer)):
+    if answer.status == 403 and retryable(answer):  # throttled (Google's usageLimits), not refused
+        raise OutboundError("unreachable")
+    if answer.status in (401, 403):
         raise AccessRevoked
     return answer
 

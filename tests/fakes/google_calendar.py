@@ -13,13 +13,20 @@ Written from Google's published reference (facts, not code):
   `id`) and answers 200 with the event; patch merges; delete answers 204, and a second delete of the
   same event 410 `deleted`; `sendUpdates` is accepted.
 - https://developers.google.com/calendar/api/guides/errors: the `{"error": {"errors": [{domain,
-  reason, message}], "code", "message"}}` envelope; 401 `authError`; 403 `rateLimitExceeded` /
-  `userRateLimitExceeded`; 429 `rateLimitExceeded`; 409 `duplicate`; 410 `fullSyncRequired`.
+  reason, message}], "code", "message"}}` envelope; 401 `authError`; 403 with domain `usageLimits`
+  and reason `userRateLimitExceeded` ("User Rate Limit Exceeded"), `rateLimitExceeded` ("Rate Limit
+  Exceeded") or `quotaExceeded` ("Calendar usage limits exceeded."), each to be met with backoff;
+  403 `forbiddenForNonOrganizer` (domain `calendar`); 429 `rateLimitExceeded`; 409 `duplicate`;
+  410 `fullSyncRequired`.
+- https://developers.google.com/calendar/api/guides/quota: when Google wants a client to slow
+  down it answers 403 `usageLimits` or 429.
 
 Not modelled: recurring series (the events here are single ones, as `singleEvents=true` returns
 them), calendars other than `primary`, and quotas. Whether a second insert with the same iCalUID
 answers 409 is not documented; this fake answers 409 `duplicate`, as for a repeated `id`.
-Faults are queued per endpoint ("token", "list", "insert"): see oauth_server.py.
+Faults are queued per endpoint ("token", "list", "insert"), as oauth_server.py takes them, or as a
+403 reason of FORBIDDEN by its name; a 401, 403 or 429 comes in Google's envelope (a bare 403 is
+`userRateLimitExceeded`).
 """
 
 from __future__ import annotations
@@ -43,6 +50,13 @@ TOKEN_URL = "https://oauth2.google.test/token"
 API_URL = "https://www.google.test/calendar/v3"
 ZONE = "Europe/Berlin"
 _EVENTS = "/calendar/v3/calendars/primary/events"
+# Google's 403 answers by reason (guides/errors): the domain and message each comes with.
+FORBIDDEN = {
+    "userRateLimitExceeded": ("usageLimits", "User Rate Limit Exceeded"),
+    "rateLimitExceeded": ("usageLimits", "Rate Limit Exceeded"),
+    "quotaExceeded": ("usageLimits", "Calendar usage limits exceeded."),
+    "forbiddenForNonOrganizer": ("calendar", "Forbidden for non-organizer"),
+}
 
 
 @dataclass
@@ -133,9 +147,9 @@ class FakeGoogle:
         return _error(405, "global", "methodNotAllowed", "Method Not Allowed")
 
     async def _list(self, query: dict[str, str]) -> httpx.Response:
-        fault = await self.auth.injected("list")
+        fault = await self._fault("list")
         if fault is not None:
-            return _throttled(fault) if fault.status_code in (403, 429) else fault
+            return fault
         sync = query.get("syncToken")
         if sync is not None:
             if {"timeMin", "timeMax", "iCalUID", "orderBy"} & query.keys():
@@ -171,7 +185,7 @@ class FakeGoogle:
         return httpx.Response(200, json=body)
 
     async def _insert(self, body: dict[str, Any]) -> httpx.Response:
-        fault = await self.auth.injected("insert")
+        fault = await self._fault("insert")
         if fault is not None:
             return fault
         if "id" in body and "iCalUID" in body:
@@ -185,6 +199,20 @@ class FakeGoogle:
         self.events[event_id] = event
         self._touch(event_id)
         return httpx.Response(200, json=event)
+
+    async def _fault(self, endpoint: str) -> httpx.Response | None:
+        """The next fault queued for `endpoint`, answered as Google answers it."""
+        queued = self.auth.faults.get(endpoint)
+        if queued and isinstance(queued[0], str) and queued[0] in FORBIDDEN:
+            reason = str(queued.pop(0))
+            domain, message = FORBIDDEN[reason]
+            return _error(403, domain, reason, message)
+        fault = await self.auth.injected(endpoint)
+        if fault is None:
+            return None
+        if fault.status_code == 401:
+            return _error(401, "global", "authError", "Invalid Credentials")
+        return _throttled(fault) if fault.status_code in (403, 429) else fault
 
     def _touch(self, event_id: str) -> None:
         self._change += 1
@@ -229,6 +257,6 @@ def _error(status: int, domain: str, reason: str, message: str) -> httpx.Respons
 
 def _throttled(fault: httpx.Response) -> httpx.Response:
     reason = "userRateLimitExceeded" if fault.status_code == 403 else "rateLimitExceeded"
-    answer = _error(fault.status_code, "usageLimits", reason, "Rate Limit Exceeded")
+    answer = _error(fault.status_code, "usageLimits", reason, FORBIDDEN[reason][1])
     answer.headers.update({k: v for k, v in fault.headers.items() if k.lower() == "retry-after"})
     return answer
