@@ -386,20 +386,24 @@ def export_worker(
     from wix_meetings_mcp.bookings.outbound import Outbound
     from wix_meetings_mcp.server.export_worker import ExportWorker
 
+    # Only the providers this process can write to: another process sharing the database with the
+    # OAuth client configured takes Google and Outlook jobs (none is given up for want of a client).
+    providers = ["apple"]
+    if settings.google_client_id is not None:
+        providers.append("google")
+    if settings.microsoft_client_id is not None:
+        providers.append("outlook")
     queue: ExportQueue | PgExportQueue
     if settings.db_url is not None:
         from wix_meetings_mcp.bookings.local.pg_exports import PgExportQueue
 
-        queue = PgExportQueue(settings.db_url)
+        queue = PgExportQueue(settings.db_url, providers=providers)
     else:
-        queue = ExportQueue(settings.db_path)
+        queue = ExportQueue(settings.db_path, providers=providers)
     outbound = Outbound(allowed_private_hosts=settings.allowed_private_hosts)
     oauth = OAuthExporter(calendars)
-    exporters: dict[str, Exporter] = {
-        "apple": CalDavExporter(queue, outbound=outbound, http=http),
-        "google": oauth,
-        "outlook": oauth,
-    }
+    exporters: dict[str, Exporter] = {"apple": CalDavExporter(queue, outbound=outbound, http=http)}
+    exporters |= {provider: oauth for provider in providers if provider != "apple"}
     return ExportWorker(queue, exporters, clock=clock)
 
 

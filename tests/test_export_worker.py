@@ -194,3 +194,24 @@ async def test_a_worker_whose_lease_ran_out_mid_write_arms_the_job_again_so_the_
     assert calendar.puts == 3  # the stale write, the second worker's, and the one armed after it
     assert first_queue.counts() == {"done": 1}
     first_queue.close()
+
+
+async def test_a_process_without_a_providers_exporter_leaves_its_jobs_to_one_that_has_it(
+    engine_db: str, clock: FakeClock, backend: LocalBackend
+) -> None:
+    """A stdio server without the Google client shares the database with an HTTP one that has it:
+    the Google jobs wait for the latter instead of being given up (or polled for) by the former."""
+    execute(engine_db, "UPDATE calendar_connections SET provider = 'google'")
+    await book(backend, 0)
+    is_pg = engine_db.startswith("postgresql://")
+    kind = queue_class(engine_db)
+    target = engine_db if is_pg else Path(engine_db)
+    apple_only, everyone = kind(target, providers=["apple"]), kind(target, providers=["apple", "google"])
+    calendar = Calendar()
+
+    assert await ExportWorker(apple_only, {"apple": Calendar()}, clock=clock).drain() == 0
+    assert apple_only.next_due() is None  # nothing it could take: it sleeps until the poll
+    assert await ExportWorker(everyone, {"google": calendar}, clock=clock).drain() == 1
+    assert len(calendar.starts) == 1 and everyone.counts() == {"done": 1}
+    apple_only.close()
+    everyone.close()

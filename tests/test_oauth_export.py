@@ -21,7 +21,9 @@ import pytest
 from tests.calendar_env import book, slot
 from tests.conftest import FakeClock
 from tests.fakes.microsoft_graph import DEFAULT
-from tests.oauth_env import (  # the fixtures are found by their names
+from tests.oauth_env import (  # (its fixtures load as a plugin: tests/conftest.py)
+    GOOGLE,
+    OUTLOOK,
     Providers,
     connected,
     engine,
@@ -45,7 +47,13 @@ async def backend(engine_db: str, clock: FakeClock, http: httpx.AsyncClient) -> 
 
 
 def settings(engine_db: str) -> Settings:
-    return Settings(db=engine_db, time_zone="Europe/Berlin", plan="premium")
+    """As the server is configured: both OAuth clients set (the worker serves only those providers)."""
+    return Settings(
+        db=engine_db, time_zone="Europe/Berlin", plan="premium",
+        google_client_id=GOOGLE.client_id, google_client_secret=GOOGLE.client_secret,
+        microsoft_client_id=OUTLOOK.client_id,
+        microsoft_client_secret=OUTLOOK.client_secret,
+    )  # fmt: skip
 
 
 @pytest.fixture

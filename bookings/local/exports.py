@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from wix_meetings_mcp.bookings.calendar_event import meeting_uid
@@ -70,13 +71,15 @@ REQUEUE_REFUSED = f"""
       AND c.error_reason IN {REFUSED} AND m.status != 'cancelled' AND m.end_ts > :since
     ORDER BY m.start_ts LIMIT :limit
     {AGAIN}"""
+# Jobs of the providers this queue serves (:providers, a JSON list; null: all).
+SERVED = "(:providers IS NULL OR c.provider IN (SELECT value FROM json_each(:providers)))"
 _CLAIM = f"""
     UPDATE calendar_exports SET claimed_until = :until, claim_token = :token, claimed_version = version,
         attempts = attempts + 1
     WHERE rowid IN (
         SELECT e.rowid FROM calendar_exports e JOIN calendar_connections c ON c.connection_id = e.connection_id
         WHERE e.state = 'pending' AND e.next_attempt_at <= :now AND e.claimed_until < :now AND {EXPORTING}
-          AND e.connection_id NOT IN (SELECT value FROM json_each(:skip))
+          AND e.connection_id NOT IN (SELECT value FROM json_each(:skip)) AND {SERVED}
         ORDER BY e.next_attempt_at LIMIT :limit)
     AND state = 'pending' AND claimed_until < :now"""
 _CLAIMED = """
@@ -103,7 +106,8 @@ AUTH_FAILED = """UPDATE calendar_connections SET status = 'error', error_reason 
     WHERE connection_id = {p} AND status != 'disconnected'"""
 _NEXT_DUE = f"""
     SELECT MIN(MAX(e.next_attempt_at, e.claimed_until)) FROM calendar_exports e
-    JOIN calendar_connections c ON c.connection_id = e.connection_id WHERE e.state = 'pending' AND {EXPORTING}"""
+    JOIN calendar_connections c ON c.connection_id = e.connection_id
+    WHERE e.state = 'pending' AND {EXPORTING} AND {SERVED}"""
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,12 @@ def job(
 
 class ExportQueue(QueueFile):
     """The export worker's side of the queue on one SQLite file, with its own connection; also where
-    exporters keep each connection's target calendar and read CalDAV credentials."""
+    exporters keep each connection's target calendar and read CalDAV credentials. With `providers`,
+    only their jobs are claimed (and waited for): those this process has an exporter for."""
+
+    def __init__(self, path: Path, *, providers: Collection[str] | None = None) -> None:
+        super().__init__(path)
+        self._providers = None if providers is None else json.dumps(sorted(providers))
 
     def claim(
         self, now: datetime, *, lease: timedelta, limit: int = 10, skip: Collection[str] = ()
@@ -155,7 +164,7 @@ class ExportQueue(QueueFile):
         at, token = now.timestamp(), uuid.uuid4().hex
         params = {
             "until": at + lease.total_seconds(), "token": token, "now": at, "limit": limit,
-            "skip": json.dumps(sorted(skip)),
+            "skip": json.dumps(sorted(skip)), "providers": self._providers,
         }  # fmt: skip
         with self._immediate() as conn:
             conn.execute(_CLAIM, params)
@@ -195,7 +204,7 @@ class ExportQueue(QueueFile):
     def next_due(self) -> float | None:
         """Epoch seconds when the next job may be claimed (None: nothing pending)."""
         with self._lock:
-            row = self._open().execute(_NEXT_DUE).fetchone()
+            row = self._open().execute(_NEXT_DUE, {"providers": self._providers}).fetchone()
         return None if row[0] is None else float(row[0])
 
     def counts(self) -> dict[str, int]:

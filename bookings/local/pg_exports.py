@@ -39,6 +39,8 @@ _ENQUEUE = f"""
     SELECT c.connection_id, m.meeting_id FROM meetings m JOIN calendar_connections c ON c.host_id = m.host_id
     WHERE m.meeting_id = %s AND c.export_enabled AND c.status != 'disconnected'
     {AGAIN}"""
+# Jobs of the providers this queue serves (null: all), as in exports.py.
+SERVED = "(%(providers)s::text[] IS NULL OR c.provider = ANY(%(providers)s::text[]))"
 _CLAIM = f"""
     UPDATE calendar_exports e SET claimed_until = %(until)s, claim_token = %(token)s,
         claimed_version = e.version, attempts = e.attempts + 1
@@ -47,13 +49,14 @@ _CLAIM = f"""
         SELECT x.connection_id, x.meeting_id FROM calendar_exports x
         JOIN calendar_connections c ON c.connection_id = x.connection_id
         WHERE x.state = 'pending' AND x.next_attempt_at <= %(now)s AND x.claimed_until < %(now)s
-          AND {EXPORTING} AND NOT (x.connection_id = ANY(%(skip)s::text[]))
+          AND {EXPORTING} AND NOT (x.connection_id = ANY(%(skip)s::text[])) AND {SERVED}
         ORDER BY x.next_attempt_at LIMIT %(limit)s
         FOR UPDATE OF x SKIP LOCKED)
     RETURNING e.connection_id, owner.provider, e.meeting_id, e.attempts"""
 _NEXT_DUE = f"""
     SELECT MIN(GREATEST(e.next_attempt_at, e.claimed_until)) AS due FROM calendar_exports e
-    JOIN calendar_connections c ON c.connection_id = e.connection_id WHERE e.state = 'pending' AND {EXPORTING}"""
+    JOIN calendar_connections c ON c.connection_id = e.connection_id
+    WHERE e.state = 'pending' AND {EXPORTING} AND {SERVED}"""
 
 
 def enqueue(conn: Conn, meeting_id: str) -> int:
@@ -62,8 +65,9 @@ def enqueue(conn: Conn, meeting_id: str) -> int:
 
 
 class PgExportQueue:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, providers: Collection[str] | None = None) -> None:
         self._url = url
+        self._providers = None if providers is None else sorted(providers)
         self._pool: ConnectionPool[Conn] | None = None
         self._opening = threading.Lock()  # the worker's calls run in worker threads
 
@@ -95,7 +99,7 @@ class PgExportQueue:
         at, token = now.timestamp(), uuid.uuid4().hex
         params = {
             "until": at + lease.total_seconds(), "token": token, "now": at, "limit": limit,
-            "skip": sorted(skip),
+            "skip": sorted(skip), "providers": self._providers,
         }  # fmt: skip
         with self._connections().connection() as conn, conn.transaction():
             claimed = conn.execute(_CLAIM.encode(), params).fetchall()
@@ -125,7 +129,7 @@ class PgExportQueue:
 
     def next_due(self) -> float | None:
         with self._connections().connection() as conn:
-            row = conn.execute(_NEXT_DUE.encode()).fetchone()
+            row = conn.execute(_NEXT_DUE.encode(), {"providers": self._providers}).fetchone()
         return None if row is None or row["due"] is None else float(row["due"])
 
     def counts(self) -> dict[str, int]:
