@@ -379,10 +379,8 @@ def export_worker(
     """The worker that writes the local engine's meetings into hosts' calendars: CalDAV with the
     stored account (every request through an outbound guard with the operator's private-host
     list), Google and Outlook through the engine's OAuth clients (`calendars`)."""
-    from wix_meetings_mcp.bookings.local.caldav_export import CalDavExporter
-    from wix_meetings_mcp.bookings.local.exporters import Exporter
+    from wix_meetings_mcp.bookings.local.exporters import Deferred, Exporter
     from wix_meetings_mcp.bookings.local.exports import ExportQueue
-    from wix_meetings_mcp.bookings.local.oauth_export import OAuthExporter
     from wix_meetings_mcp.bookings.outbound import Outbound
     from wix_meetings_mcp.server.export_worker import ExportWorker
 
@@ -400,10 +398,22 @@ def export_worker(
         queue = PgExportQueue(settings.db_url, providers=providers)
     else:
         queue = ExportQueue(settings.db_path, providers=providers)
-    outbound = Outbound(allowed_private_hosts=settings.allowed_private_hosts)
-    oauth = OAuthExporter(calendars)
-    exporters: dict[str, Exporter] = {"apple": CalDavExporter(queue, outbound=outbound, http=http)}
-    exporters |= {provider: oauth for provider in providers if provider != "apple"}
+
+    def caldav() -> Exporter:
+        from wix_meetings_mcp.bookings.local.caldav_export import CalDavExporter
+
+        outbound = Outbound(allowed_private_hosts=settings.allowed_private_hosts)
+        return CalDavExporter(queue, outbound=outbound, http=http)
+
+    def oauth() -> Exporter:
+        from wix_meetings_mcp.bookings.local.oauth_export import OAuthExporter
+
+        return OAuthExporter(calendars)
+
+    # Made on the first job: a process that never exports never imports CalDAV or the OAuth clients.
+    exporters: dict[str, Exporter] = {"apple": Deferred(caldav)}
+    by_oauth = Deferred(oauth)
+    exporters |= {provider: by_oauth for provider in providers if provider != "apple"}
     return ExportWorker(queue, exporters, clock=clock)
 
 

@@ -14,6 +14,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, time, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +27,7 @@ from wix_meetings_mcp.bookings.local import video
 from wix_meetings_mcp.bookings.local.admin import LocalAdmin
 from wix_meetings_mcp.bookings.local.calendar_sync import DueFeed
 from wix_meetings_mcp.bookings.local.links import BUSINESS_HOURS, default_link, slugify, validated
+from wix_meetings_mcp.bookings.local.oauth import refreshable
 from wix_meetings_mcp.bookings.local.slots import Interval, free_slots
 from wix_meetings_mcp.bookings.local.storage import EngineStore, Queued, calendar_sync, oauth_store
 from wix_meetings_mcp.bookings.local.store import Store
@@ -64,6 +66,7 @@ if TYPE_CHECKING:
     from wix_meetings_mcp.bookings.local.calendar_api import CalendarClient
     from wix_meetings_mcp.bookings.local.feeds import FeedLimits, FeedReader
     from wix_meetings_mcp.bookings.local.oauth import OAuthProvider, OAuthSetup
+    from wix_meetings_mcp.bookings.local.oauth_calendars import OAuthCalendars
     from wix_meetings_mcp.bookings.local.provider_http import ProviderLimits, Sleep
 
 T = TypeVar("T")
@@ -162,25 +165,33 @@ class LocalBackend:
         self._store: EngineStore = store if store is not None else Store(db_path or Path(), self._zone)
         # Refresh claims, sync switches and export feeds, on the same database in its dialect.
         self._sync = calendar_sync(self._store)
-        from wix_meetings_mcp.bookings.local.oauth_calendars import OAuthCalendars
-
-        self.oauth = OAuthCalendars(
-            setup=oauth,
-            store=oauth_store(self._store),
-            run=self._run,
-            clock=self._now,
-            http=self._client,
-            outbound=Outbound(allowed_private_hosts=allowed_private_hosts, resolver=resolver),
-            zone=lambda: self._zone,
-            horizon=self._horizon,
-            host_limit=(feed_limits.host_intervals if feed_limits else _DEFAULT_HOST_INTERVALS),
-            limits=provider_limits,
-            sleep=retry_sleep,
-        )
+        # Google and Outlook by OAuth: made on first use (start-up does not pay for their imports).
+        self._oauth_setup = oauth
+        self._provider_limits, self._retry_sleep = provider_limits, retry_sleep
+        self._host_intervals = feed_limits.host_intervals if feed_limits else _DEFAULT_HOST_INTERVALS
         self.refresh_interval = refresh_interval
         self._ready = False
         self._ready_lock = threading.Lock()
         self._admin = LocalAdmin(self)
+
+    @cached_property
+    def oauth(self) -> OAuthCalendars:
+        """The engine's Google and Outlook calendars by OAuth (connect, callback, refresh, export)."""
+        from wix_meetings_mcp.bookings.local.oauth_calendars import OAuthCalendars
+
+        return OAuthCalendars(
+            setup=self._oauth_setup,
+            store=oauth_store(self._store),
+            run=self._run,
+            clock=self._now,
+            http=self._client,
+            outbound=Outbound(allowed_private_hosts=self._allowed_private_hosts, resolver=self._resolver),
+            zone=lambda: self._zone,
+            horizon=self._horizon,
+            host_limit=self._host_intervals,
+            limits=self._provider_limits,
+            sleep=self._retry_sleep,
+        )
 
     @property
     def name(self) -> str:
@@ -794,7 +805,9 @@ class LocalBackend:
         refresh that succeeds turns it `connected` again.
         """
         now = self._now()
-        oauth = self.oauth.refreshable()  # the others' OAuth connections are left to another process
+        # The others' OAuth connections are left to a process with their client (without making
+        # the OAuth calendars: start-up and a process without OAuth never pay for their imports).
+        oauth = refreshable(self._oauth_setup)
         due = await self._run(
             lambda: self._sync.claim_due(now, every=self.refresh_interval, lease=REFRESH_LEASE, oauth=oauth)
         )

@@ -18,6 +18,7 @@ an address or text from the provider.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -53,3 +54,23 @@ class Exporter(Protocol):
     async def delete_event(self, connection_id: str, uid: str) -> None:
         """Remove the event with `uid`; one already gone counts as removed."""
         ...
+
+
+class Deferred:
+    """An exporter made on its first job, so a process that never exports (most start-ups) never
+    imports what the exporter needs."""
+
+    def __init__(self, make: Callable[[], Exporter]) -> None:
+        self._make = make
+        self._made: Exporter | None = None
+
+    def _exporter(self) -> Exporter:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    async def put_event(self, connection_id: str, event: ExportEvent) -> None:
+        await self._exporter().put_event(connection_id, event)
+
+    async def delete_event(self, connection_id: str, uid: str) -> None:
+        await self._exporter().delete_event(connection_id, uid)

@@ -84,6 +84,12 @@ class OAuthSetup:
         return None if self.public_url is None else f"{self.public_url}/oauth/{provider}/callback"
 
 
+def refreshable(setup: OAuthSetup | None) -> frozenset[OAuthProvider]:
+    """The providers whose connections a process can refresh and export to: those it has an OAuth
+    client for."""
+    return frozenset() if setup is None else frozenset(setup.apps)
+
+
 def pkce_pair() -> tuple[str, str]:
     """(verifier, S256 challenge): 86 characters from the unreserved set, as RFC 7636 §4.1 asks."""
     verifier = secrets.token_urlsafe(64)

@@ -100,11 +100,6 @@ class OAuthCalendars:
         self._limits = limits or ProviderLimits()
         self._sleep = sleep or anyio.sleep
 
-    def refreshable(self) -> frozenset[OAuthProvider]:
-        """The providers whose connections this process can refresh and export to: those it has an
-        OAuth client for."""
-        return frozenset() if self._setup is None else frozenset(self._setup.apps)
-
     def missing(self, provider: OAuthProvider) -> str | None:
         """What the operator must set before `provider` connects by OAuth here; None: nothing."""
         name, key = _NAMES[provider]
