@@ -32,12 +32,11 @@ from wix_meetings_mcp.bookings.errors import (
     SlotUnavailable,
 )
 from wix_meetings_mcp.bookings.local import pg_exports, pg_schema, rows
-from wix_meetings_mcp.bookings.local.rows import ts
+from wix_meetings_mcp.bookings.local.rows import MAX_MEETING, ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
 from wix_meetings_mcp.bookings.local.storage import DISCONNECT_DROPS, Queued, Told, as_stored
-from wix_meetings_mcp.bookings.local.store import DEFAULT_BUSINESS_NAME, MAX_MEETING
+from wix_meetings_mcp.bookings.local.store import DEFAULT_BUSINESS_NAME
 from wix_meetings_mcp.bookings.model import (
-    Business,
     CalendarConnection,
     Host,
     Link,
@@ -46,7 +45,7 @@ from wix_meetings_mcp.bookings.model import (
     MeetingQuery,
     VideoAccount,
 )
-from wix_meetings_mcp.bookings.notices import NoticeKind, notices_for
+from wix_meetings_mcp.bookings.notices import NoticeKind
 from wix_meetings_mcp.bookings.outbound import OutboundError, Reason, Validators
 from wix_meetings_mcp.bookings.receipts import Receipt
 
@@ -540,15 +539,11 @@ class PgStore:
         meeting = self._meeting(conn, meeting_id)
         seq = conn.execute("SELECT sequence FROM meetings WHERE meeting_id = %s", (meeting_id,)).fetchone()
         host_row = conn.execute("SELECT * FROM hosts WHERE host_id = %s", (meeting.host.host_id,)).fetchone()
-        host = (
-            meeting.host
-            if host_row is None
-            else Host(host_id=host_row["host_id"], name=host_row["name"], email=host_row["email"])
-        )
         business_row = conn.execute("SELECT name, time_zone FROM business").fetchone()
         assert seq is not None and business_row is not None
-        business = Business(name=business_row["name"], time_zone=business_row["time_zone"])
-        notices = notices_for(kind, meeting, host=host, business=business, sequence=int(seq["sequence"]))
+        notices = rows.invitations(
+            kind, meeting, sequence=int(seq["sequence"]), host_row=host_row, business_row=business_row
+        )
         stamp = at.timestamp()
         with conn.cursor() as cur:
             cur.executemany(
@@ -570,43 +565,13 @@ class PgStore:
         return rows.to_meeting(row, self._zone)
 
     def list_meetings(self, query: MeetingQuery, *, now: datetime) -> MeetingPage:
-        clauses: list[str] = ["TRUE"]
-        args: list[object] = []
-        for clause, value in (
-            ("start_ts >= %s", None if query.start is None else ts(query.start)),
-            ("start_ts < %s", None if query.end is None else ts(query.end)),
-            ("link_id = %s", query.link_id),
-            ("lower(attendee_email) = lower(%s)", query.attendee_email),
-        ):
-            if value is not None:
-                clauses.append(clause)
-                args.append(value)
-        if query.status == "cancelled":
-            clauses.append("status = 'cancelled'")
-        elif query.status != "all":
-            clauses.append(
-                "status != 'cancelled' AND "
-                + ("end_ts > %s AND start_ts > %s" if query.status == "upcoming" else "end_ts <= %s")
-            )
-            args.extend([ts(now), ts(now) - MAX_MEETING] if query.status == "upcoming" else [ts(now)])
-        descending = query.status == "past"  # most recent first
-        if query.cursor is not None:
-            clauses.append(f"(start_ts, meeting_id) {'<' if descending else '>'} (%s, %s)")
-            args.extend(rows.decode_cursor(query.cursor))
-        order = "DESC" if descending else "ASC"
-        found = self._all(
-            f"SELECT * FROM meetings WHERE {' AND '.join(clauses)}"
-            f" ORDER BY start_ts {order}, meeting_id {order} LIMIT %s",
-            [*args, query.limit + 1],
-        )
-        page, more = found[: query.limit], len(found) > query.limit
-        cursor = rows.encode_cursor(page[-1]["start_ts"], page[-1]["meeting_id"]) if more else None
-        return MeetingPage(meetings=tuple(rows.to_meeting(r, self._zone) for r in page), next_cursor=cursor)
+        sql, args = rows.meetings_select(query, now=now, mark="%s")
+        return rows.meeting_page(self._all(sql, args), query, self._zone)
 
     # --- video accounts -------------------------------------------------------------------------
 
     def video_accounts(self) -> list[VideoAccount]:
-        return [_video_account(r) for r in self._all("SELECT * FROM video_accounts ORDER BY host_id")]
+        return [rows.to_video_account(r) for r in self._all("SELECT * FROM video_accounts ORDER BY host_id")]
 
     def save_video_account(self, account: VideoAccount) -> None:
         def save(conn: Conn) -> None:
@@ -633,7 +598,7 @@ class PgStore:
                 "DELETE FROM video_accounts WHERE host_id = %s RETURNING *", (host_id or "",)
             ).fetchone()
         )
-        return None if row is None else _video_account(row)
+        return None if row is None else rows.to_video_account(row)
 
     # --- calendar connections -------------------------------------------------------------------
 
@@ -665,20 +630,9 @@ class PgStore:
                     raise OutboundError("too_large")
             conn.execute("DELETE FROM busy WHERE connection_id = %s", (connection_id,))
             conn.execute("DELETE FROM calendar_connections WHERE connection_id = %s", (connection_id,))
-            columns: dict[str, object] = {
-                "connection_id": connection_id,
-                "host_id": connection.host_id,
-                "provider": connection.provider,
-                "status": connection.status,
-                "ics_url": ics_url,
-                "import_enabled": connection.import_enabled,
-                "export_enabled": connection.export_enabled,
-                "imported_at": ts(imported_at),
-                "account_email": connection.account_email,
-                "refreshed_at": ts(imported_at),
-                "etag": None if validators is None else validators.etag,
-                "last_modified": None if validators is None else validators.last_modified,
-            }
+            columns = rows.connection_columns(
+                connection, connection_id, ics_url=ics_url, imported_at=imported_at, validators=validators
+            )
             conn.execute(_insert("calendar_connections", columns).encode(), tuple(columns.values()))
             with conn.cursor() as cur:
                 cur.executemany(
@@ -724,16 +678,6 @@ class PgStore:
             return rows.to_connection(row)
 
         return self._write(disconnect)
-
-
-def _video_account(r: Mapping[str, Any]) -> VideoAccount:
-    return VideoAccount(
-        host_id=r["host_id"] or None,
-        url=r["url"],
-        password=r["password"],
-        description=r["description"],
-        unique_rooms=bool(r["unique_rooms"]),
-    )
 
 
 def _unavailable() -> BackendUnavailable:

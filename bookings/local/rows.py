@@ -16,14 +16,22 @@ from zoneinfo import ZoneInfo
 from wix_meetings_mcp.bookings.errors import InvalidArgument
 from wix_meetings_mcp.bookings.model import (
     Attendee,
+    Business,
     CalendarConnection,
     Host,
     Link,
     Location,
     Meeting,
+    MeetingPage,
+    MeetingQuery,
     Policy,
     Price,
+    VideoAccount,
 )
+from wix_meetings_mcp.bookings.notices import Notice, NoticeKind, notices_for
+from wix_meetings_mcp.bookings.outbound import Validators
+
+MAX_MEETING = 86400  # seconds: a meeting lasts at most a day (a lower bound for start_ts scans)
 
 
 class Row(Protocol):
@@ -182,6 +190,31 @@ def to_meeting(r: Row, zone: ZoneInfo) -> Meeting:
     )
 
 
+def connection_columns(
+    connection: CalendarConnection,
+    connection_id: str,
+    *,
+    ics_url: str,
+    imported_at: datetime,
+    validators: Validators | None,
+) -> dict[str, object]:
+    """A calendar connection's row as it is first imported (its refresh counted from then)."""
+    return {
+        "connection_id": connection_id,
+        "host_id": connection.host_id,
+        "provider": connection.provider,
+        "status": connection.status,
+        "ics_url": ics_url,
+        "import_enabled": connection.import_enabled,
+        "export_enabled": connection.export_enabled,
+        "imported_at": ts(imported_at),
+        "account_email": connection.account_email,
+        "refreshed_at": ts(imported_at),
+        "etag": None if validators is None else validators.etag,
+        "last_modified": None if validators is None else validators.last_modified,
+    }
+
+
 def to_connection(r: Row) -> CalendarConnection:
     """A calendar_connections row plus `busy_count`; the stored ics_url is deliberately not read."""
     return CalendarConnection(
@@ -211,3 +244,68 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
         raise InvalidArgument(
             "The cursor is malformed", next_step="Omit cursor to start from the first page."
         ) from None
+
+
+def to_video_account(r: Row) -> VideoAccount:
+    return VideoAccount(
+        host_id=r["host_id"] or None,
+        url=r["url"],
+        password=r["password"],
+        description=r["description"],
+        unique_rooms=bool(r["unique_rooms"]),
+    )
+
+
+def meetings_select(query: MeetingQuery, *, now: datetime, mark: str) -> tuple[str, list[object]]:
+    """list_meetings' statement and its arguments, one more than a page; `mark` is the dialect's
+    parameter placeholder (`?` or `%s`)."""
+    clauses: list[str] = ["TRUE"]
+    args: list[object] = []
+    for clause, value in (
+        ("start_ts >= ?", None if query.start is None else ts(query.start)),
+        ("start_ts < ?", None if query.end is None else ts(query.end)),
+        ("link_id = ?", query.link_id),
+        ("lower(attendee_email) = lower(?)", query.attendee_email),
+    ):
+        if value is not None:
+            clauses.append(clause)
+            args.append(value)
+    if query.status == "cancelled":
+        clauses.append("status = 'cancelled'")
+    elif query.status != "all":
+        clauses.append(
+            "status != 'cancelled' AND "
+            + ("end_ts > ? AND start_ts > ?" if query.status == "upcoming" else "end_ts <= ?")
+        )
+        args.extend([ts(now), ts(now) - MAX_MEETING] if query.status == "upcoming" else [ts(now)])
+    descending = query.status == "past"  # most recent first
+    if query.cursor is not None:
+        clauses.append(f"(start_ts, meeting_id) {'<' if descending else '>'} (?, ?)")
+        args.extend(decode_cursor(query.cursor))
+    order = "DESC" if descending else "ASC"
+    sql = (
+        f"SELECT * FROM meetings WHERE {' AND '.join(clauses)}"
+        f" ORDER BY start_ts {order}, meeting_id {order} LIMIT ?"
+    )
+    return sql.replace("?", mark), [*args, query.limit + 1]
+
+
+def meeting_page(found: list[Any], query: MeetingQuery, zone: ZoneInfo) -> MeetingPage:
+    """The page from `meetings_select`'s rows (one past the page tells that another follows)."""
+    page, more = found[: query.limit], len(found) > query.limit
+    cursor = encode_cursor(page[-1]["start_ts"], page[-1]["meeting_id"]) if more else None
+    return MeetingPage(meetings=tuple(to_meeting(r, zone) for r in page), next_cursor=cursor)
+
+
+def invitations(
+    kind: NoticeKind, meeting: Meeting, *, sequence: int, host_row: Row | None, business_row: Row
+) -> list[Notice]:
+    """A write's invitations from the rows it read in its transaction: the host as it is now (its
+    email may be newer than the meeting's copy) and the business."""
+    host = (
+        meeting.host
+        if host_row is None
+        else Host(host_id=host_row["host_id"], name=host_row["name"], email=host_row["email"])
+    )
+    business = Business(name=business_row["name"], time_zone=business_row["time_zone"])
+    return notices_for(kind, meeting, host=host, business=business, sequence=sequence)

@@ -26,11 +26,10 @@ from wix_meetings_mcp.bookings.errors import (
     SlotUnavailable,
 )
 from wix_meetings_mcp.bookings.local import exports, outbox, rows, schema
-from wix_meetings_mcp.bookings.local.rows import ts
+from wix_meetings_mcp.bookings.local.rows import MAX_MEETING, ts
 from wix_meetings_mcp.bookings.local.slots import Interval, Window
 from wix_meetings_mcp.bookings.local.storage import DISCONNECT_DROPS, Queued, Told, as_stored
 from wix_meetings_mcp.bookings.model import (
-    Business,
     CalendarConnection,
     Host,
     Link,
@@ -39,7 +38,7 @@ from wix_meetings_mcp.bookings.model import (
     MeetingQuery,
     VideoAccount,
 )
-from wix_meetings_mcp.bookings.notices import NoticeKind, notices_for
+from wix_meetings_mcp.bookings.notices import NoticeKind
 from wix_meetings_mcp.bookings.outbound import OutboundError, Reason, Validators
 from wix_meetings_mcp.bookings.receipts import Receipt
 
@@ -74,9 +73,8 @@ _HOST_MEETINGS = """
       AND m.start_ts - COALESCE(l.buffer_minutes, 0) * 60 < :hi
       AND m.end_ts + COALESCE(l.buffer_minutes, 0) * 60 > :lo"""
 _COUNT_MEETINGS = "SELECT live FROM meeting_count"  # kept by triggers (schema migration 2)
-# A meeting lasts at most a day (:day): a lower bound on start_ts lets the (host_id, start_ts)
-# index skip the past instead of reading every meeting ever booked.
-MAX_MEETING = 86400
+# A meeting lasts at most a day (:day = MAX_MEETING): a lower bound on start_ts lets the
+# (host_id, start_ts) index skip the past instead of reading every meeting ever booked.
 
 
 class Store:
@@ -444,14 +442,10 @@ class Store:
             conn.execute("SELECT sequence FROM meetings WHERE meeting_id = ?", (meeting_id,)).fetchone()[0]
         )
         host_row = conn.execute("SELECT * FROM hosts WHERE host_id = ?", (meeting.host.host_id,)).fetchone()
-        host = (
-            meeting.host
-            if host_row is None
-            else Host(host_id=host_row["host_id"], name=host_row["name"], email=host_row["email"])
-        )
         business_row = conn.execute("SELECT name, time_zone FROM business").fetchone()
-        business = Business(name=business_row["name"], time_zone=business_row["time_zone"])
-        notices = notices_for(kind, meeting, host=host, business=business, sequence=sequence)
+        notices = rows.invitations(
+            kind, meeting, sequence=sequence, host_row=host_row, business_row=business_row
+        )
         return outbox.enqueue(conn, notices, at)
 
     def meeting(self, meeting_id: str) -> Meeting:
@@ -464,57 +458,14 @@ class Store:
         return rows.to_meeting(row, self._zone)
 
     def list_meetings(self, query: MeetingQuery, *, now: datetime) -> MeetingPage:
-        clauses: list[str] = ["TRUE"]
-        args: list[object] = []
-        for clause, value in (
-            ("start_ts >= ?", None if query.start is None else ts(query.start)),
-            ("start_ts < ?", None if query.end is None else ts(query.end)),
-            ("link_id = ?", query.link_id),
-            ("lower(attendee_email) = lower(?)", query.attendee_email),
-        ):
-            if value is not None:
-                clauses.append(clause)
-                args.append(value)
-        if query.status == "cancelled":
-            clauses.append("status = 'cancelled'")
-        elif query.status != "all":
-            clauses.append(
-                "status != 'cancelled' AND "
-                + ("end_ts > ? AND start_ts > ?" if query.status == "upcoming" else "end_ts <= ?")
-            )
-            args.extend([ts(now), ts(now) - MAX_MEETING] if query.status == "upcoming" else [ts(now)])
-        descending = query.status == "past"  # most recent first
-        if query.cursor is not None:
-            clauses.append(f"(start_ts, meeting_id) {'<' if descending else '>'} (?, ?)")
-            args.extend(rows.decode_cursor(query.cursor))
-        order = "DESC" if descending else "ASC"
-        found = (
-            self._conn()
-            .execute(
-                f"SELECT * FROM meetings WHERE {' AND '.join(clauses)}"
-                f" ORDER BY start_ts {order}, meeting_id {order} LIMIT ?",
-                [*args, query.limit + 1],
-            )
-            .fetchall()
-        )
-        page, more = found[: query.limit], len(found) > query.limit
-        cursor = rows.encode_cursor(page[-1]["start_ts"], page[-1]["meeting_id"]) if more else None
-        return MeetingPage(meetings=tuple(rows.to_meeting(r, self._zone) for r in page), next_cursor=cursor)
+        sql, args = rows.meetings_select(query, now=now, mark="?")
+        return rows.meeting_page(self._conn().execute(sql, args).fetchall(), query, self._zone)
 
     # --- video accounts -------------------------------------------------------------------------
 
     def video_accounts(self) -> list[VideoAccount]:
         found = self._conn().execute("SELECT * FROM video_accounts ORDER BY host_id").fetchall()
-        return [
-            VideoAccount(
-                host_id=r["host_id"] or None,
-                url=r["url"],
-                password=r["password"],
-                description=r["description"],
-                unique_rooms=bool(r["unique_rooms"]),
-            )
-            for r in found
-        ]
+        return [rows.to_video_account(r) for r in found]
 
     def save_video_account(self, account: VideoAccount) -> None:
         with self._write() as conn:
@@ -536,15 +487,7 @@ class Store:
             key = host_id or ""
             row = conn.execute("SELECT * FROM video_accounts WHERE host_id = ?", (key,)).fetchone()
             conn.execute("DELETE FROM video_accounts WHERE host_id = ?", (key,))
-        if row is None:
-            return None
-        return VideoAccount(
-            host_id=host_id,
-            url=row["url"],
-            password=row["password"],
-            description=row["description"],
-            unique_rooms=bool(row["unique_rooms"]),
-        )
+        return None if row is None else rows.to_video_account(row)
 
     # --- calendar connections -------------------------------------------------------------------
 
@@ -578,20 +521,9 @@ class Store:
                     raise OutboundError("too_large")
             conn.execute("DELETE FROM busy WHERE connection_id = ?", (connection_id,))
             conn.execute("DELETE FROM calendar_connections WHERE connection_id = ?", (connection_id,))
-            columns: dict[str, object] = {
-                "connection_id": connection_id,
-                "host_id": connection.host_id,
-                "provider": connection.provider,
-                "status": connection.status,
-                "ics_url": ics_url,
-                "import_enabled": connection.import_enabled,
-                "export_enabled": connection.export_enabled,
-                "imported_at": ts(imported_at),
-                "account_email": connection.account_email,
-                "refreshed_at": ts(imported_at),
-                "etag": None if validators is None else validators.etag,
-                "last_modified": None if validators is None else validators.last_modified,
-            }
+            columns = rows.connection_columns(
+                connection, connection_id, ics_url=ics_url, imported_at=imported_at, validators=validators
+            )
             conn.execute(rows.insert_sql("calendar_connections", columns), tuple(columns.values()))
             conn.executemany(
                 "INSERT INTO busy VALUES (?, ?, ?, ?)",
