@@ -159,6 +159,25 @@ async def test_export_switched_off_writes_nothing_and_switching_it_on_catches_up
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
+async def test_a_disconnected_calendar_gets_no_export_of_later_bookings(
+    backend: LocalBackend,
+    run: ExportWorker,
+    providers: Providers,
+    provider: str,
+) -> None:
+    connection_id = await connected(backend, providers, provider)
+    await backend.disconnect_calendar(connection_id)
+    fake = providers.google if provider == "google" else providers.graph
+    before = len(fake.calls)
+
+    await book(backend, 0)
+    assert await run.drain() == 0
+    assert fake.calls[before:] == [] and events(providers, provider) == []
+    # Nothing was tried and given up either: the calendar is still just disconnected.
+    assert (await connection(backend)).status == "disconnected"
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
 async def test_an_event_deleted_in_the_calendar_is_written_again_by_the_next_change(
     backend: LocalBackend,
     run: ExportWorker,
